@@ -1,0 +1,45 @@
+# Each target creates .venv when missing and (re)installs only when pyproject.toml or constraints.txt changed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export GX_ANALYTICS_ENABLED := false
+
+.PHONY: demo test test-fast lint bench server clean-demo
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml constraints.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/corpus ingest --inbox samples/articles
+	$(BIN)/corpus sql "select source_name, title, author, published, language, length(clean_text) as clean_chars, (select count(*) from mentions m where m.article_id = a.article_id) as mentions from articles a order by source_name"
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check flows transforms warehouse expectations tests bench
+	$(BIN)/mypy transforms
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/extraction_aeb.py
+	$(BIN)/python bench/names_speed.py
+
+server: $(VENV)/.installed
+	$(BIN)/prefect server start --host 127.0.0.1
+
+clean-demo:
+	rm -rf corpus_data

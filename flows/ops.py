@@ -1,0 +1,182 @@
+"""Library calls behind each CLI command, so tests can call them directly."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flows.fetch import FetchError, fetch_url, is_url, name_for_url
+from flows.settings import Settings
+from warehouse import connect_readonly
+from warehouse.inbox import add_bytes
+from warehouse.paths import HomeLayout, resolve_home
+
+CONTRACT_TABLES = ("articles", "mentions", "removed_spans", "entities", "quarantine", "runs")
+
+
+class UserError(Exception):
+    """Bad input from the user; the CLI prints the message and exits 2."""
+
+
+def run_ingest(home: str | None = None, inbox: str | None = None, batch_size: int | None = None,
+               retry_quarantined: bool = False, dask: bool = False) -> dict[str, Any]:
+    """One run of the Prefect ingest flow (clean and link on Dask when `dask`)."""
+    from flows.ingest import ingest_flow
+
+    if inbox is not None and not Path(inbox).is_dir():
+        raise UserError(f"inbox {inbox} is not a folder")
+    if not dask:
+        return ingest_flow(home=str(resolve_home(home)), inbox=inbox, batch_size=batch_size,
+                           retry_quarantined=retry_quarantined)
+    flow = ingest_flow.with_options(task_runner=dask_task_runner())
+    with _one_api_for_dask_workers():
+        return flow(home=str(resolve_home(home)), inbox=inbox, batch_size=batch_size,
+                    retry_quarantined=retry_quarantined)
+
+
+# ---- Dask scale-out (issue 7) ------------------------------------------------------------------
+DASK_LOCAL_WORKERS = 2
+
+
+def dask_task_runner(address: str | None = None, n_workers: int = DASK_LOCAL_WORKERS):
+    """A DaskTaskRunner on the cluster at `address` or $CORPUS_DASK_ADDRESS, else a LocalCluster of worker processes."""
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError as exc:
+        raise UserError("--dask needs prefect-dask: pip install 'corpus-pipeline[dask]'") from exc
+    address = address or os.environ.get("CORPUS_DASK_ADDRESS", "").strip() or None
+    if address:
+        return DaskTaskRunner(address=address)
+    # one thread per process: clean and link are pure-Python CPU work, so processes, not threads, add cores;
+    # no dashboard, so no port to collide with and no bokeh needed
+    return DaskTaskRunner(cluster_kwargs={"n_workers": n_workers, "threads_per_worker": 1, "processes": True,
+                                          "dashboard_address": None})
+@contextmanager
+def _one_api_for_dask_workers() -> Iterator[None]:
+    """With no PREFECT_API_URL, point Dask workers at the flow's temporary server.
+
+    Workers are other processes: left alone, each starts its own temporary Prefect server (~5 s) and
+    records its task runs there, out of sight. Task runners pass the settings context to workers, so
+    naming the server's URL in it is enough.
+    """
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    # the same per-process singleton Prefect's client starts in ephemeral mode (and stops at exit)
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start()
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        yield
+
+
+# ---- end Dask scale-out ------------------------------------------------------------------------
+
+
+@dataclass
+class AddResult:
+    added: list[Path]
+    failed: list[tuple[str, str]]
+
+
+def add_articles(targets: list[str], home: str | None = None, url_file: str | None = None) -> AddResult:
+    """Copy files (or a folder's files) and fetched URLs into the inbox."""
+    settings = Settings.from_env(home=home)
+    inbox = HomeLayout(settings.home).inbox
+    items = list(targets)
+    if url_file:
+        try:
+            lines = Path(url_file).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise UserError(f"cannot read URL list {url_file}: {exc.strerror or exc}") from exc
+        items += [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    if not items:
+        raise UserError("nothing to add: give files, folders or URLs")
+    result = AddResult([], [])
+    for item in items:
+        if is_url(item):
+            try:
+                data = fetch_url(item, timeout=settings.fetch_timeout)
+            except FetchError as exc:
+                result.failed.append((item, str(exc)))
+                continue
+            result.added.append(add_bytes(inbox, name_for_url(item), data))
+            continue
+        path = Path(item)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        elif path.is_file():
+            files = [path]
+        else:
+            result.failed.append((item, "no such file, folder or http(s) URL"))
+            continue
+        for f in files:
+            try:
+                data = f.read_bytes()
+            except OSError as exc:
+                result.failed.append((str(f), f"cannot read: {exc.strerror or exc}"))
+                continue
+            result.added.append(add_bytes(inbox, f.name, data))
+    return result
+
+
+def query(sql: str, home: str | None = None) -> tuple[list[str], list[tuple]]:
+    """Run read-only SQL; returns (column names, rows)."""
+    import duckdb
+
+    con = connect_readonly(home)
+    try:
+        cur = con.execute(sql)
+        if cur.description is None:
+            return [], []
+        cols = [d[0] for d in cur.description]
+        return cols, cur.fetchall()
+    except duckdb.Error as exc:
+        raise UserError(f"SQL error: {exc}") from exc
+    finally:
+        con.close()
+
+
+def status(home: str | None = None) -> dict[str, Any]:
+    """Table counts, the last runs, what is in quarantine, latest validation results."""
+    layout = HomeLayout(resolve_home(home))
+    con = connect_readonly(home)
+    try:
+        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in CONTRACT_TABLES}
+        runs = con.execute(
+            "SELECT run_id, status, started_at, finished_at, n_seen, n_new, n_duplicate, n_quarantined "
+            "FROM runs ORDER BY started_at DESC LIMIT 5").fetchall()
+        held = con.execute(
+            "SELECT source_name, stage, reason, detail, quarantined_at FROM quarantine "
+            "WHERE resolved_at IS NULL ORDER BY quarantined_at DESC LIMIT 20").fetchall()
+        n_held = con.execute("SELECT count(*) FROM quarantine WHERE resolved_at IS NULL").fetchone()[0]
+        validation = con.execute(
+            "SELECT suite, expectation, success, unexpected_count FROM validation_results "
+            "WHERE run_id = (SELECT run_id FROM validation_results ORDER BY checked_at DESC LIMIT 1) "
+            "ORDER BY success, suite, expectation").fetchall()
+    finally:
+        con.close()
+    docs_index = layout.docs / "index.html"
+    return {
+        "home": str(layout.home), "counts": counts, "runs": runs, "quarantine": held, "n_held": n_held,
+        "validation": validation, "data_docs": str(docs_index) if docs_index.exists() else None,
+    }
+
+
+def quarantine_rows(home: str | None = None, include_resolved: bool = False) -> tuple[list[str], list[tuple]]:
+    """What is held in quarantine."""
+    where = "" if include_resolved else "WHERE resolved_at IS NULL"
+    return query(
+        "SELECT source_name, stage, reason, detail, run_id, quarantined_at, content_sha256, resolved_at "
+        f"FROM quarantine {where} ORDER BY quarantined_at", home)
+
+
+def env_home(home: str | None) -> str:
+    return str(resolve_home(home or os.environ.get("CORPUS_HOME")))

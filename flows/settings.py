@@ -1,0 +1,67 @@
+"""One settings object, read from CORPUS_* environment variables; CLI flags override it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from warehouse.paths import resolve_home
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r} is not a whole number") from None
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r} is not a number") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run can be tuned by without touching code."""
+
+    home: Path
+    batch_size: int = 500  # articles per task call; Prefect overhead is per batch, not per article
+    max_file_bytes: int = 20 * 1024 * 1024  # larger inbox files are quarantined unread (but archived)
+    lock_timeout: float = 600.0  # seconds a second writer waits for the first
+    rules_path: Path | None = None  # extra cleaning rules (YAML), on top of the packaged ones
+    gazetteer_path: Path | None = None  # replaces the packaged gazetteer
+    min_clean_chars: int = 200
+    max_clean_chars: int = 2_000_000
+    fetch_timeout: float = 30.0
+    max_in_flight: int = 2  # batches being cleaned/linked while earlier ones validate and land
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, home: str | os.PathLike[str] | None = None, **overrides) -> Settings:
+        rules = os.environ.get("CORPUS_RULES")
+        gaz = os.environ.get("CORPUS_GAZETTEER")
+        base = cls(
+            home=resolve_home(home),
+            batch_size=_env_int("CORPUS_BATCH_SIZE", 500),
+            max_file_bytes=_env_int("CORPUS_MAX_FILE_MB", 20) * 1024 * 1024,
+            lock_timeout=_env_float("CORPUS_LOCK_TIMEOUT", 600.0),
+            rules_path=Path(rules) if rules else None,
+            gazetteer_path=Path(gaz) if gaz else None,
+            min_clean_chars=_env_int("CORPUS_MIN_CLEAN_CHARS", 200),
+            max_clean_chars=_env_int("CORPUS_MAX_CLEAN_CHARS", 2_000_000),
+            fetch_timeout=_env_float("CORPUS_FETCH_TIMEOUT", 30.0),
+            max_in_flight=_env_int("CORPUS_MAX_IN_FLIGHT", 2),
+        )
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        if base.batch_size < 1 or overrides.get("batch_size", 1) < 1:
+            raise SystemExit("batch size must be at least 1")
+        return replace(base, **overrides)

@@ -1,0 +1,106 @@
+"""extract_html: article text and metadata from a page, and typed errors for bad pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from transforms.clean import clean_article, extract_html
+from transforms.clean.html import MAX_TAGS
+from transforms.errors import ExtractError, TransformError
+
+PARAGRAPHS = [
+    "The protesters gathered again in the central square on Friday, demanding that the government "
+    "resign and that early elections be called before the summer.",
+    "Security forces used tear gas to disperse the crowd, and several people were taken to hospital "
+    "with injuries, according to local health officials in the city.",
+    "Organisers said they would return every day until their demands were met, and called on "
+    "students and workers across the country to join them in a general strike.",
+]
+
+PAGE = f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8">
+<title>Protesters return to the square | Example News</title>
+<meta name="author" content="Jane Doe">
+<meta property="article:published_time" content="2020-01-21T08:00:00Z">
+<meta property="og:site_name" content="Example News">
+</head><body>
+<nav><a href="/">Home</a> <a href="/world">World</a> <a href="/sport">Sport</a></nav>
+<article>
+<h1>Protesters return to the square</h1>
+<p>{PARAGRAPHS[0]}</p>
+<div class="ad">Advertisement</div>
+<p>{PARAGRAPHS[1]}</p>
+<p>{PARAGRAPHS[2]}</p>
+</article>
+<footer>© 2020 Example News. All rights reserved.</footer>
+</body></html>"""
+
+
+@pytest.mark.parametrize("as_bytes", [False, True], ids=["str", "bytes"])
+def test_extracts_text_and_metadata(as_bytes: bool) -> None:
+    page = PAGE.encode("utf-8") if as_bytes else PAGE
+    got = extract_html(page, url="https://news.example.com/world/protests")
+    for paragraph in PARAGRAPHS:
+        assert paragraph in got.text
+    assert "Home" not in got.text and "All rights reserved" not in got.text
+    assert got.title and got.title.startswith("Protesters return to the square")
+    assert got.author == "Jane Doe"
+    assert got.published == dt.date(2020, 1, 21)
+    assert got.sitename == "Example News"
+    assert got.url == "https://news.example.com/world/protests"
+
+
+def test_html_path_then_clean_article() -> None:
+    result = clean_article(extract_html(PAGE).text)
+    for paragraph in PARAGRAPHS:
+        assert paragraph in result.clean_text
+    assert "Advertisement" not in result.clean_text
+
+
+@pytest.mark.parametrize(
+    ("page", "reason"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("just some text without any markup at all", "not_html"),
+        ("<html><body><nav><a href='/'>Home</a></nav></body></html>", "no_article"),
+        ("<html><body>" + "<div>" * 50_000 + "deep" + "</div>" * 50_000 + "</body></html>", "no_article"),
+        ("<p>" * (MAX_TAGS + 1), "too_large"),
+    ],
+    ids=["empty", "blank", "not-html", "no-article", "deep-dom", "too-many-tags"],
+)
+def test_bad_pages_raise_extract_error(page: str, reason: str) -> None:
+    with pytest.raises(ExtractError) as err:
+        extract_html(page)
+    assert err.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<html><body><p>unclosed <b>tags <i>everywhere <table><tr><td>x</p></body>",
+        "\x00<html>\x00</html>",
+        "<html><body><p>" + "x " * 100 + "</div></div></span></html></html>",
+        "<?xml version='1.0'?><!DOCTYPE html [<!ENTITY a 'aaaa'>]><html><body>&a;&a;</body></html>",
+        "<html><body><script>" + "var x = 1;" * 1000 + "</script></body></html>",
+        PAGE.encode("utf-16"),
+    ],
+    ids=["unclosed", "nul", "stray-closers", "entities", "script-only", "utf16-bytes"],
+)
+def test_malformed_pages_never_crash(page: str | bytes) -> None:
+    try:
+        extract_html(page)
+    except TransformError:
+        pass
+
+
+def test_undecodable_bytes_raise_transform_error() -> None:
+    with pytest.raises(TransformError):
+        extract_html(b"\x89PNG\r\n\x1a\n" + bytes(100))
+
+
+def test_wrong_type() -> None:
+    with pytest.raises(ExtractError):
+        extract_html(12345)  # type: ignore[arg-type]

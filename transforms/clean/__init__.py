@@ -1,0 +1,187 @@
+"""Article cleaning: remove noise lines, move metadata to columns, flag repeated paragraphs.
+
+clean_article only ever deletes spans of its input: `clean_text` is `raw_text` with the
+`removed` spans cut out, so every removal is accounted for and the raw text can be rebuilt.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+from rapidfuzz import fuzz
+
+from transforms.clean.html import extract_html
+from transforms.clean.lines import (
+    Line,
+    mark_duplicate_lines,
+    mark_noise_lines,
+    spans_for_removal,
+    split_lines,
+)
+from transforms.clean.metadata import HeaderFindings, find_metadata, is_body_line, is_heading_like
+from transforms.clean.rules import RulesError, RuleSet, load_rules
+from transforms.errors import TransformError
+from transforms.records import CleanResult, RemovedSpan
+
+__all__ = ["clean_article", "extract_html", "load_rules", "RuleSet", "RulesError"]
+
+# Removing lines can expose new noise (a caption doubled around an ad, a heading left on top);
+# passes repeat until nothing changes, which is what makes cleaning idempotent. Each pass removes
+# at least one line, so the loop ends; two passes are the common case.
+_WORD_RE = re.compile(r"\w+")
+
+
+def clean_article(raw_text: str, rules: RuleSet | None = None) -> CleanResult:
+    """Clean one article's raw text: remove noise lines, move metadata to fields, flag repeats."""
+    if not isinstance(raw_text, str):
+        raise TransformError(f"clean_article expects str, got {type(raw_text).__name__}", reason="bad_input")
+    if rules is None:
+        rules = load_rules()
+    try:
+        return _clean(raw_text, rules)
+    except TransformError:
+        raise
+    except Exception as exc:  # a bug must surface as a typed error, with the cause chained
+        raise TransformError(f"cleaning failed: {exc!r}", reason="clean_failed") from exc
+
+
+def _clean(raw_text: str, rules: RuleSet) -> CleanResult:
+    """Run cleaning passes to a fixed point, then find headings and near-duplicates."""
+    kept: list[tuple[int, int]] = [(0, len(raw_text))] if raw_text else []
+    removed: list[tuple[int, int, str]] = []
+    text = raw_text
+    found = HeaderFindings()
+    while True:
+        spans, pass_found, lines = _clean_once(text, rules)
+        for attr in ("title", "author", "published", "dateline_place"):
+            if getattr(found, attr) is None:
+                setattr(found, attr, getattr(pass_found, attr))
+        if not spans:
+            break
+        raw_spans = _to_raw(spans, kept)
+        removed.extend(raw_spans)
+        kept = _subtract(kept, raw_spans)
+        text = "".join(raw_text[s:e] for s, e in kept)
+    removed.sort()
+    merged: list[tuple[int, int, str]] = []
+    for s, e, rule in removed:
+        if merged and merged[-1][1] == s and merged[-1][2] == rule:
+            merged[-1] = (merged[-1][0], e, rule)
+        else:
+            merged.append((s, e, rule))
+    return CleanResult(
+        clean_text=text,
+        removed=[RemovedSpan(s, e, rule, raw_text[s:e]) for s, e, rule in merged],
+        title=found.title,
+        author=found.author,
+        published=found.published,
+        dateline_place=found.dateline_place,
+        headings=_headings(lines, rules),
+        near_duplicates=_near_duplicates(lines, rules),
+    )
+
+
+def _clean_once(text: str, rules: RuleSet) -> tuple[list[tuple[int, int, str]], HeaderFindings, list[Line]]:
+    """One pass: spans (start, end, rule) of `text` to delete, the metadata they held, the lines."""
+    lines = split_lines(text)
+    removed: dict[int, str] = {}
+    partial: list[tuple[int, int, str]] = []
+    mark_noise_lines(lines, rules, removed)
+    mark_duplicate_lines(lines, removed, rules.settings["duplicate_line_max_chars"])
+    found = find_metadata(lines, removed, partial, rules)
+    if not removed and not partial:
+        return [], found, lines
+    return spans_for_removal(lines, removed, partial), found, lines
+
+
+def _to_raw(spans: list[tuple[int, int, str]], kept: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """Map spans of the current text (the kept pieces joined) to spans of the raw text."""
+    starts: list[int] = []
+    total = 0
+    for s, e in kept:
+        starts.append(total)
+        total += e - s
+    out: list[tuple[int, int, str]] = []
+    for s, e, rule in spans:
+        k = bisect.bisect_right(starts, s) - 1
+        pos = s
+        while pos < e and k < len(kept):
+            piece_start, piece_end = kept[k]
+            offset = pos - starts[k]
+            take = min(e - pos, (piece_end - piece_start) - offset)
+            if take > 0:
+                out.append((piece_start + offset, piece_start + offset + take, rule))
+                pos += take
+            k += 1
+    return out
+
+
+def _subtract(kept: list[tuple[int, int]], spans: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """Kept raw intervals minus the removed raw spans."""
+    cuts = sorted((s, e) for s, e, _ in spans)
+    out: list[tuple[int, int]] = []
+    ci = 0
+    for s, e in kept:
+        pos = s
+        while ci < len(cuts) and cuts[ci][1] <= pos:
+            ci += 1
+        j = ci
+        while j < len(cuts) and cuts[j][0] < e:
+            cs, ce = cuts[j]
+            if cs > pos:
+                out.append((pos, cs))
+            pos = max(pos, ce)
+            j += 1
+        if pos < e:
+            out.append((pos, e))
+    return out
+
+
+def _headings(lines: list[Line], rules: RuleSet) -> list[tuple[int, int]]:
+    """Offsets of heading lines kept in the body: short, no final stop, followed by body text."""
+    max_words = rules.settings["heading_max_words"]
+    out = []
+    for i, line in enumerate(lines):
+        stripped = line.stripped
+        if not stripped or not is_heading_like(stripped, max_words):
+            continue
+        nxt = next((ln for ln in lines[i + 1 :] if ln.stripped), None)
+        if nxt is None or not is_body_line(nxt.stripped):
+            continue
+        lead = len(line.text) - len(line.text.lstrip())
+        out.append((line.start + lead, line.start + lead + len(stripped)))
+    return out
+
+
+def _near_duplicates(lines: list[Line], rules: RuleSet) -> list[tuple[int, int]]:
+    """Offsets of paragraphs that reword an earlier paragraph (flagged, never deleted)."""
+    threshold = rules.settings["near_duplicate_ratio"]
+    min_words = rules.settings["near_duplicate_min_words"]
+    if threshold <= 0:
+        return []
+    paras = []
+    for line in lines:
+        stripped = line.stripped
+        if stripped.count(" ") + 1 < min_words:
+            continue
+        words = set(stripped.lower().split())
+        # A 1024-bit signature of the word set: shared bits approximate shared words cheaply.
+        signature = 0
+        for word in words:
+            signature |= 1 << (hash(word) & 1023)
+        paras.append((line, signature, signature.bit_count()))
+    out = []
+    for j in range(1, len(paras)):
+        line_j, sig_j, n_j = paras[j]
+        for i in range(j):
+            _line_i, sig_i, n_i = paras[i]
+            # Cheap word-overlap filter first: partial_ratio is the expensive part.
+            if 2 * (sig_i & sig_j).bit_count() < min(n_i, n_j):
+                continue
+            a, b = sorted((paras[i][0].stripped, line_j.stripped), key=len)
+            if fuzz.partial_ratio(a, b) >= threshold:
+                lead = len(line_j.text) - len(line_j.text.lstrip())
+                out.append((line_j.start + lead, line_j.start + lead + len(line_j.stripped)))
+                break
+    return out

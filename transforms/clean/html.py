@@ -1,0 +1,133 @@
+"""The HTML path: main text and metadata of a news page, with trafilatura tuned for precision."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from configparser import ConfigParser
+from typing import Any
+
+from transforms.decode import decode_bytes
+from transforms.errors import ExtractError, TransformError
+from transforms.records import Extracted
+
+__all__ = ["extract_html", "MAX_HTML_CHARS", "MAX_TAGS", "MAX_TREE_SIZE", "MIN_ARTICLE_WORDS"]
+
+# Pages above this are not articles (feeds, dumps, attacks); lxml would still parse them slowly.
+MAX_HTML_CHARS = 20_000_000
+# Fewer extracted words than this is navigation or a stub, not an article.
+MIN_ARTICLE_WORDS = 8
+# A page with more tags than this is not an article page; parsing it would take seconds and memory.
+MAX_TAGS = 400_000
+# trafilatura discards an extracted body with more elements than this (settings.cfg MAX_TREE_SIZE).
+MAX_TREE_SIZE = 50_000
+
+# Measured on the aeb benchmark (bench/extraction_aeb.py): favor_precision without comments beats
+# the defaults (comments are not article text; precision mode drops link lists and teasers);
+# tables stay in, as they carry article content often enough.
+_OPTIONS: dict[str, Any] = {
+    "include_comments": False,
+    "favor_precision": True,
+    "include_tables": True,
+    "include_images": False,
+    "include_links": False,
+    "include_formatting": False,
+    "deduplicate": False,
+}
+
+# Below this many characters the precision-mode text is checked against balanced mode, and
+# replaced when balanced mode finds at least _FALLBACK_FACTOR times more.
+_SHORT_TEXT_CHARS = 1000
+_FALLBACK_FACTOR = 5
+
+logging.getLogger("trafilatura").setLevel(logging.ERROR)
+logging.getLogger("htmldate").setLevel(logging.ERROR)
+
+
+def extract_html(data: bytes | str, url: str | None = None) -> Extracted:
+    """Extract the article text and metadata of an HTML page; ExtractError if it has none."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        html, _encoding = decode_bytes(bytes(data))
+    elif isinstance(data, str):
+        html = data
+    else:
+        raise ExtractError(f"expected HTML as bytes or str, got {type(data).__name__}", reason="bad_input")
+    if not html.strip():
+        raise ExtractError("the page is empty", reason="empty")
+    if len(html) > MAX_HTML_CHARS:
+        raise ExtractError(f"the page has {len(html)} characters (limit {MAX_HTML_CHARS})", reason="too_large")
+    tags = html.count("<")
+    if not tags:
+        raise ExtractError("no HTML markup in the page", reason="not_html")
+    if tags > MAX_TAGS:
+        raise ExtractError(f"the page has {tags} tags (limit {MAX_TAGS})", reason="too_large")
+    try:
+        doc = _bare_extraction(html, url, _OPTIONS)
+        if len(_text(doc)) < _SHORT_TEXT_CHARS:
+            # Precision mode sometimes prunes the whole article away (a body split into many small
+            # blocks looks like a link list); when balanced mode finds far more, trust it instead.
+            balanced = _bare_extraction(html, url, {**_OPTIONS, "favor_precision": False})
+            if len(_text(balanced)) >= _FALLBACK_FACTOR * max(1, len(_text(doc))):
+                doc = balanced
+    except TransformError:
+        raise
+    except RecursionError as exc:
+        raise ExtractError("the page's DOM is nested too deeply to parse", reason="malformed_html") from exc
+    except Exception as exc:  # lxml and trafilatura raise many types on broken markup
+        raise ExtractError(f"HTML extraction failed: {exc!r}", reason="malformed_html") from exc
+    text = _text(doc)
+    if len(text.split()) < MIN_ARTICLE_WORDS:
+        # A menu or a lone link is what trafilatura's fallbacks return for pages without an article.
+        raise ExtractError(
+            f"no article text found in the page ({len(text.split())} words extracted)", reason="no_article"
+        )
+    return Extracted(
+        text=text,
+        title=_field(doc, "title"),
+        author=_field(doc, "author"),
+        published=_date(_field(doc, "date")),
+        sitename=_field(doc, "sitename"),
+        url=_field(doc, "url") or url,
+    )
+
+
+def _bare_extraction(html: str, url: str | None, options: dict[str, Any]):  # noqa: ANN202
+    """Run trafilatura with the given options and metadata; its Document or None."""
+    import trafilatura  # imported lazily: it is heavy, and only the HTML path needs it
+
+    return trafilatura.bare_extraction(html, url=url, with_metadata=True, config=_config(), **options)
+
+
+def _text(doc: object) -> str:
+    """The extracted main text of a trafilatura Document (or '' for None)."""
+    return (getattr(doc, "text", None) or "").strip() if doc is not None else ""
+
+
+@functools.lru_cache(maxsize=1)
+def _config() -> ConfigParser:
+    """trafilatura's default settings with our tree-size limit."""
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    config.set("DEFAULT", "MAX_TREE_SIZE", str(MAX_TREE_SIZE))
+    return config
+
+
+def _field(doc: object, name: str) -> str | None:
+    """A metadata field as a stripped string, or None."""
+    value = getattr(doc, name, None)
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def _date(value: str | None) -> dt.date | None:
+    """trafilatura's 'YYYY-MM-DD' date as a date, or None."""
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None

@@ -1,0 +1,145 @@
+"""The line cleaner: split text into lines, mark noise lines, turn marks into removable spans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from transforms.clean.rules import RuleSet
+
+__all__ = ["Line", "split_lines", "mark_noise_lines", "mark_duplicate_lines", "spans_for_removal"]
+
+
+@dataclass(slots=True)
+class Line:
+    """One line of a text: offsets of its content and of the end of its newline."""
+
+    start: int
+    end: int  # end of the content, before "\n"
+    nl_end: int  # after the "\n" (== end for a last line without newline)
+    text: str
+    stripped: str
+
+
+def split_lines(text: str) -> list[Line]:
+    """Split text on "\\n" keeping offsets; a text ending in "\\n" ends with an empty line."""
+    lines = []
+    pos = 0
+    for part in text.split("\n"):
+        end = pos + len(part)
+        nl_end = min(end + 1, len(text))
+        lines.append(Line(pos, end, nl_end, part, part.strip()))
+        pos = nl_end
+    return lines
+
+
+def _next_nonblank(lines: list[Line], i: int) -> int | None:
+    for j in range(i + 1, len(lines)):
+        if lines[j].stripped:
+            return j
+    return None
+
+
+def mark_noise_lines(lines: list[Line], rules: RuleSet, removed: dict[int, str]) -> None:
+    """Mark lines matched by a line rule (and a rule's companion next line) in `removed`."""
+    limit = rules.max_rule_chars
+    for i, line in enumerate(lines):
+        stripped = line.stripped
+        if not stripped or i in removed or len(stripped) > limit:
+            continue
+        rule = rules.match_line(stripped)
+        if rule is None:
+            continue
+        removed[i] = rule.name
+        if rule.next_line is not None:
+            j = _next_nonblank(lines, i)
+            if j is not None and j not in removed and rule.next_line.fullmatch(lines[j].stripped):
+                removed[j] = rule.name
+
+
+def mark_duplicate_lines(lines: list[Line], removed: dict[int, str], max_chars: int) -> None:
+    """Mark a line that repeats the previous kept non-blank line (e.g. a doubled caption)."""
+    if max_chars <= 0:
+        return
+    previous: str | None = None
+    for i, line in enumerate(lines):
+        stripped = line.stripped
+        if not stripped or i in removed:
+            continue
+        if stripped == previous and len(stripped) <= max_chars:
+            removed[i] = "duplicate_line"
+            continue
+        previous = stripped
+
+
+def spans_for_removal(
+    lines: list[Line], removed: dict[int, str], partial: list[tuple[int, int, str]]
+) -> list[tuple[int, int, str]]:
+    """Spans (start, end, rule) deleting the marked lines and the blank lines they would orphan.
+
+    A run of blank and removed lines between two kept lines keeps its first block of blank
+    lines, so paragraphs stay separated as they were; at the start or end of the text the
+    whole run goes. `partial` spans (a dateline inside a kept line) are added as they are.
+    """
+    spans: list[tuple[int, int, str]] = list(partial)
+    n = len(lines)
+    i = 0
+    while i < n:
+        if lines[i].stripped and i not in removed:
+            i += 1
+            continue
+        j = i
+        has_removed = False
+        while j < n and (not lines[j].stripped or j in removed):
+            has_removed = has_removed or j in removed
+            j += 1
+        if has_removed:
+            spans.extend(_run_spans(lines, removed, i, j, at_edge=(i == 0 or j == n)))
+        i = j
+    spans = [s for s in spans if s[1] > s[0]]
+    spans.sort()
+    return _merge_touching(spans)
+
+
+def _run_spans(lines: list[Line], removed: dict[int, str], a: int, b: int, at_edge: bool) -> list[tuple[int, int, str]]:
+    """Spans for the run of blank/removed lines a..b-1."""
+    keep: set[int] = set()
+    if not at_edge:
+        k = a
+        while k < b and k in removed:
+            k += 1
+        while k < b and k not in removed:  # the first block of blank lines
+            keep.add(k)
+            k += 1
+    rule_of: list[str | None] = [removed.get(k) for k in range(a, b)]
+    # A dropped blank line takes the rule of the removed line before it (or after it).
+    last: str | None = None
+    for idx, r in enumerate(rule_of):
+        if r is None:
+            rule_of[idx] = last
+        else:
+            last = r
+    nxt: str | None = None
+    for idx in range(len(rule_of) - 1, -1, -1):
+        r = rule_of[idx]
+        if r is None:
+            rule_of[idx] = nxt
+        elif (a + idx) in removed:
+            nxt = r
+    out = []
+    for k in range(a, b):
+        if k in keep:
+            continue
+        line = lines[k]
+        out.append((line.start, line.nl_end, rule_of[k - a] or "blank_lines"))
+    return out
+
+
+def _merge_touching(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Merge sorted spans that touch and share a rule."""
+    merged: list[tuple[int, int, str]] = []
+    for s, e, rule in spans:
+        if merged and merged[-1][1] == s and merged[-1][2] == rule:
+            merged[-1] = (merged[-1][0], e, rule)
+        else:
+            merged.append((s, e, rule))
+    return merged

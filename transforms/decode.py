@@ -1,0 +1,226 @@
+"""Turn the raw bytes of an article into normalised text, or refuse them with a DecodeError.
+
+Policy (the tests pin each point):
+- a BOM wins: UTF-8, UTF-16 LE/BE and UTF-32 LE/BE with a BOM decode as such;
+- otherwise strict UTF-8 is tried first (the common case, and fast);
+- UTF-16 without a BOM is recognised from the NUL byte in every other position;
+- anything else goes to charset-normalizer; among its equally good guesses the usual news
+  encodings win (cp1252 before cp1250, cp1256 before cp1006, ...), because short texts are
+  ambiguous and a wrong Latin or Arabic code page silently corrupts names;
+- the text is then normalised: leading BOM stripped, CRLF and lone CR turned into "\\n", NFC.
+
+Refusals, each a DecodeError with a `reason`:
+- "empty": no bytes, or only white space;
+- "binary": a known binary signature (PNG, JPEG, GIF, PDF, ZIP, gzip, ELF, ...), or more than
+  5% control characters;
+- "nul_bytes": more than 2 NUL bytes and more than 1% of the text, but not binary otherwise: such text
+  was damaged on the way (a wrong code page, a C buffer dump) and is not worth guessing at;
+- "undecodable": no encoding decodes the bytes into plausible text.
+
+A few stray NUL bytes (at most 2, or at most 1% of the characters) in otherwise good text are dropped: they are
+artefacts of C-string writers and copy-paste, carry no meaning, and would break downstream
+tools (Parquet, regexes, terminals). Other stray control characters are dropped the same way.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+
+from transforms.errors import DecodeError
+
+__all__ = ["decode_bytes"]
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    # UTF-32 first: its LE BOM starts with the UTF-16 LE BOM.
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+_BINARY_SIGNATURES: tuple[bytes, ...] = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",  # JPEG
+    b"GIF87a",
+    b"GIF89a",
+    b"%PDF-",
+    b"PK\x03\x04",  # zip, docx, xlsx, epub
+    b"\x1f\x8b",  # gzip
+    b"\x7fELF",
+    b"MZ\x90\x00",  # Windows executables
+    b"BZh",
+    b"\xfd7zXZ\x00",
+    b"7z\xbc\xaf\x27\x1c",
+    b"RIFF",
+    b"OggS",
+    b"\x00\x00\x01\x00",  # ico
+    b"SQLite format 3\x00",
+    b"PAR1",  # Parquet
+)
+
+# Encodings preferred when charset-normalizer finds several equally plausible ones, in order.
+_PREFERRED = (
+    "utf_8",
+    "cp1252",
+    "cp1256",
+    "cp1251",
+    "cp1250",
+    "iso8859_15",
+    "latin_1",
+    "cp1253",
+    "cp1254",
+    "cp1255",
+    "cp1257",
+    "iso8859_6",
+    "koi8_r",
+    "big5",
+    "gb18030",
+    "shift_jis",
+    "euc_kr",
+)
+_RANK = {name: i for i, name in enumerate(_PREFERRED)}
+_CHAOS_TIE = 0.02  # charset-normalizer "chaos" values closer than this count as equal
+_MAX_CONTROL_RATIO = 0.05
+_MAX_STRAY_NUL_RATIO = 0.01
+
+# C0 controls except tab, LF, VT, FF, CR; plus DEL and the C1 block.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\x80-\x9f]")
+_NEWLINE_RE = re.compile(r"\r\n?")
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Decode raw article bytes to normalised text; return (text, encoding name)."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise DecodeError(f"expected bytes, got {type(data).__name__}", reason="undecodable")
+    data = bytes(data)
+    if not data.strip():
+        raise DecodeError("the file is empty or holds only white space", reason="empty")
+    try:
+        text, encoding = _decode(data)
+    except DecodeError:
+        raise
+    except Exception as exc:  # a codec bug must not escape as anything but a DecodeError
+        raise DecodeError(f"could not decode the bytes: {exc!r}", reason="undecodable") from exc
+    return _normalise(text, encoding), encoding
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    """Pick the encoding and decode, refusing binary data."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(name), name
+            except UnicodeDecodeError as exc:
+                raise DecodeError(
+                    f"the bytes start with a {name} byte-order mark but do not decode as {name}: {exc}",
+                    reason="undecodable",
+                ) from exc
+    for signature in _BINARY_SIGNATURES:
+        if data.startswith(signature):
+            raise DecodeError(f"binary data, not text (file signature {signature[:8]!r})", reason="binary")
+    nuls = data.count(0)
+    if nuls:
+        utf16 = _decode_utf16_without_bom(data, nuls)
+        if utf16 is not None:
+            return utf16
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    return _decode_detected(data)
+
+
+def _decode_utf16_without_bom(data: bytes, nuls: int) -> tuple[str, str] | None:
+    """Recognise BOM-less UTF-16 by its NULs in every other byte; None if it is not that."""
+    if len(data) < 4 or len(data) % 2 or nuls < len(data) // 4:
+        return None
+    even_nuls = data[0::2].count(0)
+    odd_nuls = data[1::2].count(0)
+    half = len(data) // 2
+    if odd_nuls > 0.6 * half and even_nuls < 0.1 * half:
+        name = "utf-16-le"
+    elif even_nuls > 0.6 * half and odd_nuls < 0.1 * half:
+        name = "utf-16-be"
+    else:
+        return None
+    try:
+        return data.decode(name), name
+    except UnicodeDecodeError:
+        return None
+
+
+def _decode_detected(data: bytes) -> tuple[str, str]:
+    """Decode with charset-normalizer, preferring common news encodings among ties."""
+    from charset_normalizer import from_bytes  # imported lazily: only non-UTF-8 input needs it
+
+    has_nul = 0 in data
+    candidates = []
+    for match in from_bytes(data):
+        name = codecs.lookup(match.encoding).name.replace("-", "_")
+        if not has_nul and (name.startswith("utf_16") or name.startswith("utf_32")):
+            continue  # wide encodings without a single NUL are coincidences on short input
+        candidates.append((match.chaos, name, match))
+    if not candidates:
+        raise DecodeError("no encoding decodes these bytes into plausible text", reason="undecodable")
+    best_chaos = min(c[0] for c in candidates)
+    ties = [c for c in candidates if c[0] <= best_chaos + _CHAOS_TIE]
+    # charset-normalizer drops encodings that decode to the same text as one it already has
+    # (cp1252 hides behind cp1250 on short input), so rank each distinct decoding by the best
+    # preferred encoding that produces it.
+    best: tuple[int, float, str] | None = None
+    for chaos, name, match in ties:
+        decoded = str(match)
+        rank, label = _RANK.get(name, len(_RANK)), name
+        for preferred in _PREFERRED[:rank]:
+            if _decodes_to(data, preferred, decoded):
+                rank, label = _RANK[preferred], preferred
+                break
+        if best is None or (rank, chaos) < best[:2]:
+            best = (rank, chaos, label)
+    assert best is not None
+    _rank, chaos, name = best
+    if chaos > 0.5:
+        raise DecodeError(
+            f"the bytes do not look like text in any encoding (best guess {name})",
+            reason="undecodable",
+        )
+    try:
+        return data.decode(name), name
+    except UnicodeDecodeError as exc:
+        raise DecodeError(f"detected {name} but decoding failed: {exc}", reason="undecodable") from exc
+
+
+def _decodes_to(data: bytes, encoding: str, text: str) -> bool:
+    """True when data decodes strictly under encoding to exactly text."""
+    try:
+        return data.decode(encoding) == text
+    except (UnicodeDecodeError, LookupError):
+        return False
+
+
+def _normalise(text: str, encoding: str) -> str:
+    """Strip BOM, unify newlines, drop stray controls, NFC; refuse binary-looking text."""
+    text = text.lstrip("\ufeff")  # a file concatenated from BOM-headed parts may carry several
+    text = _NEWLINE_RE.sub("\n", text)
+    if not text.strip():
+        raise DecodeError("the text holds only white space", reason="empty")
+    controls = _CONTROL_RE.findall(text)
+    if controls:
+        n_nul = controls.count("\x00")
+        if len(controls) > _MAX_CONTROL_RATIO * len(text):
+            raise DecodeError(
+                f"binary data, not text: {len(controls)} control characters in {len(text)} (decoded as {encoding})",
+                reason="binary",
+            )
+        if n_nul > max(2, _MAX_STRAY_NUL_RATIO * len(text)):
+            raise DecodeError(
+                f"{n_nul} NUL bytes in {len(text)} characters: the text was damaged in transit",
+                reason="nul_bytes",
+            )
+        text = _CONTROL_RE.sub("", text)
+        if not text.strip():
+            raise DecodeError("the text holds only control characters", reason="empty")
+    return unicodedata.normalize("NFC", text)

@@ -1,0 +1,118 @@
+"""Evaluate the gazetteer's context conditions (the `when:` mappings) for one candidate mention."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+# how much text the preceded_by / followed_by regexes see
+_WINDOW = 80
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+@lru_cache(maxsize=1024)
+def _rx(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    return re.compile(pattern, flags)
+
+
+_GLOBAL_FLAGS = re.compile(r"^\(\?[aiLmsux]+\)")
+
+
+def anchored_end(pattern: str) -> str:
+    """The pattern anchored at the end of the text, global flags such as (?i) kept in front."""
+    m = _GLOBAL_FLAGS.match(pattern)
+    head = m.group() if m else ""
+    return f"{head}(?:{pattern[len(head):]})$"
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A linked span used as context: offsets into the text and its entity."""
+
+    start: int
+    end: int
+    entity_id: str
+
+
+def in_caps_context(text: str, start: int, end: int, radius: int = 40) -> bool:
+    """True if the words around [start, end) are mostly in capitals (a headline, a banner)."""
+    words = _WORD.findall(text[max(0, start - radius) : start]) + _WORD.findall(text[end : end + radius])
+    words = [w for w in words if len(w) > 1]
+    if not words:
+        return False
+    caps = sum(1 for w in words if w.isupper())
+    return caps / len(words) >= 0.6
+
+
+def holds(
+    cond: dict[str, Any] | None,
+    text: str,
+    start: int,
+    end: int,
+    placed: Sequence[Placed] = (),
+    local_only: bool = False,
+) -> bool:
+    """True if the condition holds for the span [start, end) of text.
+
+    `placed` are the other mentions of the article. With local_only, conditions that need
+    them (article_mentions, near_entities, not_near_entities) are treated as holding.
+    """
+    if not cond:
+        return True
+    for key, val in cond.items():
+        if key == "any":
+            if not any(holds(c, text, start, end, placed, local_only) for c in val):
+                return False
+        elif key == "preceded_by":
+            if not _rx(anchored_end(val)).search(text[max(0, start - _WINDOW) : start]):
+                return False
+        elif key == "not_preceded_by":
+            if _rx(anchored_end(val)).search(text[max(0, start - _WINDOW) : start]):
+                return False
+        elif key == "followed_by":
+            if not _rx(val).match(text[end : end + _WINDOW]):
+                return False
+        elif key == "not_followed_by":
+            if _rx(val).match(text[end : end + _WINDOW]):
+                return False
+        elif key == "near_text":
+            n = val["chars"]
+            window = text[max(0, start - n) : start] + " " + text[end : end + n]
+            if not _rx(val["pattern"], re.IGNORECASE).search(window):
+                return False
+        elif key == "not_in_caps_context":
+            if in_caps_context(text, start, end):
+                return False
+        elif local_only:
+            continue
+        elif key == "article_mentions":
+            ids = set(val)
+            if not any(p.entity_id in ids and (p.start, p.end) != (start, end) for p in placed):
+                return False
+        elif key in ("near_entities", "not_near_entities"):
+            ids, n = set(val["ids"]), val["chars"]
+            near = any(
+                p.entity_id in ids
+                and (p.start, p.end) != (start, end)
+                and p.start < end + n
+                and p.end > start - n
+                for p in placed
+            )
+            if near != (key == "near_entities"):
+                return False
+    return True
+
+
+def needs_article(cond: dict[str, Any] | None) -> bool:
+    """True if the condition refers to other mentions of the article."""
+    if not cond:
+        return False
+    for key, val in cond.items():
+        if key in ("article_mentions", "near_entities", "not_near_entities"):
+            return True
+        if key == "any" and any(needs_article(c) for c in val):
+            return True
+    return False

@@ -1,0 +1,156 @@
+"""Fold text for name matching, keeping a map from folded offsets back to the original.
+
+Folding (for matching only; the article text is never changed):
+
+| what                                   | example                        | folded            |
+|----------------------------------------|--------------------------------|-------------------|
+| case                                   | ``BAGHDAD``                    | ``baghdad``       |
+| Latin diacritics                       | ``Hewlêr``, ``Baghdād``        | ``hewler``        |
+| apostrophes and ayn/hamza marks        | ``Kata’ib``, ``Shiʿa``, ``Qa'ida`` | ``kataib``    |
+| possessive 's / s'                     | ``Soleimani's``, ``Brigades’`` | ``soleimani``     |
+| hyphen, dashes, punctuation → space    | ``Abdul-Mahdi``                | ``abdul mahdi``   |
+| runs of white space → one space        | ``Abdul \n Mahdi``             | ``abdul mahdi``   |
+| Arabic article before a name           | ``al-Sadr``, ``Al Qaeda``, ``as-Sadr`` | ``sadr``  |
+| Arabic tashkeel, tatweel               | ``مُقتَدى``, ``بـغداد``          | ``مقتدى``, ``بغداد`` |
+| Arabic alef forms, hamza seats         | ``أ إ آ ؤ ئ`` (NFD)            | ``ا ا ا و ي``     |
+| ta marbuta, alef maqsura, Persian ya/kaf | ``ة ى ی ک``                  | ``ه ي ي ك``       |
+| Arabic article with its proclitics     | ``البصرة``, ``بالنجف``, ``للحشد`` | ``بصره``, ``نجف``, ``حشد`` |
+| zero-width joiners/non-joiners         | ``خامنه‌ای``                    | ``خامنه ای`` (ZWNJ → space) |
+
+Articles: ``al``/``el`` are dropped before a hyphen or a space, the assimilated forms
+``ad- an- ar- as- ash- at- ath- adh- az- ul-`` only before a hyphen (``an``/``as`` are English
+words). Every kept character keeps its original offset, so a match in the folded text maps
+back to an exact slice of the original (see :class:`FoldedText`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+
+DEL = "\x00"  # marker of a character that folding deletes
+HYPH = "\x01"  # marker of a hyphen, so that articles before a hyphen can be recognised
+
+_APOSTROPHES = "'’‘`´ʿʾʼʻ′ʹ"
+_HYPHENS = "-‐‑‒–—―−"
+_ARABIC_MAP = {"ة": "ه", "ى": "ي", "ی": "ي", "ک": "ك", "ۀ": "ه", "ە": "ه", "ێ": "ي", "ء": DEL, "ـ": DEL}
+
+
+def _build_table() -> dict[int, str]:
+    """Map every BMP character below U+3000 to exactly one folded character (or a marker)."""
+    table: dict[int, str] = {}
+    for cp in range(0x3000):
+        ch = chr(cp)
+        if ch in _APOSTROPHES:
+            out = DEL
+        elif ch in _HYPHENS:
+            out = HYPH
+        elif ch in _ARABIC_MAP:
+            out = _ARABIC_MAP[ch]
+        elif ch in "\u200c\u200d\u00ad\u200b\ufeff":
+            out = " " if ch == "\u200c" else DEL
+        else:
+            cat = unicodedata.category(ch)
+            if cat.startswith("Z") or cat == "Cc":
+                out = " "
+            elif cat in ("Mn", "Me"):
+                out = DEL
+            elif cat.startswith("P") or cat.startswith("S"):
+                out = " "
+            else:
+                base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+                base = base.lower()
+                if not base:
+                    out = DEL
+                else:
+                    out = base[0]  # one char out per char in; 'ß'→'s', 'æ'→'a' are close enough
+                    out = _ARABIC_MAP.get(out, out)
+        if out != ch:
+            table[cp] = out
+    return table
+
+
+_TABLE = _build_table()
+_HIGH_RE = re.compile("[^\x00-\u2fff]")
+
+_LATIN_ART = r"(?:al|el)[\x01 ]|(?:ad|an|ar|as|ash|at|ath|adh|az|ul|ud|ur|us|ut|uz)\x01"
+_DELETE_RE = re.compile(
+    # possessive 's (apostrophe already turned into DEL) and plain deleted marks
+    r"\x00s(?![a-z0-9])|\x00+"
+    # Latin-script article before a name
+    rf"|(?<![a-z0-9\x00])(?:{_LATIN_ART})(?=[a-z])"
+    # Arabic article with optional proclitics wa/fa + bi/ka/li, or li+al assimilated (لل)
+    r"|(?<![\u0620-\u064a\u0671-\u06d3])(?:[وف]?[بكل]?ال|[وف]?لل)(?=[\u0620-\u064a\u0671-\u06d3]{2})"
+    # runs of white space: keep the first
+    r"|(?<=[ \x01]) +| +(?=\x01)"
+)
+# for long texts: the same without collapsing white space, which costs one Python step per
+# comma; names are matched with keys folded the same way (see fold_key)
+_DELETE_FAST_RE = re.compile(_DELETE_RE.pattern.rsplit("|(?<=", 1)[0])
+
+
+@dataclass(frozen=True, slots=True)
+class FoldedText:
+    """A folded string with the original offsets of its kept segments."""
+
+    text: str
+    original: str
+    fold_starts: tuple[int, ...]  # start of each kept segment in `text`
+    orig_starts: tuple[int, ...]  # start of the same segment in `original`
+
+    def to_original(self, i: int) -> int:
+        """Original offset of folded offset i (i < len(text))."""
+        k = bisect_right(self.fold_starts, i) - 1
+        return self.orig_starts[k] + (i - self.fold_starts[k])
+
+    def span_to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Original (start, end) of the folded span [start, end), end exclusive."""
+        return self.to_original(start), self.to_original(end - 1) + 1
+
+
+def _translate(s: str) -> str:
+    t = s.translate(_TABLE)
+    if not t.isascii() and _HIGH_RE.search(t):
+        # characters above the table (CJK, symbols): lower-case them one for one
+        t = "".join(c if ord(c) < 0x3000 or len(c.lower()) != 1 else c.lower() for c in t)
+    return t
+
+
+def fold_with_map(s: str, collapse_spaces: bool = False) -> FoldedText:
+    """Fold s and keep the offset map back to s (white space runs kept unless collapse_spaces)."""
+    t = _translate(s)
+    pieces: list[str] = []
+    fstarts: list[int] = []
+    ostarts: list[int] = []
+    pos = flen = 0
+    for m in (_DELETE_RE if collapse_spaces else _DELETE_FAST_RE).finditer(t):
+        a, b = m.span()
+        if a > pos:
+            pieces.append(t[pos:a])
+            fstarts.append(flen)
+            ostarts.append(pos)
+            flen += a - pos
+        pos = b
+    if pos < len(t) or not fstarts:
+        pieces.append(t[pos:])
+        fstarts.append(flen)
+        ostarts.append(pos)
+    text = "".join(pieces).replace(HYPH, " ")
+    return FoldedText(text, s, tuple(fstarts), tuple(ostarts))
+
+
+def fold_key(s: str) -> str:
+    """Folded form of a name as the automaton sees it in a text: `fold_with_map` of it, trimmed.
+
+    Punctuation between words stays as extra spaces ("Donald J. Trump" → "donald j  trump"),
+    exactly as in the folded article text.
+    """
+    return fold_with_map(s).text.strip()
+
+
+def fold(s: str) -> str:
+    """Folded form of s, trimmed and with single spaces (for aliases and keys)."""
+    t = _DELETE_RE.sub("", _translate(s)).replace(HYPH, " ")
+    return " ".join(t.split())

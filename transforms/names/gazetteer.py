@@ -1,0 +1,314 @@
+"""Load and validate the gazetteer (``gazetteer.yaml``; its header documents the format)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import GazetteerError
+from .context import anchored_end
+from .fold import fold
+
+ENTITY_TYPES = ("PERSON", "ORG", "PLACE")
+_TOP_KEYS = {"version", "titles", "name_stopwords", "coref", "blockers", "entities", "calques"}
+_ENTITY_KEYS = {"id", "canonical_name", "type", "aliases", "acronyms", "arabic", "surnames", "coref", "skeleton"}
+_ALIAS_KEYS = {"name", "case_sensitive", "when"}
+_ACRONYM_KEYS = {"form", "when"}
+_CALQUE_KEYS = {"phrase", "entity", "when"}
+_COREF_KEYS = {"blocked_if_followed_by"}
+_REGEX_CONDITIONS = {"preceded_by", "not_preceded_by", "followed_by", "not_followed_by"}
+_CONDITION_KEYS = _REGEX_CONDITIONS | {
+    "any", "article_mentions", "near_entities", "not_near_entities", "near_text", "not_in_caps_context",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NameSpec:
+    """One matchable name of an entity (or a blocker, entity_id None)."""
+
+    name: str
+    entity_id: str | None
+    kind: str  # alias | arabic | surname | acronym | calque | blocker
+    case_sensitive: bool = False
+    when: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A canonical entity: the row of the `entities` table plus its matchable names."""
+
+    entity_id: str
+    canonical_name: str
+    type: str
+    aliases: list[str]  # every surface name (Latin aliases, surnames, acronyms, Arabic), deduplicated
+    coref: str = "unique"
+    skeleton: bool = True
+    names: tuple[NameSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Gazetteer:
+    """The loaded gazetteer: entities, calques, blockers and the word lists for matching."""
+
+    version: str
+    path: str
+    entities: tuple[Entity, ...]
+    calques: tuple[NameSpec, ...]
+    blockers: tuple[NameSpec, ...]
+    titles: frozenset[str] = field(default_factory=frozenset)
+    name_stopwords: frozenset[str] = field(default_factory=frozenset)
+    coref_blocked_if_followed_by: frozenset[str] = field(default_factory=frozenset)
+
+    def entity(self, entity_id: str) -> Entity:
+        """The entity with this id (KeyError if none)."""
+        for e in self.entities:
+            if e.entity_id == entity_id:
+                return e
+        raise KeyError(entity_id)
+
+    @property
+    def by_id(self) -> dict[str, Entity]:
+        """Entities keyed by id."""
+        return {e.entity_id: e for e in self.entities}
+
+    def all_names(self) -> list[NameSpec]:
+        """Every name spec: entity names, calques, blockers."""
+        out = [n for e in self.entities for n in e.names]
+        return out + list(self.calques) + list(self.blockers)
+
+
+# ----------------------------------------------------------------------------- YAML with lines
+
+
+class _Map(dict):  # type: ignore[type-arg]
+    """A mapping that remembers the line where it started."""
+
+    line = 0
+
+
+class _Seq(list):  # type: ignore[type-arg]
+    line = 0
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that records line numbers and rejects duplicate keys."""
+
+
+def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
+    m = _Map()
+    m.line = node.start_mark.line + 1
+    for knode, vnode in node.value:
+        key = loader.construct_object(knode, deep=True)
+        if key in m:
+            raise GazetteerError(f"{loader.name}:{knode.start_mark.line + 1}: duplicate key {key!r}")
+        m[key] = loader.construct_object(vnode, deep=True)
+    return m
+
+
+def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode) -> _Seq:
+    s = _Seq(loader.construct_object(n, deep=True) for n in node.value)
+    s.line = node.start_mark.line + 1
+    return s
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+
+
+def default_path() -> Path:
+    """Path of the packaged gazetteer.yaml."""
+    return Path(str(resources.files("transforms.names").joinpath("gazetteer.yaml")))
+
+
+def load_gazetteer(path: str | Path | None = None) -> Gazetteer:
+    """Load and validate a gazetteer file (the packaged one by default)."""
+    p = Path(path) if path is not None else default_path()
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GazetteerError(f"{p}: cannot read gazetteer: {exc}") from exc
+    return parse_gazetteer(text, str(p))
+
+
+def parse_gazetteer(text: str, name: str = "<gazetteer>") -> Gazetteer:
+    """Parse and validate gazetteer YAML text; `name` is used in error messages."""
+    loader = _LineLoader(text)
+    loader.name = name
+    try:
+        data = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else "?"
+        raise GazetteerError(f"{name}:{line}: YAML syntax error: {exc.problem or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise GazetteerError(f"{name}: YAML error: {exc}") from exc
+    finally:
+        loader.dispose()
+    return _Validator(name).gazetteer(data)
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+class _Validator:
+    def __init__(self, name: str):
+        self.name = name
+
+    def fail(self, obj: Any, msg: str) -> GazetteerError:
+        line = getattr(obj, "line", 0) or "?"
+        return GazetteerError(f"{self.name}:{line}: {msg}")
+
+    def keys(self, obj: Any, allowed: set[str], what: str) -> None:
+        if not isinstance(obj, dict):
+            raise self.fail(obj, f"{what} must be a mapping, got {type(obj).__name__}")
+        unknown = sorted(set(obj) - allowed)
+        if unknown:
+            raise self.fail(obj, f"unknown field(s) {unknown} in {what}; allowed: {sorted(allowed)}")
+
+    def strings(self, obj: Any, what: str, parent: Any) -> list[str]:
+        if obj is None:
+            return []
+        if not isinstance(obj, list) or not all(isinstance(s, str) and s.strip() for s in obj):
+            raise self.fail(obj if hasattr(obj, "line") else parent, f"{what} must be a list of non-empty strings")
+        return [s.strip() for s in obj]
+
+    def condition(self, cond: Any, ids: set[str], where: Any) -> dict[str, Any]:
+        self.keys(cond if isinstance(cond, dict) else where, _CONDITION_KEYS, "condition")
+        if not isinstance(cond, dict):
+            raise self.fail(where, "condition must be a mapping")
+        for k, v in cond.items():
+            if k == "any":
+                if not isinstance(v, list) or not v:
+                    raise self.fail(cond, "`any` must be a non-empty list of conditions")
+                for sub in v:
+                    self.condition(sub, ids, cond)
+            elif k in _REGEX_CONDITIONS:
+                self.regex(v, cond)
+            elif k == "article_mentions":
+                for i in self.strings(v, k, cond):
+                    if i not in ids:
+                        raise self.fail(cond, f"{k}: unknown entity id {i!r}")
+            elif k in ("near_entities", "not_near_entities"):
+                self.keys(v, {"ids", "chars"}, k)
+                for i in self.strings(v.get("ids"), f"{k}.ids", v):
+                    if i not in ids:
+                        raise self.fail(v, f"{k}: unknown entity id {i!r}")
+                if not isinstance(v.get("chars"), int) or v["chars"] <= 0:
+                    raise self.fail(v, f"{k}.chars must be a positive integer")
+            elif k == "near_text":
+                self.keys(v, {"pattern", "chars"}, k)
+                self.regex(v.get("pattern"), v)
+                if not isinstance(v.get("chars"), int) or v["chars"] <= 0:
+                    raise self.fail(v, "near_text.chars must be a positive integer")
+            elif k == "not_in_caps_context":
+                if v is not True:
+                    raise self.fail(cond, "not_in_caps_context must be true")
+        return dict(cond)
+
+    def regex(self, pattern: Any, where: Any) -> None:
+        if not isinstance(pattern, str):
+            raise self.fail(where, "a regex condition must be a string")
+        try:
+            re.compile(anchored_end(pattern))
+        except re.error as exc:
+            raise self.fail(where, f"bad regex {pattern!r}: {exc}") from exc
+
+    def name_list(self, raw: Any, eid: str | None, kind: str, ids: set[str], parent: Any) -> list[NameSpec]:
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            raise self.fail(parent, f"{kind} of {eid} must be a list")
+        out = []
+        for item in raw:
+            if isinstance(item, str):
+                if not item.strip():
+                    raise self.fail(raw, f"empty {kind} in {eid}")
+                out.append(NameSpec(item.strip(), eid, kind, kind == "acronym"))
+            elif isinstance(item, dict):
+                key = "form" if kind == "acronym" else "name"
+                self.keys(item, _ACRONYM_KEYS if kind == "acronym" else _ALIAS_KEYS, f"{kind} of {eid}")
+                nm = item.get(key)
+                if not isinstance(nm, str) or not nm.strip():
+                    raise self.fail(item, f"{kind} of {eid} needs a non-empty `{key}`")
+                when = self.condition(item["when"], ids, item) if "when" in item else None
+                cs = bool(item.get("case_sensitive", kind == "acronym"))
+                out.append(NameSpec(nm.strip(), eid, kind, cs, when))
+            else:
+                raise self.fail(raw, f"{kind} of {eid}: expected a string or a mapping, got {item!r}")
+        return out
+
+    def gazetteer(self, data: Any) -> Gazetteer:
+        if not isinstance(data, dict):
+            raise GazetteerError(f"{self.name}:1: the gazetteer must be a mapping with `version` and `entities`")
+        self.keys(data, _TOP_KEYS, "the gazetteer")
+        version = data.get("version")
+        if not isinstance(version, str | int | float) or isinstance(version, bool) or str(version).strip() == "":
+            raise self.fail(data, "`version` is required (a string)")
+        ents_raw = data.get("entities")
+        if not isinstance(ents_raw, list) or not ents_raw:
+            raise self.fail(data, "`entities` must be a non-empty list")
+        ids: set[str] = set()
+        for e in ents_raw:
+            self.keys(e, _ENTITY_KEYS, "an entity")
+            eid = e.get("id")
+            if not isinstance(eid, str) or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", eid):
+                raise self.fail(e, f"entity id must be a lower-case slug, got {eid!r}")
+            if eid in ids:
+                raise self.fail(e, f"duplicate entity id {eid!r}")
+            ids.add(eid)
+        entities = []
+        for e in ents_raw:
+            eid = e["id"]
+            cname = e.get("canonical_name")
+            if not isinstance(cname, str) or not cname.strip():
+                raise self.fail(e, f"{eid}: canonical_name is required")
+            etype = e.get("type")
+            if etype not in ENTITY_TYPES:
+                raise self.fail(e, f"{eid}: type must be one of {ENTITY_TYPES}, got {etype!r}")
+            coref = e.get("coref", "unique")
+            if coref not in ("unique", "after_full"):
+                raise self.fail(e, f"{eid}: coref must be unique or after_full")
+            skel = e.get("skeleton", True)
+            if not isinstance(skel, bool):
+                raise self.fail(e, f"{eid}: skeleton must be true or false")
+            aliases = self.name_list(e.get("aliases"), eid, "alias", ids, e)
+            # the canonical name is an alias too, unless an alias with the same folded form
+            # already says how it may match (case-sensitive, with conditions)
+            names = [] if any(fold(a.name) == fold(cname) for a in aliases) else [NameSpec(cname.strip(), eid, "alias")]
+            names += aliases
+            names += self.name_list(e.get("arabic"), eid, "arabic", ids, e)
+            names += self.name_list(e.get("surnames"), eid, "surname", ids, e)
+            names += self.name_list(e.get("acronyms"), eid, "acronym", ids, e)
+            surfaces = list(dict.fromkeys(n.name for n in names))
+            entities.append(Entity(eid, cname.strip(), etype, surfaces, coref, skel, tuple(names)))
+        calques: list[NameSpec] = []
+        for c in data.get("calques") or []:
+            self.keys(c, _CALQUE_KEYS, "a calque")
+            ent = c.get("entity")
+            if ent not in ids:
+                raise self.fail(c, f"calque: unknown entity {ent!r}")
+            phrases = c.get("phrase")
+            phrases = [phrases] if isinstance(phrases, str) else phrases
+            when = self.condition(c["when"], ids, c) if "when" in c else None
+            for ph in self.strings(phrases, "calque phrase", c):
+                calques.append(NameSpec(ph, ent, "calque", False, when))
+        blockers = [NameSpec(b, None, "blocker") for b in self.strings(data.get("blockers"), "blockers", data)]
+        coref = data.get("coref") or {}
+        self.keys(coref, _COREF_KEYS, "coref")
+        return Gazetteer(
+            version=str(version),
+            path=self.name,
+            entities=tuple(entities),
+            calques=tuple(calques),
+            blockers=tuple(blockers),
+            titles=frozenset(self.strings(data.get("titles"), "titles", data)),
+            name_stopwords=frozenset(self.strings(data.get("name_stopwords"), "name_stopwords", data)),
+            coref_blocked_if_followed_by=frozenset(
+                self.strings(coref.get("blocked_if_followed_by"), "coref.blocked_if_followed_by", coref)
+            ),
+        )

@@ -1,0 +1,141 @@
+"""Split an inbox file's bytes into source documents (one per article); pure, no I/O.
+
+Formats, chosen by file extension:
+- `.txt` and anything unknown: the whole file is one plain-text article.
+- `.html` / `.htm`: the whole file is one web page.
+- `.json`: one object, or a list of objects; `.jsonl`: one object per line.
+  Each object needs `text` (plain text) or `html`; optional `title`, `author`, `published`, `url`,
+  `source_name`. Each object is its own article, archived and hashed on its own bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from transforms.errors import TransformError
+
+TEXT_KINDS = {".html": "html", ".htm": "html"}
+JSON_META_KEYS = ("title", "author", "published", "url")
+
+
+class SourceError(TransformError):
+    """A source record that cannot become an article (e.g. a JSON line with no text)."""
+
+    reason = "bad_record"
+
+
+@dataclass(slots=True)
+class SourceDoc:
+    """One article's raw bytes plus what the container told us about it."""
+
+    source_name: str
+    raw: bytes  # the bytes archived and hashed: the file, or the JSON record
+    kind: str  # "text" | "html" | "json-text" | "json-html"
+    meta: dict[str, Any] = field(default_factory=dict)
+    payload: bytes | None = None  # the article body when it differs from `raw` (JSON records)
+    content_sha256: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.content_sha256:
+            self.content_sha256 = sha256_hex(self.raw)
+
+    @property
+    def body(self) -> bytes:
+        """The bytes to decode as the article."""
+        return self.raw if self.payload is None else self.payload
+
+
+@dataclass(slots=True)
+class SourceFailure:
+    """A record of a file that could not be split; it becomes a quarantine row at stage 'parse'."""
+
+    source_name: str
+    data: bytes
+    reason: str
+    detail: str
+    content_sha256: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.content_sha256:
+            self.content_sha256 = sha256_hex(self.data)
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex SHA-256 of bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_kind(name: str) -> str:
+    """The container kind of an inbox file, from its extension."""
+    lower = name.lower()
+    if lower.endswith(".jsonl"):
+        return "jsonl"
+    if lower.endswith(".json"):
+        return "json"
+    for ext, kind in TEXT_KINDS.items():
+        if lower.endswith(ext):
+            return kind
+    return "text"
+
+
+def split_source(name: str, data: bytes) -> tuple[list[SourceDoc], list[SourceFailure]]:
+    """Turn one inbox file into documents, and failures for records that cannot be used."""
+    kind = file_kind(name)
+    if kind in ("text", "html"):
+        return [SourceDoc(name, data, kind)], []
+    if kind == "jsonl":
+        docs: list[SourceDoc] = []
+        fails: list[SourceFailure] = []
+        for lineno, line in enumerate(data.splitlines(), start=1):
+            if not line.strip():
+                continue
+            _json_record(f"{name}#L{lineno}", line, docs, fails)
+        if not docs and not fails:
+            fails.append(SourceFailure(name, data, "empty", "the .jsonl file holds no records"))
+        return docs, fails
+    return _json_document(name, data)
+
+
+def _json_document(name: str, data: bytes) -> tuple[list[SourceDoc], list[SourceFailure]]:
+    try:
+        value = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return [], [SourceFailure(name, data, "bad_json", f"not valid UTF-8 JSON: {exc}")]
+    docs: list[SourceDoc] = []
+    fails: list[SourceFailure] = []
+    if isinstance(value, list):
+        if not value:
+            fails.append(SourceFailure(name, data, "empty", "the JSON list holds no records"))
+        for i, item in enumerate(value):
+            raw = json.dumps(item, ensure_ascii=False, sort_keys=True).encode("utf-8")
+            _json_object(f"{name}#{i}", raw, item, docs, fails)
+    else:
+        _json_object(name, data, value, docs, fails)
+    return docs, fails
+
+
+def _json_record(name: str, raw: bytes, docs: list[SourceDoc], fails: list[SourceFailure]) -> None:
+    try:
+        value = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        fails.append(SourceFailure(name, raw, "bad_json", f"not valid UTF-8 JSON: {exc}"))
+        return
+    _json_object(name, raw, value, docs, fails)
+
+
+def _json_object(name: str, raw: bytes, value: Any, docs: list[SourceDoc], fails: list[SourceFailure]) -> None:
+    if not isinstance(value, dict):
+        fails.append(SourceFailure(name, raw, "bad_record", f"expected a JSON object, got {type(value).__name__}"))
+        return
+    text, html = value.get("text"), value.get("html")
+    meta = {k: value[k] for k in JSON_META_KEYS if isinstance(value.get(k), str) and value[k].strip()}
+    source_name = value.get("source_name") if isinstance(value.get("source_name"), str) else name
+    if isinstance(text, str) and text.strip():
+        docs.append(SourceDoc(source_name, raw, "json-text", meta, text.encode("utf-8")))
+    elif isinstance(html, str) and html.strip():
+        docs.append(SourceDoc(source_name, raw, "json-html", meta, html.encode("utf-8")))
+    else:
+        fails.append(SourceFailure(source_name, raw, "missing_text", "the record has no non-empty 'text' or 'html' field"))

@@ -1,0 +1,69 @@
+"""Content-addressed archive of raw bytes: archive/<sha[:2]>/<sha>; written once, never modified."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def archive_path(archive_dir: Path, sha256: str) -> Path:
+    """Where the bytes with this hash live."""
+    return archive_dir / sha256[:2] / sha256
+
+
+def archive_bytes(archive_dir: Path, data: bytes, sha256: str | None = None) -> tuple[str, Path]:
+    """Store bytes under their hash (temp file, fsync, rename) unless already there; return (sha, path)."""
+    sha = sha256 or hashlib.sha256(data).hexdigest()
+    dest = archive_path(archive_dir, sha)
+    if dest.exists() and dest.stat().st_size == len(data):
+        return sha, dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return sha, dest
+
+
+def read_archived(archive_dir: Path, sha256: str) -> bytes:
+    """The archived bytes for a hash (FileNotFoundError if never archived)."""
+    return archive_path(archive_dir, sha256).read_bytes()
+
+
+def archived_sha256(archive_dir: Path, sha256: str) -> str | None:
+    """Hash of the bytes actually on disk for this hash, or None when missing: proves the archive."""
+    path = archive_path(archive_dir, sha256)
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def archive_file(archive_dir: Path, src: str, chunk: int = 1 << 20) -> tuple[str, Path]:
+    """Archive a file by streaming it (never whole in memory); returns (sha, path)."""
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    h = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(dir=archive_dir, prefix=".tmp-")
+    try:
+        with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
+            while block := fin.read(chunk):
+                h.update(block)
+                fout.write(block)
+            fout.flush()
+            os.fsync(fout.fileno())
+        sha = h.hexdigest()
+        dest = archive_path(archive_dir, sha)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return sha, dest

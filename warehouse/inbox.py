@@ -1,0 +1,114 @@
+"""The inbox: listing files safely, reading them, adding new ones, removing ingested ones."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ACCEPTED_SUFFIXES = (".txt", ".html", ".htm", ".json", ".jsonl")
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """A file waiting in an inbox."""
+
+    path: str
+    name: str  # path relative to the inbox, used as source_name
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A file that is not read at all (outside link, too large, unreadable, vanished)."""
+
+    name: str
+    reason: str
+    detail: str
+    content_sha256: str | None = None
+
+
+def scan_inbox(inbox: Path) -> tuple[list[InboxItem], list[Refusal]]:
+    """Every regular file under the inbox (hidden files skipped), sorted; links leaving it are refused."""
+    items: list[InboxItem] = []
+    refusals: list[Refusal] = []
+    if not inbox.exists():
+        return items, refusals
+    root = inbox.resolve()
+    for dirpath, dirnames, filenames in os.walk(inbox, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for fname in sorted(filenames):
+            if fname.startswith("."):
+                continue
+            path = Path(dirpath) / fname
+            name = path.relative_to(inbox).as_posix()
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(root):
+                    refusals.append(Refusal(name, "symlink_outside_inbox", f"{name} links to {target}, outside the inbox; not read"))
+                    continue
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                refusals.append(Refusal(name, "vanished", f"{name} disappeared before it could be read"))
+                continue
+            if not path.is_file():
+                continue
+            items.append(InboxItem(str(path), name, st.st_size))
+    return items, refusals
+
+
+def read_item(item: InboxItem) -> bytes:
+    """The file's bytes (FileNotFoundError / PermissionError propagate for the caller to classify)."""
+    with open(item.path, "rb") as fh:
+        return fh.read()
+
+
+def hash_file(path: str, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file, streamed (for files too large to read whole)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def consume(items: list[InboxItem]) -> None:
+    """Remove ingested files from the inbox; their bytes are in the archive."""
+    for item in items:
+        Path(item.path).unlink(missing_ok=True)
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(name: str, default_suffix: str = ".txt") -> str:
+    """A plain file name: no directories, no leading dots, no '..': it cannot escape the inbox."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = _SAFE.sub("_", base).lstrip("._") or "article"
+    if not base.lower().endswith(ACCEPTED_SUFFIXES):
+        base += default_suffix
+    return base[:200]
+
+
+def add_bytes(inbox: Path, name: str, data: bytes) -> Path:
+    """Write bytes into the inbox under a safe, unused name (temp file, then rename)."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    fname = safe_name(name)
+    dest = inbox / fname
+    stem, dot, suffix = fname.rpartition(".")
+    n = 1
+    while dest.exists():
+        if dest.read_bytes() == data:
+            return dest
+        dest = inbox / f"{stem}-{n}{dot}{suffix}"
+        n += 1
+    fd, tmp = tempfile.mkstemp(dir=inbox, prefix=".tmp-")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, dest)
+    assert dest.resolve().parent == inbox.resolve()
+    return dest

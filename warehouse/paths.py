@@ -1,0 +1,50 @@
+"""Where things live under CORPUS_HOME."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOME = "corpus_data"
+
+
+def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
+    """The corpus home: the argument, else $CORPUS_HOME, else ./corpus_data; made absolute."""
+    chosen = home if home is not None else os.environ.get("CORPUS_HOME") or DEFAULT_HOME
+    return Path(chosen).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class HomeLayout:
+    """Paths of one corpus home."""
+
+    home: Path
+
+    @property
+    def inbox(self) -> Path:
+        return self.home / "inbox"
+
+    @property
+    def archive(self) -> Path:
+        return self.home / "archive"
+
+    @property
+    def lake(self) -> Path:
+        return self.home / "lake"
+
+    @property
+    def db(self) -> Path:
+        return self.home / "corpus.duckdb"
+
+    @property
+    def lock(self) -> Path:
+        return self.home / ".writer.lock"
+
+    @property
+    def docs(self) -> Path:
+        return self.home / "docs"
+
+    def ensure(self) -> None:
+        for p in (self.home, self.inbox, self.archive, self.lake, self.docs):
+            p.mkdir(parents=True, exist_ok=True)

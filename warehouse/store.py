@@ -1,0 +1,358 @@
+"""The only code that writes the lake and corpus.duckdb.
+
+Landing protocol (crash-safe):
+1. every table of a batch is written to Parquet under a temporary name, fsynced, then renamed into
+   `lake/<table>/ingest_date=YYYY-MM-DD/part-<run>-<batch>.parquet`;
+2. one DuckDB transaction records those files in the `_lake_files` manifest, inserts the batch's
+   quarantine and validation rows, and re-creates the views over the manifest's live files.
+A file that is in the lake but not in the manifest was left by a killed run: it is invisible to
+the views and is deleted by the next writer. A killed run's `runs` row is marked `crashed`.
+
+One writer at a time: a file lock (`CORPUS_HOME/.writer.lock`) is held for a whole run, and each
+DuckDB connection is held only for the few milliseconds a step needs, so readers get in between.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
+
+from warehouse.archive import archive_bytes, archived_sha256
+from warehouse.migrations import migrate
+from warehouse.paths import HomeLayout, resolve_home
+from warehouse.schema import LAKE_SCHEMAS, OPS_DDL, QUARANTINE_COLUMNS, SCHEMA_VERSION
+from warehouse.views import ANALYSIS_VIEWS
+
+SCHEMA_FILE = "_schema.parquet"
+CHILD_TABLES = ("mentions", "removed_spans")
+
+
+class WarehouseError(Exception):
+    """A warehouse problem a user can act on; the message says what to do."""
+
+
+class WarehouseBusy(WarehouseError):
+    """Another process holds the writer lock."""
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _connect(db: Path, read_only: bool = False, wait_seconds: float = 30.0) -> duckdb.DuckDBPyConnection:
+    """Open DuckDB, retrying while another process holds its file lock for a moment."""
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(db), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise WarehouseError(f"cannot open {db}: {exc}") from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
+def connect_readonly(home: str | os.PathLike[str] | None = None, wait_seconds: float = 30.0):
+    """A read-only connection to the warehouse (waits while a writer commits)."""
+    layout = HomeLayout(resolve_home(home))
+    if not layout.db.exists():
+        raise WarehouseError(f"no warehouse at {layout.db}: run `corpus ingest` first")
+    return _connect(layout.db, read_only=True, wait_seconds=wait_seconds)
+
+
+class Warehouse:
+    """A corpus home's lake and database."""
+
+    def __init__(self, home: str | os.PathLike[str] | None = None):
+        self.layout = HomeLayout(resolve_home(home))
+
+    @contextmanager
+    def writer(self, lock_timeout: float = 600.0) -> Iterator[WarehouseWriter]:
+        """Hold the single-writer lock for the duration of the block."""
+        self.layout.ensure()
+        lock = FileLock(str(self.layout.lock))
+        try:
+            lock.acquire(timeout=lock_timeout)
+        except Timeout:
+            raise WarehouseBusy(
+                f"another ingest is writing to {self.layout.home} (lock {self.layout.lock} still held "
+                f"after {lock_timeout:.0f}s); try again later or raise --lock-timeout"
+            ) from None
+        try:
+            writer = WarehouseWriter(self.layout)
+            writer.open()
+            yield writer
+        finally:
+            lock.release()
+
+
+class WarehouseWriter:
+    """Write operations; only obtained through Warehouse.writer(), i.e. under the lock."""
+
+    def __init__(self, layout: HomeLayout):
+        self.layout = layout
+
+    # ---- opening -------------------------------------------------------------------------
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        return _connect(self.layout.db)
+
+    def open(self) -> None:
+        """Create or upgrade the database, drop a killed run's leftovers, refresh the views."""
+        with self.connect() as con:
+            con.execute("BEGIN")
+            for ddl in OPS_DDL:
+                con.execute(ddl)
+            row = con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone()
+            found = int(row[0]) if row else None
+            if found is not None and found > SCHEMA_VERSION:
+                con.execute("ROLLBACK")
+                raise WarehouseError(
+                    f"{self.layout.db} has schema version {found}, newer than this code's {SCHEMA_VERSION}: "
+                    "upgrade corpus-pipeline"
+                )
+            if found is not None and found < SCHEMA_VERSION:
+                migrate(con, found, SCHEMA_VERSION)
+            con.execute(
+                "INSERT OR REPLACE INTO _meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+            con.execute(
+                "UPDATE runs SET status = 'crashed', finished_at = coalesce(finished_at, ?) "
+                "WHERE status = 'running'",
+                [utcnow()],
+            )
+            con.execute("COMMIT")
+        for table, schema in LAKE_SCHEMAS.items():
+            path = self.layout.lake / table / SCHEMA_FILE
+            if not path.exists():
+                self._write_parquet(schema.empty_table(), path)
+        self._remove_orphans()
+        with self.connect() as con:
+            self._refresh_views(con)
+
+    def _live_files(self, con) -> dict[str, list[str]]:
+        files: dict[str, list[str]] = {t: [f"{t}/{SCHEMA_FILE}"] for t in LAKE_SCHEMAS}
+        for table, rel in con.execute(
+            "SELECT table_name, rel_path FROM _lake_files WHERE retired_at IS NULL ORDER BY added_at, rel_path"
+        ).fetchall():
+            files.setdefault(table, []).append(rel)
+        return files
+
+    def _remove_orphans(self) -> None:
+        """Delete lake files no committed landing refers to (left by a killed run)."""
+        with self.connect() as con:
+            known = {r[0] for r in con.execute("SELECT rel_path FROM _lake_files").fetchall()}
+        for path in self.layout.lake.rglob("*"):
+            if not path.is_file() or path.name == SCHEMA_FILE:
+                continue
+            rel = path.relative_to(self.layout.lake).as_posix()
+            if rel not in known:
+                path.unlink(missing_ok=True)
+
+    def _refresh_views(self, con) -> None:
+        for table, rels in self._live_files(con).items():
+            paths = ", ".join(_sql_str(str(self.layout.lake / rel)) for rel in rels)
+            con.execute(
+                f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM "
+                f"read_parquet([{paths}], union_by_name = true, hive_partitioning = false)"
+            )
+        for name, sql in ANALYSIS_VIEWS.items():
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+
+    # ---- reading what is known -------------------------------------------------------------
+    def known_keys(self) -> tuple[set[str], set[str], set[str]]:
+        """(content hashes of articles, article ids, content hashes held in quarantine)."""
+        with self.connect() as con:
+            rows = con.execute("SELECT content_sha256, article_id FROM articles").fetchall()
+            held = con.execute(
+                "SELECT DISTINCT content_sha256 FROM quarantine WHERE resolved_at IS NULL"
+            ).fetchall()
+        return {r[0] for r in rows}, {r[1] for r in rows}, {r[0] for r in held}
+
+    # ---- archive ---------------------------------------------------------------------------
+    def archive(self, data: bytes, sha256: str | None = None) -> tuple[str, Path]:
+        return archive_bytes(self.layout.archive, data, sha256)
+
+    def verify_archived(self, sha256: str) -> str | None:
+        return archived_sha256(self.layout.archive, sha256)
+
+    # ---- runs ------------------------------------------------------------------------------
+    def start_run(self, run_id: str, flow_run_name: str | None, inbox: str) -> None:
+        with self.connect() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO runs (run_id, started_at, status, flow_run_name, inbox, "
+                "n_seen, n_new, n_duplicate, n_quarantined) VALUES (?, ?, 'running', ?, ?, 0, 0, 0, 0)",
+                [run_id, utcnow(), flow_run_name, inbox],
+            )
+
+    def finish_run(
+        self, run_id: str, counts: dict[str, int], status: str, error: str | None = None,
+        stage_seconds: dict[str, float] | None = None,
+    ) -> None:
+        with self.connect() as con:
+            con.execute(
+                "UPDATE runs SET finished_at = ?, n_seen = ?, n_new = ?, n_duplicate = ?, n_quarantined = ?, "
+                "status = ?, error = ?, stage_seconds = ? WHERE run_id = ?",
+                [
+                    utcnow(), counts.get("n_seen", 0), counts.get("n_new", 0), counts.get("n_duplicate", 0),
+                    counts.get("n_quarantined", 0), status, error,
+                    json.dumps({k: round(v, 3) for k, v in (stage_seconds or {}).items()}), run_id,
+                ],
+            )
+
+    # ---- landing ---------------------------------------------------------------------------
+    def land_batch(
+        self,
+        run_id: str,
+        batch_no: int,
+        tables: dict[str, pa.Table],
+        quarantine: Sequence[dict[str, Any]] = (),
+        validation: Sequence[dict[str, Any]] = (),
+    ) -> int:
+        """Land one batch atomically; returns the number of new articles (already-known ids are skipped)."""
+        articles = tables.get("articles")
+        if articles is not None and articles.num_rows:
+            _, known_ids, _ = self.known_keys()
+            if known_ids:
+                keep = pc.invert(pc.is_in(articles["article_id"], pa.array(sorted(known_ids))))
+                tables = dict(tables)
+                tables["articles"] = articles = articles.filter(keep)
+                live = pa.array(articles["article_id"].to_pylist())
+                for child in CHILD_TABLES:
+                    if child in tables:
+                        tables[child] = tables[child].filter(pc.is_in(tables[child]["article_id"], live))
+        now = utcnow()
+        part = f"ingest_date={now.date().isoformat()}/part-{run_id}-{batch_no:05d}.parquet"
+        written: list[tuple[str, str, int]] = []
+        try:
+            for table, data in tables.items():
+                if table not in LAKE_SCHEMAS or data.num_rows == 0:
+                    continue
+                rel = f"{table}/{part}"
+                self._write_parquet(data.cast(LAKE_SCHEMAS[table]), self.layout.lake / rel)
+                written.append((table, rel, data.num_rows))
+            with self.connect() as con:
+                con.execute("BEGIN")
+                if written:
+                    con.executemany(
+                        "INSERT INTO _lake_files (table_name, rel_path, run_id, n_rows, added_at) VALUES (?, ?, ?, ?, ?)",
+                        [(t, rel, run_id, n, now) for t, rel, n in written],
+                    )
+                self._insert_quarantine(con, quarantine, run_id, now)
+                if validation:
+                    con.executemany(
+                        "INSERT INTO validation_results VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            (run_id, batch_no, v["suite"], v["expectation"], bool(v["success"]),
+                             int(v["unexpected_count"]), now)
+                            for v in validation
+                        ],
+                    )
+                self._refresh_views(con)
+                con.execute("COMMIT")
+        except BaseException:
+            for _, rel, _ in written:
+                (self.layout.lake / rel).unlink(missing_ok=True)
+            raise
+        return articles.num_rows if articles is not None else 0
+
+    def record_quarantine(self, rows: Sequence[dict[str, Any]], run_id: str) -> None:
+        """Quarantine rows that belong to no landing (e.g. unreadable files)."""
+        if not rows:
+            return
+        with self.connect() as con:
+            con.execute("BEGIN")
+            self._insert_quarantine(con, rows, run_id, utcnow())
+            con.execute("COMMIT")
+
+    @staticmethod
+    def _insert_quarantine(con, rows: Iterable[dict[str, Any]], run_id: str, now: dt.datetime) -> None:
+        values = [
+            tuple(
+                run_id if c == "run_id" else now if c == "quarantined_at" else r.get(c)
+                for c in QUARANTINE_COLUMNS
+            )
+            for r in rows
+        ]
+        if values:
+            cols = ", ".join(QUARANTINE_COLUMNS)
+            marks = ", ".join("?" for _ in QUARANTINE_COLUMNS)
+            con.executemany(f"INSERT INTO quarantine ({cols}) VALUES ({marks})", values)
+
+    def resolve_quarantine(self, content_shas: Sequence[str], resolution: str) -> None:
+        """Mark held items as dealt with (e.g. retried successfully)."""
+        if not content_shas:
+            return
+        with self.connect() as con:
+            con.executemany(
+                "UPDATE quarantine SET resolved_at = ?, resolution = ? WHERE content_sha256 = ? AND resolved_at IS NULL",
+                [(utcnow(), resolution, s) for s in content_shas],
+            )
+
+    def sync_entities(self, entities: pa.Table, version: str) -> bool:
+        """Replace the entities table when the gazetteer changed; returns True when it did."""
+        with self.connect() as con:
+            row = con.execute(
+                "SELECT count(*), min(gazetteer_version) FROM entities"
+            ).fetchone()
+            if row and row[0] == entities.num_rows and row[1] == version:
+                return False
+        rel = f"entities/version={version}-{uuid.uuid4().hex[:8]}.parquet"
+        self._write_parquet(entities.cast(LAKE_SCHEMAS["entities"]), self.layout.lake / rel)
+        now = utcnow()
+        try:
+            with self.connect() as con:
+                con.execute("BEGIN")
+                con.execute(
+                    "UPDATE _lake_files SET retired_at = ? WHERE table_name = 'entities' AND retired_at IS NULL",
+                    [now],
+                )
+                con.execute(
+                    "INSERT INTO _lake_files (table_name, rel_path, run_id, n_rows, added_at) VALUES ('entities', ?, NULL, ?, ?)",
+                    [rel, entities.num_rows, now],
+                )
+                self._refresh_views(con)
+                con.execute("COMMIT")
+        except BaseException:
+            (self.layout.lake / rel).unlink(missing_ok=True)
+            raise
+        self._drop_retired()
+        return True
+
+    def _drop_retired(self) -> None:
+        with self.connect() as con:
+            rows = con.execute("SELECT rel_path FROM _lake_files WHERE retired_at IS NOT NULL").fetchall()
+            for (rel,) in rows:
+                (self.layout.lake / rel).unlink(missing_ok=True)
+            con.execute("DELETE FROM _lake_files WHERE retired_at IS NOT NULL")
+
+    @staticmethod
+    def _write_parquet(table: pa.Table, dest: Path) -> None:
+        """Write to a temporary name, fsync, rename: a reader never sees half a file."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".tmp-{uuid.uuid4().hex}-{dest.name}")
+        try:
+            pq.write_table(table, tmp, compression="zstd")
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise

@@ -29,7 +29,11 @@ def corpus(mb: float) -> list[str]:
     while size < mb * 1_000_000:
         paras = rng.choice(seeds).split("\n\n")
         rng.shuffle(paras)
-        name = "".join(rng.choice(syll) for _ in range(3)).title() + " " + "".join(rng.choice(syll) for _ in range(3)).title()
+        name = (
+            "".join(rng.choice(syll) for _ in range(3)).title()
+            + " "
+            + "".join(rng.choice(syll) for _ in range(3)).title()
+        )
         doc = "\n\n".join(paras).replace("the Iraqi ruling elite", f"{name} and the ruling elite")
         docs.append(doc)
         size += len(doc.encode("utf-8"))

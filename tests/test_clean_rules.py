@@ -195,8 +195,9 @@ def test_dateline(first: str, place: str, date: dt.date | None, rest: str) -> No
         "On January 21, 2020 protesters blocked the roads",
         "Yesterday, January 21, 2020 - protesters blocked the roads",
         "Iraq, Iran and Syria - the three countries - met to talk about water",
+        "ISIS — the group that once held a third of Iraq — lost its last town",
     ],
-    ids=["since", "on-date", "yesterday", "list-of-places"],
+    ids=["since", "on-date", "yesterday", "list-of-places", "acronym-dash"],
 )
 def test_not_a_dateline(first: str) -> None:
     raw = f"{first} and more than a hundred people were arrested across the country.\n\n{AFTER}\n"

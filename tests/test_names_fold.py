@@ -214,9 +214,30 @@ def test_packaged_gazetteer_covers_reference_entities() -> None:
 # ----------------------------------------------------------------------------- offsets
 
 _PIECES = [
-    "Qassem Soleimani's", "al-Muhandis", "the engineer", "Sadr City", "Abdul-Mahdi", "IRGC",
-    "(IRGC)", "Kata’ib", "IS", " is ", "Nasiria", "بالنجف", "وكربلاء", "the crowd", "Baghdad",
-    "Kassem Suleimani", "é", "’s", "-", "\n", " ", ", ", "Mr. ", "headquarters of ",
+    "Qassem Soleimani's",
+    "al-Muhandis",
+    "the engineer",
+    "Sadr City",
+    "Abdul-Mahdi",
+    "IRGC",
+    "(IRGC)",
+    "Kata’ib",
+    "IS",
+    " is ",
+    "Nasiria",
+    "بالنجف",
+    "وكربلاء",
+    "the crowd",
+    "Baghdad",
+    "Kassem Suleimani",
+    "é",
+    "’s",
+    "-",
+    "\n",
+    " ",
+    ", ",
+    "Mr. ",
+    "headquarters of ",
 ]
 
 

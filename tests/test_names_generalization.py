@@ -190,8 +190,11 @@ POSITIVES: list[tuple[str, str, int]] = [
     ("Lebanese Hezbollah and Kata'ib Hezbollah are different groups.", "kataib-hezbollah", 1),
     ("Lebanese Hezbollah and Kata'ib Hezbollah are different groups.", "hezbollah", 1),
     ("Once IS was defeated, IS fighters fled to Syria.", "islamic-state", 2),
-    ("Soleimani and the engineer were killed near Baghdad airport with Abu Mahdi al-Muhandis.",
-     "abu-mahdi-al-muhandis", 2),
+    (
+        "Soleimani and the engineer were killed near Baghdad airport with Abu Mahdi al-Muhandis.",
+        "abu-mahdi-al-muhandis",
+        2,
+    ),
     ("Strikes hit the headquarters of the crowd in Anbar.", "popular-mobilization-forces", 1),
     ("The Islamic Revolutionary Guard Corps (IRGC) denied it.", "irgc", 2),
     ("Azadi Square (Freedom Square) in Tehran filled up.", "azadi-square", 2),

@@ -46,7 +46,11 @@ def scan_inbox(inbox: Path) -> tuple[list[InboxItem], list[Refusal]]:
             path = Path(dirpath) / fname
             name = path.relative_to(inbox).as_posix()
             if path.is_symlink():
-                target = path.resolve()
+                try:
+                    target = path.resolve()
+                except (OSError, RuntimeError) as exc:  # a link loop: Python 3.11 raises RuntimeError
+                    refusals.append(Refusal(name, "bad_link", f"{name} is a link that cannot be resolved ({exc}); not read"))
+                    continue
                 if not target.is_relative_to(root):
                     refusals.append(Refusal(name, "symlink_outside_inbox", f"{name} links to {target}, outside the inbox; not read"))
                     continue

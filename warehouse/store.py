@@ -84,9 +84,13 @@ class Warehouse:
     def __init__(self, home: str | os.PathLike[str] | None = None):
         self.layout = HomeLayout(resolve_home(home))
 
+    def wait_until_free(self, lock_timeout: float) -> None:
+        """Block until no other process writes (or raise WarehouseBusy); the caller then takes the lock."""
+        with self.writer_lock(lock_timeout):
+            pass
+
     @contextmanager
-    def writer(self, lock_timeout: float = 600.0) -> Iterator[WarehouseWriter]:
-        """Hold the single-writer lock for the duration of the block."""
+    def writer_lock(self, lock_timeout: float) -> Iterator[None]:
         self.layout.ensure()
         lock = FileLock(str(self.layout.lock))
         try:
@@ -94,14 +98,20 @@ class Warehouse:
         except Timeout:
             raise WarehouseBusy(
                 f"another ingest is writing to {self.layout.home} (lock {self.layout.lock} still held "
-                f"after {lock_timeout:.0f}s); try again later or raise --lock-timeout"
+                f"after {lock_timeout:.0f}s); try again later or raise CORPUS_LOCK_TIMEOUT"
             ) from None
         try:
+            yield
+        finally:
+            lock.release()
+
+    @contextmanager
+    def writer(self, lock_timeout: float = 600.0) -> Iterator[WarehouseWriter]:
+        """Hold the single-writer lock for the duration of the block."""
+        with self.writer_lock(lock_timeout):
             writer = WarehouseWriter(self.layout)
             writer.open()
             yield writer
-        finally:
-            lock.release()
 
 
 class WarehouseWriter:
@@ -156,7 +166,9 @@ class WarehouseWriter:
         return files
 
     def _remove_orphans(self) -> None:
-        """Delete lake files no committed landing refers to (left by a killed run)."""
+        """Delete lake files no committed landing refers to, and half-written archive files (a killed run's)."""
+        for tmp in self.layout.archive.rglob(".tmp-*"):
+            tmp.unlink(missing_ok=True)
         with self.connect() as con:
             known = {r[0] for r in con.execute("SELECT rel_path FROM _lake_files").fetchall()}
         for path in self.layout.lake.rglob("*"):

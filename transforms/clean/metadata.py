@@ -231,8 +231,11 @@ def find_metadata(
         offset = len(line.text) - len(line.text.lstrip())
         for rx in meta.get("dateline", ()):
             m = rx.match(line.text, offset)
-            if not m or not line.text[m.end() :].strip():
+            if not m:
                 continue
+            rest = line.text[m.end() :].lstrip("\"“‘'«( ")
+            if not rest or rest[0].islower():
+                continue  # a dateline is followed by a sentence ("ISIS — the group ..." is not one)
             place = m.groupdict().get("place")
             date_text = m.groupdict().get("date")
             date = parse_date(date_text) if date_text else None

@@ -25,7 +25,7 @@ def anchored_end(pattern: str) -> str:
     """The pattern anchored at the end of the text, global flags such as (?i) kept in front."""
     m = _GLOBAL_FLAGS.match(pattern)
     head = m.group() if m else ""
-    return f"{head}(?:{pattern[len(head):]})$"
+    return f"{head}(?:{pattern[len(head) :]})$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +95,7 @@ def holds(
         elif key in ("near_entities", "not_near_entities"):
             ids, n = set(val["ids"]), val["chars"]
             near = any(
-                p.entity_id in ids
-                and (p.start, p.end) != (start, end)
-                and p.start < end + n
-                and p.end > start - n
+                p.entity_id in ids and (p.start, p.end) != (start, end) and p.start < end + n and p.end > start - n
                 for p in placed
             )
             if near != (key == "near_entities"):

@@ -23,7 +23,12 @@ _CALQUE_KEYS = {"phrase", "entity", "when"}
 _COREF_KEYS = {"blocked_if_followed_by"}
 _REGEX_CONDITIONS = {"preceded_by", "not_preceded_by", "followed_by", "not_followed_by"}
 _CONDITION_KEYS = _REGEX_CONDITIONS | {
-    "any", "article_mentions", "near_entities", "not_near_entities", "near_text", "not_in_caps_context",
+    "any",
+    "article_mentions",
+    "near_entities",
+    "not_near_entities",
+    "near_text",
+    "not_in_caps_context",
 }
 
 

@@ -32,7 +32,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import ahocorasick
+import ahocorasick  # type: ignore[import-not-found]  # pyahocorasick ships no stubs
 from rapidfuzz import fuzz, process
 
 from ..records import Mention
@@ -46,6 +46,7 @@ from .skeleton import consonant_count, light_token, skeleton_token
 # closest wrong pairs (Hassan/Hussein, Gaza/Kazi) stay below 70.
 SKELETON_MIN_RATIO = 72.0  # light-key ratio that confirms a skeleton hit
 SHORT_SKELETON_MIN_RATIO = 90.0  # ... when the key has fewer than 3 consonants
+SINGLE_WORD_MIN_RATIO = 85.0  # ... when the name is one word (Mileage is not Maliki)
 MIN_SKELETON_CONSONANTS = 2
 FUZZY_MIN_RATIO = 88.0  # light-key ratio for a multi-word fuzzy match
 TYPE_MARGIN = 3.0  # another entity of the same type closer than this: ambiguous, no link
@@ -335,8 +336,10 @@ class Linker:
                 if tok.lower() in _ARTICLE_TOKENS and te < e0 and text[te] in "-‐‑ ":
                     pending_article = ts
                     continue
-                if (not seg and tok in self._stop and tok.rstrip(".") not in self._titles) or (
-                    len(tok) > 1 and tok.isupper()
+                if (
+                    (not seg and tok in self._stop and tok.rstrip(".") not in self._titles)
+                    or (len(tok) > 1 and tok.isupper())
+                    or any(ch.isupper() for ch in tok[1:])
                 ):
                     # leading titles and stop words are not part of the name; acronyms are exact-only
                     if seg:
@@ -368,10 +371,12 @@ class Linker:
                     continue
                 if lower[i] or lower[j - 1]:
                     continue  # an n-gram neither starts nor ends with "of", "bin", "e"
+                if size == 1 and consonant_count(skel[i]) < 3 and len(toks[i]) < 5:
+                    continue  # "Days" is not Daesh
                 if size == 1 and (n_names > 1 or len(toks[i]) < 4):
                     continue  # one word of a longer name is someone else's; short words collide
-                hit = self._skeleton_hit("".join(skel[i:j]), "".join(light[i:j]))
-                if hit is None and size >= 2:
+                hit = self._skeleton_hit("".join(skel[i:j]), "".join(light[i:j]), size == 1)
+                if hit is None and size >= 2 and len(toks[i]) > 1 and len(toks[j - 1]) > 1:
                     words = sum(len(f.split()) for f in folded[i:j])
                     hit = self._fuzzy_hit("".join(light[i:j]), words)
                 if hit is not None:
@@ -381,13 +386,15 @@ class Linker:
                         taken[k] = True
         return hits
 
-    def _skeleton_hit(self, key: str, light: str) -> tuple[int, str, float] | None:
+    def _skeleton_hit(self, key: str, light: str, single: bool = False) -> tuple[int, str, float] | None:
         cands = self._skel.get(key)
         if not cands:
             return None
         best = max(cands, key=lambda c: fuzz.ratio(light, c[1]))
         ratio = fuzz.ratio(light, best[1])
         need = SKELETON_MIN_RATIO if consonant_count(key) >= 3 else SHORT_SKELETON_MIN_RATIO
+        if single:
+            need = max(need, SINGLE_WORD_MIN_RATIO)
         if ratio < need or (light[-1:] in _VOWEL_END) != (best[1][-1:] in _VOWEL_END):
             return None  # Malik/Maliki, Hill/Hilla: a final vowel (nisba -i, ta marbuta) is part of the name
         if not self._type_confirms(light, best[0], ratio):
@@ -410,7 +417,7 @@ class Linker:
     def _type_confirms(self, light: str, eid: str, ratio: float) -> bool:
         """No other entity of the same type has a name as close as (ratio - TYPE_MARGIN)."""
         lights, eids = self._type_lights[self._types[eid]]
-        for _, score, k in process.extract(
+        for _, _score, k in process.extract(
             light, lights, scorer=fuzz.ratio, score_cutoff=ratio - TYPE_MARGIN, limit=None
         ):
             if eids[k] != eid:
@@ -431,8 +438,14 @@ class Linker:
                 eid = self._coref(text, c, placed)
                 if eid is None:
                     continue
-                m = Mention(c.start, c.end, text[c.start : c.end], eid, "coref",
-                            round(SCORES["coref"] * (c.score if c.method != "exact" else 1.0), 4))
+                m = Mention(
+                    c.start,
+                    c.end,
+                    text[c.start : c.end],
+                    eid,
+                    "coref",
+                    round(SCORES["coref"] * (c.score if c.method != "exact" else 1.0), 4),
+                )
             else:
                 ok = [i for i in c.specs if holds(self._specs[i].when, text, c.start, c.end, placed)]
                 if not ok:
@@ -460,7 +473,7 @@ class Linker:
             nxt = _NEXT_WORD.match(text, c.end, min(len(text), c.end + 40))
             if nxt and nxt.group(1) in self._blocked_next:
                 return None
-        holders = list(dict.fromkeys(self._specs[i].entity_id for i in c.specs if self._specs[i].entity_id))
+        holders: list[str] = list(dict.fromkeys(eid for i in c.specs if (eid := self._specs[i].entity_id) is not None))
         earlier = [p for p in placed if p.entity_id in holders and p.start < c.start]
         if earlier:
             return max(earlier, key=lambda p: p.start).entity_id

@@ -22,7 +22,7 @@ Rewrites, applied in this order to each token:
 | 9 | ``zh dj j`` → j                          | Ahmadinezhad, Ahmadinejad                         |
 |10 | ``ph`` → f; ``v w`` → w; ``x`` → ks      | Mousavi, Musawi                                   |
 |11 | doubled letters → one                    | Qassem, Qasem; Hussein, Husein                    |
-|12 | vowels ``a e i o u y`` (and ``ou ee ei ai ay``) dropped, except that a word-initial vowel becomes ``V``; ``y`` before a vowel at the start is a consonant | Soleimani, Suleimani, Sulaimani; Erbil, Irbil, Arbil; Yazid |
+|12 | vowels dropped; initial vowel → ``V``; initial ``y``+vowel kept | Soleimani, Suleimani; Erbil, Irbil |
 |13 | ``h`` after a vowel at the end of a word dropped (with 4)  | Mousavi/Musavih              |
 
 Rules 6–12 cover the spec's q/k/gh, ou/u/o, ee/i/y, e/i, doubled letters, dh/z/d, kh/h. The

@@ -131,3 +131,16 @@ def test_entities_replaced_only_when_gazetteer_changes(corpus_home):
 def test_reader_without_warehouse_gets_clear_error(tmp_path):
     with pytest.raises(WarehouseError, match="run `corpus ingest` first"):
         connect_readonly(tmp_path / "nothing")
+
+
+def test_rewrite_tables_swaps_whole_tables_atomically(corpus_home):
+    wh = Warehouse(corpus_home)
+    with wh.writer() as w:
+        w.land_batch("r1", 0, {"articles": _articles("a", "b"), "mentions": _mentions("a", 3)})
+        batches = [{"articles": t, "mentions": _mentions(t["article_id"][0].as_py(), 1)}
+                   for t in w.iter_table("articles", LAKE_SCHEMAS["articles"].names, batch_rows=1)]
+        assert w.rewrite_tables("r2", batches) == {"articles": 2, "mentions": 2}
+    assert _count(corpus_home, "articles") == 2
+    assert _count(corpus_home, "mentions") == 2
+    live = [p for p in (corpus_home / "lake" / "mentions").rglob("*.parquet") if not p.name.startswith("_")]
+    assert len(live) == 2 and all(p.name.startswith("rewrite-r2") for p in live)

@@ -348,6 +348,55 @@ class WarehouseWriter:
         self._drop_retired()
         return True
 
+    def iter_table(self, table: str, columns: Sequence[str], batch_rows: int = 2000) -> Iterator[pa.Table]:
+        """Stream a lake table in Arrow batches (for re-processing the whole corpus)."""
+        cols = ", ".join(columns)
+        with self.connect() as con:
+            reader = con.execute(f"SELECT {cols} FROM {table} ORDER BY article_id").to_arrow_reader(batch_rows)
+            for batch in reader:
+                yield pa.Table.from_batches([batch])
+
+    def rewrite_tables(self, run_id: str, batches: Iterable[dict[str, pa.Table]]) -> dict[str, int]:
+        """Replace whole lake tables with new content, atomically.
+
+        Each item of `batches` maps table names to full-schema Arrow tables. New files are written as
+        the batches come (never holding the corpus in memory); one transaction then retires every
+        old file of those tables and records the new ones. Killed half-way, nothing changes and the
+        new files are orphans the next writer deletes.
+        """
+        now = utcnow()
+        written: list[tuple[str, str, int]] = []
+        tables_seen: set[str] = set()
+        try:
+            for n, batch in enumerate(batches):
+                for table, data in batch.items():
+                    tables_seen.add(table)
+                    if data.num_rows == 0:
+                        continue
+                    rel = f"{table}/ingest_date={now.date().isoformat()}/rewrite-{run_id}-{n:05d}.parquet"
+                    self._write_parquet(data.cast(LAKE_SCHEMAS[table]), self.layout.lake / rel)
+                    written.append((table, rel, data.num_rows))
+            with self.connect() as con:
+                con.execute("BEGIN")
+                for table in sorted(tables_seen):
+                    con.execute("UPDATE _lake_files SET retired_at = ? WHERE table_name = ? AND retired_at IS NULL",
+                                [now, table])
+                if written:
+                    con.executemany(
+                        "INSERT INTO _lake_files (table_name, rel_path, run_id, n_rows, added_at) VALUES (?, ?, ?, ?, ?)",
+                        [(t, rel, run_id, k, now) for t, rel, k in written])
+                self._refresh_views(con)
+                con.execute("COMMIT")
+        except BaseException:
+            for _, rel, _ in written:
+                (self.layout.lake / rel).unlink(missing_ok=True)
+            raise
+        self._drop_retired()
+        counts: dict[str, int] = {t: 0 for t in tables_seen}
+        for t, _, k in written:
+            counts[t] += k
+        return counts
+
     def _drop_retired(self) -> None:
         with self.connect() as con:
             rows = con.execute("SELECT rel_path FROM _lake_files WHERE retired_at IS NOT NULL").fetchall()

@@ -147,23 +147,24 @@ def read_task(
             out.quarantine.append({"source_name": item.name, "stage": "read", "reason": "unreadable",
                                    "detail": f"cannot read {item.name}: {exc.strerror or exc}"})
             continue
-        writer.archive(data)
+        writer.archive(data, durable=False)
         docs, failures = split_source(item.name, data)
         for f in failures:
-            writer.archive(f.data, f.content_sha256)
+            writer.archive(f.data, f.content_sha256, durable=False)
             out.n_seen += 1
             out.quarantine.append({"source_name": f.source_name, "content_sha256": f.content_sha256,
                                    "stage": "parse", "reason": f.reason, "detail": f.detail})
         for doc in docs:
             out.n_seen += 1
             if doc.raw is not data:
-                writer.archive(doc.raw, doc.content_sha256)
+                writer.archive(doc.raw, doc.content_sha256, durable=False)
             if doc.content_sha256 in known_shas or doc.content_sha256 in held_shas:
                 out.n_duplicate += 1
                 continue
             known_shas.add(doc.content_sha256)
             out.docs.append(doc)
         out.consumed.append(item)
+    writer.flush_archive()  # raw bytes are durable before anything about them lands
     return out
 
 

@@ -13,8 +13,12 @@ def archive_path(archive_dir: Path, sha256: str) -> Path:
     return archive_dir / sha256[:2] / sha256
 
 
-def archive_bytes(archive_dir: Path, data: bytes, sha256: str | None = None) -> tuple[str, Path]:
-    """Store bytes under their hash (temp file, fsync, rename) unless already there; return (sha, path)."""
+def archive_bytes(archive_dir: Path, data: bytes, sha256: str | None = None, durable: bool = True) -> tuple[str, Path]:
+    """Store bytes under their hash (temp file, fsync, rename) unless already there; return (sha, path).
+
+    With durable=False the fsync is left to one `flush()` per batch: an fsync per small file costs
+    milliseconds each, which dominated ingest time.
+    """
     sha = sha256 or hashlib.sha256(data).hexdigest()
     dest = archive_path(archive_dir, sha)
     if dest.exists() and dest.stat().st_size == len(data):
@@ -24,8 +28,9 @@ def archive_bytes(archive_dir: Path, data: bytes, sha256: str | None = None) -> 
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -67,3 +72,8 @@ def archive_file(archive_dir: Path, src: str, chunk: int = 1 << 20) -> tuple[str
         Path(tmp).unlink(missing_ok=True)
         raise
     return sha, dest
+
+
+def flush() -> None:
+    """Make everything archived so far durable (one sync for a whole batch of files)."""
+    os.sync()

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from warehouse.archive import archive_bytes, archived_sha256
+from warehouse.archive import flush as archive_flush
 from warehouse.migrations import migrate
 from warehouse.paths import HomeLayout, resolve_home
 from warehouse.schema import LAKE_SCHEMAS, OPS_DDL, QUARANTINE_COLUMNS, SCHEMA_VERSION
@@ -199,8 +200,12 @@ class WarehouseWriter:
         return {r[0] for r in rows}, {r[1] for r in rows}, {r[0] for r in held}
 
     # ---- archive ---------------------------------------------------------------------------
-    def archive(self, data: bytes, sha256: str | None = None) -> tuple[str, Path]:
-        return archive_bytes(self.layout.archive, data, sha256)
+    def archive(self, data: bytes, sha256: str | None = None, durable: bool = True) -> tuple[str, Path]:
+        return archive_bytes(self.layout.archive, data, sha256, durable)
+
+    def flush_archive(self) -> None:
+        """Sync the archive files written with durable=False (before their batch is landed)."""
+        archive_flush()
 
     def verify_archived(self, sha256: str) -> str | None:
         return archived_sha256(self.layout.archive, sha256)

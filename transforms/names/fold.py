@@ -35,7 +35,22 @@ HYPH = "\x01"  # marker of a hyphen, so that articles before a hyphen can be rec
 
 _APOSTROPHES = "'’‘`´ʿʾʼʻ′ʹ"
 _HYPHENS = "-‐‑‒–—―−"
-_ARABIC_MAP = {"ة": "ه", "ى": "ي", "ی": "ي", "ک": "ك", "ۀ": "ه", "ە": "ه", "ێ": "ي", "ء": DEL, "ـ": DEL}
+# alef wasla and the wavy-hamza alefs do not decompose under NFD, so they are listed here
+_ARABIC_MAP = {
+    "ة": "ه",
+    "ى": "ي",
+    "ی": "ي",
+    "ک": "ك",
+    "ۀ": "ه",
+    "ە": "ه",
+    "ێ": "ي",
+    "ء": DEL,
+    "ـ": DEL,
+    "ٱ": "ا",
+    "ٲ": "ا",
+    "ٳ": "ا",
+    "ٵ": "ا",
+}
 
 
 def _build_table() -> dict[int, str]:
@@ -75,14 +90,19 @@ def _build_table() -> dict[int, str]:
 _TABLE = _build_table()
 _HIGH_RE = re.compile("[^\x00-\u2fff]")
 
+_AR = "[\u0620-\u064a\u0671-\u06d3]"  # Arabic-script letters
+_D = "\x00"
+# not inside a word: no letter before, even with up to three deleted marks in between («عبدُالمهدي»)
+_AR_WORD_START = "".join(f"(?<!{_AR}{_D * k})" for k in range(4))
 _LATIN_ART = r"(?:al|el)[\x01 ]|(?:ad|an|ar|as|ash|at|ath|adh|az|ul|ud|ur|us|ut|uz)\x01"
 _DELETE_RE = re.compile(
     # possessive 's (apostrophe already turned into DEL) and plain deleted marks
     r"\x00s(?![a-z0-9])|\x00+"
     # Latin-script article before a name
     rf"|(?<![a-z0-9\x00])(?:{_LATIN_ART})(?=[a-z])"
-    # Arabic article with optional proclitics wa/fa + bi/ka/li, or li+al assimilated (لل)
-    r"|(?<![\u0620-\u064a\u0671-\u06d3])(?:[وف]?[بكل]?ال|[وف]?لل)(?=[\u0620-\u064a\u0671-\u06d3]{2})"
+    # Arabic article with optional proclitics wa/fa + bi/ka/li, or li+al assimilated (لل); tashkeel
+    # and tatweel (already DEL) may sit between its letters and before the noun («وَبِالـنجف»)
+    rf"|(?=[وفبكلا]){_AR_WORD_START}(?:[وف]{_D}*)?(?:(?:[بكل]{_D}*)?ا{_D}*ل|ل{_D}*ل){_D}*(?={_AR}{_D}*{_AR})"
     # runs of white space: keep the first
     r"|(?<=[ \x01]) +| +(?=\x01)"
 )

@@ -70,6 +70,11 @@ _SPAN_RE = re.compile(
 _TOKEN_RE = re.compile(r"[^\W\d_](?:\w|['’ʿʾ](?=\w))*")
 _VOWEL_END = set("aeiouyY")
 _ARTICLE_TOKENS = {"al", "el", "ad", "an", "ar", "as", "ash", "at", "az", "ul"}
+# folding drops the article and marks; a mention still spans the whole written name: its article
+# («بالنجف» → «النجف», the proclitic stays out) and its final hamza and tashkeel («كربلاءَ»)
+_AR_MARKS = "\u064b-\u065f\u0670\u0640"
+_AR_ARTICLE_BEFORE = re.compile(rf"(?:^|(?<=[\s\W\d_])|(?<=[وفبك]))(?:[ا\u0671][{_AR_MARKS}]*ل[{_AR_MARKS}]*)$")
+_AR_TAIL = re.compile(rf"[{_AR_MARKS}\u0621]+")
 _PREV_WORD = re.compile(r"([^\W\d_][\w.'’-]*)[ \t]+$")
 _NEXT_WORD = re.compile(r"^[ \t]+([^\W\d_]\w*)")
 
@@ -86,6 +91,17 @@ class _Cand:
 def _case_letters(s: str) -> str:
     """Letters of s without diacritics, case kept (for case-sensitive aliases)."""
     return "".join(c for c in unicodedata.normalize("NFD", s) if c.isalpha() and not unicodedata.combining(c))
+
+
+def _arabic_word_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen an Arabic match over the article before it and the marks and hamza after it."""
+    m = _AR_ARTICLE_BEFORE.search(text, max(0, start - 8), start)
+    if m:
+        start = m.start()
+    t = _AR_TAIL.match(text, end)
+    if t:
+        end = t.end()
+    return start, end
 
 
 class Linker:
@@ -218,9 +234,12 @@ class Linker:
             else:
                 fs, fe = start_i, end_i - 1
             os_, oe = ft.span_to_original(fs, fe)
-            m = _ARTICLE_BEFORE.search(text, max(0, os_ - 6), os_)
-            if m and not arabic:
-                os_ = m.start(1)
+            if arabic:
+                os_, oe = _arabic_word_span(text, os_, oe)
+            else:
+                m = _ARTICLE_BEFORE.search(text, max(0, os_ - 6), os_)
+                if m:
+                    os_ = m.start(1)
             surface = text[os_:oe]
             keep = [i for i in idx if self._local_ok(i, surface, text, os_, oe, arabic)]
             if keep:

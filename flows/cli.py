@@ -226,6 +226,107 @@ def quarantine_retry(home: HomeOpt = None) -> None:
     _print_summary(summary)
 
 
+# ---- new names and re-linking (issue 10) -------------------------------------------------------
+@entities_app.command("suggest")
+def entities_suggest(
+    home: HomeOpt = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many clusters.")] = 20,
+    min_count: Annotated[int, typer.Option(help="Only clusters named at least this often in all.")] = 1,
+    min_spellings: Annotated[int, typer.Option(help="Only clusters with at least this many spellings.")] = 2,
+    format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """Clusters of name spellings in the corpus that match no known entity, most named first."""
+    from warehouse import WarehouseError
+
+    if format not in ("table", "json"):
+        _fail(f"--format must be table or json, not {format!r}")
+    try:
+        res = ops.suggest_entities(home, min_count=min_count, min_spellings=min_spellings)
+    except WarehouseError as exc:
+        _fail(str(exc))
+    shown = res.clusters[:limit]
+    if format == "json":
+        sys.stdout.write(json.dumps([
+            {"cluster": c.cluster_id, "count": c.count, "name": c.best_name,
+             "spellings": [{"spelling": s.text, "count": s.count, "articles": s.n_articles,
+                            "surname": s in c.surnames, "example": s.example} for s in c.members]}
+            for c in shown], ensure_ascii=False, indent=1) + "\n")
+        return
+    t = Table("cluster", "count", "spelling (count)", "example", show_lines=False)
+    for c in shown:
+        for i, s in enumerate(c.members):
+            t.add_row(c.cluster_id if i == 0 else "", str(c.count) if i == 0 else "",
+                      f"{s.text} ({s.count})" + (" [surname]" if s in c.surnames else ""), s.example,
+                      end_section=i == len(c.members) - 1)
+    out.print(t)
+    out.print(f"{len(shown)} of {len(res.clusters)} cluster(s) from {res.n_candidates} unknown spelling(s) in "
+              f"{res.n_articles} article(s). `corpus entities accept CLUSTER` makes one an entity, "
+              "`corpus entities reject CLUSTER` keeps its spellings apart.", highlight=False)
+    if res.pending:
+        out.print(f"{res.pending} accepted spelling(s) are not linked in the stored articles yet: "
+                  "run `corpus renormalize`.", highlight=False)
+
+
+@entities_app.command("accept")
+def entities_accept(
+    cluster: Annotated[str, typer.Argument(help="A cluster id from `corpus entities suggest`.")],
+    home: HomeOpt = None,
+    entity_id: Annotated[str | None, typer.Option("--id", help="Entity id (default: a slug of the name).")] = None,
+    name: Annotated[str | None, typer.Option(help="Canonical name (default: the most used spelling).")] = None,
+    etype: Annotated[str | None, typer.Option("--type", help="PERSON, ORG or PLACE (default PERSON).")] = None,
+) -> None:
+    """Make a suggested cluster a gazetteer entity (HOME/gazetteer/local.yaml)."""
+    from warehouse import WarehouseError
+
+    try:
+        acc = ops.accept_entity(cluster, home, entity_id=entity_id, name=name, etype=etype)
+    except (ops.UserError, WarehouseError) as exc:
+        _fail(str(exc))
+    out.print(f"accepted {cluster} as {acc.id} ({acc.type}) '{acc.name}': {', '.join(acc.spellings)}"
+              + (f"; surnames {', '.join(acc.surnames)}" if acc.surnames else ""), highlight=False)
+    out.print("run `corpus renormalize` to link the stored articles with it", highlight=False)
+
+
+@entities_app.command("reject")
+def entities_reject(
+    cluster: Annotated[str, typer.Argument(help="A cluster id from `corpus entities suggest`.")],
+    home: HomeOpt = None,
+    spelling: Annotated[list[str] | None, typer.Option(
+        "--spelling", help="Keep only this spelling apart from the rest of the cluster (repeatable).")] = None,
+) -> None:
+    """Record that a cluster's spellings are not one entity; none of its pairs is proposed again."""
+    from warehouse import WarehouseError
+
+    try:
+        rej = ops.reject_entity(cluster, home, spellings=list(spelling or []) or None)
+    except (ops.UserError, WarehouseError) as exc:
+        _fail(str(exc))
+    out.print(f"rejected {cluster}: {len(rej.pairs)} pair(s) of spellings kept apart", highlight=False)
+
+
+@app.command()
+def renormalize(
+    home: HomeOpt = None,
+    batch_size: Annotated[int | None, typer.Option(help="Articles per task (default $CORPUS_BATCH_SIZE).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Re-link every stored article with the current gazetteer (a Prefect flow; never reads the inbox)."""
+    from warehouse import WarehouseError
+
+    try:
+        s = ops.run_renormalize(home, batch_size=batch_size)
+    except ops.UserError as exc:
+        _fail(str(exc))
+    except WarehouseError as exc:
+        _fail(str(exc), 3)
+    if json_out:
+        out.print_json(json.dumps(s, default=str))
+    else:
+        out.print(f"run {s['run_id']}: re-linked {s['n_articles']} article(s), {s['n_changed']} changed; "
+                  f"{s['n_mentions']} mention(s) (were {s['n_mentions_before']})  (home: {s['home']})",
+                  highlight=False)
+
+
 def main() -> int:
     try:
         app()

@@ -67,11 +67,18 @@ class ReadResult:
 
 
 @lru_cache(maxsize=4)
-def _gazetteer_and_linker(path: str | None):
+def _gazetteer_and_linker(path: str | None, overlays: tuple[tuple[str, str], ...] = ()):
+    """The gazetteer (path or the packaged one, plus overlays as (path, content hash)) and its Linker."""
     from transforms.names import Linker, load_gazetteer
 
-    gaz = load_gazetteer(Path(path) if path else None)
+    gaz = load_gazetteer(Path(path) if path else None, overlays=[o for o, _ in overlays])
     return gaz, Linker(gaz)
+
+
+def gazetteer_overlays(settings: Settings) -> tuple[tuple[str, str], ...]:
+    """The settings' gazetteer overlays with a hash of their content, so an edited overlay is reloaded."""
+    return tuple((str(p), hashlib.sha256(p.read_bytes()).hexdigest()) for p in settings.gazetteer_overlays
+                 if p.is_file())
 
 
 @lru_cache(maxsize=4)
@@ -88,9 +95,10 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
 
 # ---- tasks -----------------------------------------------------------------------------------
 @task(name="sync-entities", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def sync_entities_task(writer: WarehouseWriter, gazetteer_path: str | None) -> list[str]:
+def sync_entities_task(writer: WarehouseWriter, gazetteer_path: str | None,
+                       overlays: tuple[tuple[str, str], ...] = ()) -> list[str]:
     """Land the gazetteer as the `entities` table (only when it changed); returns the entity ids."""
-    gaz, _ = _gazetteer_and_linker(gazetteer_path)
+    gaz, _ = _gazetteer_and_linker(gazetteer_path, overlays)
     rows = [
         {"entity_id": e.entity_id, "canonical_name": e.canonical_name, "type": e.type,
          "aliases": list(e.aliases), "gazetteer_version": str(gaz.version)}
@@ -142,7 +150,7 @@ def read_task(
             out.quarantine.append({"source_name": item.name, "stage": "read", "reason": "vanished",
                                    "detail": f"{item.name} was deleted before it could be read"})
             continue
-        except PermissionError as exc:
+        except OSError as exc:  # no permission, replaced by a folder, an I/O error: one file must not fail the run
             out.n_seen += 1
             out.quarantine.append({"source_name": item.name, "stage": "read", "reason": "unreadable",
                                    "detail": f"cannot read {item.name}: {exc.strerror or exc}"})
@@ -187,11 +195,12 @@ def clean_task(docs: list[SourceDoc], batch_no: int, rules_path: str | None) -> 
 
 
 @task(name="link", task_run_name="link-batch-{batch_no}", cache_policy=NO_CACHE)
-def link_task(cleaned: tuple[pipeline.PreparedBatch, float], batch_no: int, gazetteer_path: str | None) -> LinkedBatch:
+def link_task(cleaned: tuple[pipeline.PreparedBatch, float], batch_no: int, gazetteer_path: str | None,
+              overlays: tuple[tuple[str, str], ...] = ()) -> LinkedBatch:
     """Link every name to a gazetteer entity; fills normalized_text."""
     prepared, clean_seconds = cleaned
     t = time.perf_counter()
-    gaz, linker = _gazetteer_and_linker(gazetteer_path)
+    gaz, linker = _gazetteer_and_linker(gazetteer_path, overlays)
     mentions = pipeline.link_batch(prepared.articles, linker, gaz)
     return LinkedBatch(prepared, mentions, clean_seconds, time.perf_counter() - t)
 
@@ -327,8 +336,9 @@ def ingest_flow(
             t0 = time.perf_counter()
             # Load the data files first: a broken rules file or gazetteer fails the run before any work.
             _rules(_str(settings.rules_path))
-            _gazetteer_and_linker(_str(settings.gazetteer_path))
-            entity_ids = sync_entities_task(writer, _str(settings.gazetteer_path))
+            overlays = gazetteer_overlays(settings)
+            _gazetteer_and_linker(_str(settings.gazetteer_path), overlays)
+            entity_ids = sync_entities_task(writer, _str(settings.gazetteer_path), overlays)
             known_shas, known_ids, held_shas = writer.known_keys()
             if retry_quarantined:
                 items, refused = [], []
@@ -410,7 +420,7 @@ def ingest_flow(
                 stats.n_seen += read.n_seen
                 stats.n_duplicate += read.n_duplicate
                 cleaned = clean_task.submit(read.docs, batch_no, _str(settings.rules_path))
-                linked = link_task.submit(cleaned, batch_no, _str(settings.gazetteer_path))
+                linked = link_task.submit(cleaned, batch_no, _str(settings.gazetteer_path), overlays)
                 in_flight.append((batch_no, read, cleaned, linked))
                 if len(in_flight) >= window:
                     finish_oldest()

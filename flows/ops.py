@@ -11,7 +11,7 @@ from typing import Any
 
 from flows.fetch import FetchError, fetch_url, is_url, name_for_url
 from flows.settings import Settings
-from warehouse import connect_readonly
+from warehouse import Warehouse, connect_readonly
 from warehouse.inbox import add_bytes
 from warehouse.paths import HomeLayout, resolve_home
 
@@ -29,6 +29,8 @@ def run_ingest(home: str | None = None, inbox: str | None = None, batch_size: in
 
     if inbox is not None and not Path(inbox).is_dir():
         raise UserError(f"inbox {inbox} is not a folder")
+    # Wait for another writer here, before a flow run exists, so a time-out is a plain message.
+    Warehouse(resolve_home(home)).wait_until_free(Settings.from_env(home=home).lock_timeout)
     if not dask:
         return ingest_flow(home=str(resolve_home(home)), inbox=inbox, batch_size=batch_size,
                            retry_quarantined=retry_quarantined)
@@ -43,7 +45,7 @@ DASK_LOCAL_WORKERS = 2
 
 
 def dask_task_runner(address: str | None = None, n_workers: int = DASK_LOCAL_WORKERS):
-    """A DaskTaskRunner on the cluster at `address` or $CORPUS_DASK_ADDRESS, else a LocalCluster of worker processes."""
+    """A DaskTaskRunner on the cluster at `address` or $CORPUS_DASK_ADDRESS, else on local worker processes."""
     try:
         from prefect_dask import DaskTaskRunner
     except ImportError as exc:
@@ -55,6 +57,8 @@ def dask_task_runner(address: str | None = None, n_workers: int = DASK_LOCAL_WOR
     # no dashboard, so no port to collide with and no bokeh needed
     return DaskTaskRunner(cluster_kwargs={"n_workers": n_workers, "threads_per_worker": 1, "processes": True,
                                           "dashboard_address": None})
+
+
 @contextmanager
 def _one_api_for_dask_workers() -> Iterator[None]:
     """With no PREFECT_API_URL, point Dask workers at the flow's temporary server.
@@ -180,3 +184,43 @@ def quarantine_rows(home: str | None = None, include_resolved: bool = False) -> 
 
 def env_home(home: str | None) -> str:
     return str(resolve_home(home or os.environ.get("CORPUS_HOME")))
+
+
+# ---- new names and re-linking (issue 10) -------------------------------------------------------
+def suggest_entities(home: str | None = None, min_count: int = 1, min_spellings: int = 2):
+    """Clusters of unknown name spellings in the corpus (flows/entities.py)."""
+    from flows import entities
+
+    return entities.suggest(home, min_count=min_count, min_spellings=min_spellings)
+
+
+def accept_entity(cluster: str, home: str | None = None, entity_id: str | None = None, name: str | None = None,
+                  etype: str | None = None):
+    """Make a suggested cluster a gazetteer entity (HOME/gazetteer/local.yaml)."""
+    from flows import entities
+
+    try:
+        return entities.accept_cluster(home, cluster, entity_id, name, etype)
+    except entities.EntitiesError as exc:
+        raise UserError(str(exc)) from exc
+
+
+def reject_entity(cluster: str, home: str | None = None, spellings: list[str] | None = None):
+    """Record that a cluster's spellings are not one entity; no such pair is proposed again."""
+    from flows import entities
+
+    try:
+        return entities.reject_cluster(home, cluster, spellings)
+    except entities.EntitiesError as exc:
+        raise UserError(str(exc)) from exc
+
+
+def run_renormalize(home: str | None = None, batch_size: int | None = None) -> dict[str, Any]:
+    """Re-link the stored corpus with the current gazetteer (the Prefect renormalize flow)."""
+    from flows.renormalize import renormalize_flow
+
+    layout = HomeLayout(resolve_home(home))
+    if not layout.db.exists():
+        raise UserError(f"no warehouse at {layout.db}: run `corpus ingest` first")
+    Warehouse(layout.home).wait_until_free(Settings.from_env(home=home).lock_timeout)
+    return renormalize_flow(home=str(layout.home), batch_size=batch_size)

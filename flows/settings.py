@@ -8,6 +8,8 @@ from pathlib import Path
 
 from warehouse.paths import resolve_home
 
+LOCAL_GAZETTEER = Path("gazetteer") / "local.yaml"  # under the corpus home; see transforms/names/decisions.py
+
 
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
@@ -39,6 +41,8 @@ class Settings:
     lock_timeout: float = 600.0  # seconds a second writer waits for the first
     rules_path: Path | None = None  # extra cleaning rules (YAML), on top of the packaged ones
     gazetteer_path: Path | None = None  # replaces the packaged gazetteer
+    # loaded on top of it: HOME/gazetteer/local.yaml, the entities accepted with `corpus entities accept`
+    gazetteer_overlays: tuple[Path, ...] = ()
     min_clean_chars: int = 200
     max_clean_chars: int = 2_000_000
     fetch_timeout: float = 30.0
@@ -49,8 +53,10 @@ class Settings:
     def from_env(cls, home: str | os.PathLike[str] | None = None, **overrides) -> Settings:
         rules = os.environ.get("CORPUS_RULES")
         gaz = os.environ.get("CORPUS_GAZETTEER")
+        local = resolve_home(home) / LOCAL_GAZETTEER
         base = cls(
             home=resolve_home(home),
+            gazetteer_overlays=(local,) if local.is_file() else (),
             batch_size=_env_int("CORPUS_BATCH_SIZE", 500),
             max_file_bytes=_env_int("CORPUS_MAX_FILE_MB", 20) * 1024 * 1024,
             lock_timeout=_env_float("CORPUS_LOCK_TIMEOUT", 600.0),

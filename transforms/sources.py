@@ -12,12 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from transforms.errors import TransformError
 
 TEXT_KINDS = {".html": "html", ".htm": "html"}
+# json.loads turns an unpaired "\\udXXX" escape (half an emoji, cut off) into a lone surrogate, which
+# cannot be encoded, stored in Parquet or written to DuckDB; such characters become U+FFFD.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Besides JSONDecodeError, json.loads raises RecursionError on deep nesting ([[[[...) and ValueError
+# on integers over 4300 digits; either is a bad record, never a failed run.
+_JSON_ERRORS = (ValueError, RecursionError)
 JSON_META_KEYS = ("title", "author", "published", "url")
 
 
@@ -102,7 +109,7 @@ def split_source(name: str, data: bytes) -> tuple[list[SourceDoc], list[SourceFa
 def _json_document(name: str, data: bytes) -> tuple[list[SourceDoc], list[SourceFailure]]:
     try:
         value = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except _JSON_ERRORS as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return [], [SourceFailure(name, data, "bad_json", f"not valid UTF-8 JSON: {exc}")]
     docs: list[SourceDoc] = []
     fails: list[SourceFailure] = []
@@ -120,7 +127,7 @@ def _json_document(name: str, data: bytes) -> tuple[list[SourceDoc], list[Source
 def _json_record(name: str, raw: bytes, docs: list[SourceDoc], fails: list[SourceFailure]) -> None:
     try:
         value = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except _JSON_ERRORS as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         fails.append(SourceFailure(name, raw, "bad_json", f"not valid UTF-8 JSON: {exc}"))
         return
     _json_object(name, raw, value, docs, fails)
@@ -130,6 +137,7 @@ def _json_object(name: str, raw: bytes, value: Any, docs: list[SourceDoc], fails
     if not isinstance(value, dict):
         fails.append(SourceFailure(name, raw, "bad_record", f"expected a JSON object, got {type(value).__name__}"))
         return
+    value = {k: _valid_text(v) if isinstance(v, str) else v for k, v in value.items()}
     text, html = value.get("text"), value.get("html")
     meta = {k: value[k] for k in JSON_META_KEYS if isinstance(value.get(k), str) and value[k].strip()}
     source_name = value.get("source_name") if isinstance(value.get("source_name"), str) else name
@@ -139,3 +147,8 @@ def _json_object(name: str, raw: bytes, value: Any, docs: list[SourceDoc], fails
         docs.append(SourceDoc(source_name, raw, "json-html", meta, html.encode("utf-8")))
     else:
         fails.append(SourceFailure(source_name, raw, "missing_text", "the record has no non-empty 'text' or 'html' field"))
+
+
+def _valid_text(value: str) -> str:
+    """A JSON string as encodable text: lone surrogates become U+FFFD (the raw bytes are archived as they were)."""
+    return _LONE_SURROGATE.sub("\ufffd", value)

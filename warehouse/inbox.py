@@ -44,12 +44,13 @@ def scan_inbox(inbox: Path) -> tuple[list[InboxItem], list[Refusal]]:
             if fname.startswith("."):
                 continue
             path = Path(dirpath) / fname
-            name = path.relative_to(inbox).as_posix()
+            name = _text_name(path.relative_to(inbox).as_posix())
             if path.is_symlink():
                 try:
                     target = path.resolve()
                 except (OSError, RuntimeError) as exc:  # a link loop: Python 3.11 raises RuntimeError
-                    refusals.append(Refusal(name, "bad_link", f"{name} is a link that cannot be resolved ({exc}); not read"))
+                    refusals.append(Refusal(name, "bad_link",
+                                            f"{name} is a link that cannot be resolved ({exc}); not read"))
                     continue
                 if not target.is_relative_to(root):
                     refusals.append(Refusal(name, "symlink_outside_inbox", f"{name} links to {target}, outside the inbox; not read"))
@@ -63,6 +64,14 @@ def scan_inbox(inbox: Path) -> tuple[list[InboxItem], list[Refusal]]:
                 continue
             items.append(InboxItem(str(path), name, st.st_size))
     return items, refusals
+
+
+def _text_name(name: str) -> str:
+    """The name as valid text: bytes that are not UTF-8 (surrogates after os.fsdecode) become \\xNN.
+
+    The name becomes `source_name`; a lone surrogate cannot be written to Parquet or DuckDB.
+    """
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def read_item(item: InboxItem) -> bytes:

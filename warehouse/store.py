@@ -357,7 +357,8 @@ class WarehouseWriter:
         """Stream a lake table in Arrow batches (for re-processing the whole corpus)."""
         cols = ", ".join(columns)
         with self.connect() as con:
-            reader = con.execute(f"SELECT {cols} FROM {table} ORDER BY article_id").to_arrow_reader(batch_rows)
+            # no ORDER BY: sorting the whole table (text included) would hold the corpus in memory
+            reader = con.sql(f"SELECT {cols} FROM {table}").to_arrow_reader(batch_rows)
             for batch in reader:
                 yield pa.Table.from_batches([batch])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -130,14 +131,69 @@ def default_path() -> Path:
     return Path(str(resources.files("transforms.names").joinpath("gazetteer.yaml")))
 
 
-def load_gazetteer(path: str | Path | None = None) -> Gazetteer:
-    """Load and validate a gazetteer file (the packaged one by default)."""
+def load_gazetteer(path: str | Path | None = None, overlays: Sequence[str | Path] = ()) -> Gazetteer:
+    """Load and validate a gazetteer file (the packaged one by default), plus overlay files on top.
+
+    An overlay has the same format; its entities and word lists are added to the base's (an
+    entity id may not repeat) and its version is appended to the base's ("1.0.0+local-3").
+    """
     p = Path(path) if path is not None else default_path()
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise GazetteerError(f"{p}: cannot read gazetteer: {exc}") from exc
-    return parse_gazetteer(text, str(p))
+    if not overlays:
+        return parse_gazetteer(text, str(p))
+    data = _load_data(text, str(p))
+    names = [str(p)]
+    for o in overlays:
+        try:
+            otext = Path(o).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise GazetteerError(f"{o}: cannot read gazetteer overlay: {exc}") from exc
+        data = _merge_overlay(data, _load_data(otext, str(o)), str(o))
+        names.append(str(o))
+    return _Validator(" + ".join(names)).gazetteer(data)
+
+
+def _merge_overlay(base: Any, over: Any, name: str) -> Any:
+    """base with an overlay's lists appended and its version joined to the base's."""
+    if not isinstance(base, dict) or not isinstance(over, dict):
+        raise GazetteerError(f"{name}:1: a gazetteer overlay must be a mapping")
+    unknown = sorted(set(over) - _TOP_KEYS)
+    if unknown:
+        raise GazetteerError(f"{name}:1: unknown field(s) {unknown} in the overlay; allowed: {sorted(_TOP_KEYS)}")
+    merged = _Map(base)
+    merged.line = getattr(base, "line", 0)
+    for key, value in over.items():
+        if key == "version":
+            merged["version"] = f"{base.get('version')}+{value}"
+        elif key == "coref":
+            coref = _Map(base.get("coref") or {})
+            for k, v in (value or {}).items():
+                coref[k] = list(coref.get(k) or []) + list(v or [])
+            merged["coref"] = coref
+        elif value:
+            seq = _Seq(list(base.get(key) or []) + list(value))
+            seq.line = getattr(value, "line", 0)
+            merged[key] = seq
+    return merged
+
+
+def _load_data(text: str, name: str) -> Any:
+    """YAML data of a gazetteer file, with line numbers, before validation."""
+    loader = _LineLoader(text)
+    loader.name = name
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else "?"
+        raise GazetteerError(f"{name}:{line}: YAML syntax error: {exc.problem or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise GazetteerError(f"{name}: YAML error: {exc}") from exc
+    finally:
+        loader.dispose()
 
 
 def parse_gazetteer(text: str, name: str = "<gazetteer>") -> Gazetteer:

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows import ops
+from transforms.errors import TransformError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
     "Ingest noisy news articles into a clean, entity-linked corpus (Parquet + DuckDB)."))
@@ -87,6 +88,10 @@ def ingest(
         _fail(str(exc))
     except WarehouseError as exc:
         _fail(str(exc), 3)
+    except TransformError as exc:  # a broken rules file or gazetteer: the message names file and line
+        _fail(str(exc), 2)
+    except Exception as exc:  # noqa: BLE001 - the run failed; say why in one line, Prefect logged the rest
+        _fail(f"the ingest run failed: {type(exc).__name__}: {exc}", 1)
     if json_out:
         out.print_json(json.dumps(summary, default=str))
     else:

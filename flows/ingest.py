@@ -82,6 +82,12 @@ def gazetteer_overlays(settings: Settings) -> tuple[tuple[str, str], ...]:
 
 
 @lru_cache(maxsize=4)
+def check_data_files(settings: Settings) -> None:
+    """Load the cleaning rules and the gazetteer (cached): raises their file:line error before any work."""
+    _rules(_str(settings.rules_path))
+    _gazetteer_and_linker(_str(settings.gazetteer_path), gazetteer_overlays(settings))
+
+
 def _rules(path: str | None):
     from transforms.clean import load_rules
 

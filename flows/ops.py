@@ -29,8 +29,12 @@ def run_ingest(home: str | None = None, inbox: str | None = None, batch_size: in
 
     if inbox is not None and not Path(inbox).is_dir():
         raise UserError(f"inbox {inbox} is not a folder")
-    # Wait for another writer here, before a flow run exists, so a time-out is a plain message.
-    Warehouse(resolve_home(home)).wait_until_free(Settings.from_env(home=home).lock_timeout)
+    from flows.ingest import check_data_files
+
+    settings = Settings.from_env(home=home)
+    # Before a flow run exists: a broken rules file or gazetteer, or a busy warehouse, is a plain message.
+    check_data_files(settings)
+    Warehouse(settings.home).wait_until_free(settings.lock_timeout)
     if not dask:
         return ingest_flow(home=str(resolve_home(home)), inbox=inbox, batch_size=batch_size,
                            retry_quarantined=retry_quarantined)

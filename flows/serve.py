@@ -6,16 +6,19 @@ A schedule never fires on Prefect's ephemeral server, so with no `PREFECT_API_UR
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,7 @@ DEFAULT_CRON = "*/15 * * * *"
 DEFAULT_PORT = 4200  # Prefect's own default, so a bookmarked UI keeps working; any free port if taken
 HOST = "127.0.0.1"
 START_TIMEOUT = 60.0  # seconds to wait for /api/health; CORPUS_SERVER_START_TIMEOUT overrides
+DRAIN_TIMEOUT = 60.0  # seconds a run in progress gets to finish after Ctrl-C/SIGTERM before it is stopped
 STOP_TIMEOUT = 15.0  # seconds the server gets to exit after SIGINT before SIGTERM, then SIGKILL
 
 
@@ -89,12 +93,31 @@ def _health_ok(api_url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def _answers(api_url: str, timeout: float = 5.0) -> bool:
+    """Whether anything answers HTTP at the API URL (a 401 from a server that wants a key counts)."""
+    try:
+        with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout):  # noqa: S310
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
 def _tail(path: Path, lines: int = 30) -> str:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return "(no server log)"
     return "\n".join(text.splitlines()[-lines:]) or "(server log is empty)"
+
+
+def _own_session_with_sigint() -> None:
+    """In the server child: a session of its own, so Ctrl-C in the terminal reaches only us and we stop
+    the whole group ourselves; and SIGINT back to default, since we stop it with SIGINT even when our
+    shell started us with SIGINT ignored (`corpus serve &` in a script)."""
+    os.setsid()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @dataclass
@@ -104,6 +127,7 @@ class LocalServer:
     state_dir: Path
     port: int
     host: str = HOST
+    stop_timeout: float = STOP_TIMEOUT
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -133,16 +157,17 @@ class LocalServer:
         env.pop("PREFECT_API_DATABASE_CONNECTION_URL", None)  # the older name would override ours
         return env
 
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "prefect", "server", "start", "--host", self.host, "--port", str(self.port),
+                "--analytics-off"]
+
     def start(self, timeout: float = START_TIMEOUT) -> LocalServer:
         """Start the server and block until /api/health answers; ServerStartError with the log tail if not."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:
-            # its own session: Ctrl-C in the terminal reaches only us, and we stop the whole group ourselves
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "prefect", "server", "start", "--host", self.host, "--port", str(self.port),
-                 "--analytics-off"],
-                env=self.env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                self.command(), env=self.env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                preexec_fn=_own_session_with_sigint,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -160,14 +185,15 @@ class LocalServer:
             f"the Prefect server did not answer {self.api_url}/health within {timeout:.0f}s "
             f"(log {self.log_path}):\n{_tail(self.log_path)}")
 
-    def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
+    def stop(self) -> int | None:
         """Interrupt the server's process group, wait, then SIGTERM and SIGKILL if it lingers; its exit code."""
         proc, self.process = self.process, None
         if proc is None:
             return None
+        timeout = self.stop_timeout
         # SIGINT, as Ctrl-C would: `prefect server start` shuts down cleanly on it (exit 0, SQLite checkpointed)
         # but dies at once on SIGTERM, leaving the WAL behind.
-        for sig, wait in ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        for sig, wait in ((signal.SIGINT, timeout), (signal.SIGTERM, min(5.0, timeout)), (signal.SIGKILL, 5.0)):
             try:
                 os.killpg(proc.pid, sig)
             except ProcessLookupError:
@@ -177,7 +203,8 @@ class LocalServer:
                 break
             except subprocess.TimeoutExpired:
                 continue
-        # reap the leader even when the group was already gone; children share its fate via the group kill
+        with suppress(ProcessLookupError):  # anything the server started and left behind in its group
+            os.killpg(proc.pid, signal.SIGKILL)
         try:
             return proc.wait(timeout=5.0)
         except subprocess.TimeoutExpired:
@@ -202,14 +229,15 @@ class _Stop(BaseException):
     """Raised from our SIGTERM handler so `finally` blocks run before the process exits."""
 
 
+def _raise_stop(signum: int, frame: Any) -> None:
+    raise _Stop()
+
+
 @contextmanager
 def _sigterm_raises() -> Iterator[None]:
-    """Turn SIGTERM into an exception until Prefect's runner installs its own handler (it calls sys.exit)."""
-    def handler(signum: int, frame: Any) -> None:
-        raise _Stop()
-
+    """Turn SIGTERM into an exception, except while Prefect's runner has its own handler (it calls sys.exit)."""
     try:
-        old = signal.signal(signal.SIGTERM, handler)
+        old = signal.signal(signal.SIGTERM, _raise_stop)
     except ValueError:  # not the main thread: signals are not ours to handle
         yield
         return
@@ -238,6 +266,9 @@ def serve_deployment(cron: str, parameters: dict[str, Any], api_url: str | None 
     from flows.ingest import ingest_flow
 
     updates = {PREFECT_API_URL: api_url} if api_url else {}
+    # Prefect 3.8's runner answers SIGTERM by calling its async stop() without awaiting it; the shutdown
+    # still happens (it then calls sys.exit), so the warning is noise
+    warnings.filterwarnings("ignore", message="coroutine 'Runner.astop' was never awaited", category=RuntimeWarning)
     with temporary_settings(updates=updates):
         ingest_flow.serve(
             name=DEPLOYMENT_NAME, cron=cron, parameters=parameters,
@@ -249,7 +280,7 @@ def serve_deployment(cron: str, parameters: dict[str, Any], api_url: str | None 
 
 
 def serve(home: str | None, cron: str = DEFAULT_CRON, inbox: str | None = None, port: int | None = None,
-          echo: Callable[[str], None] = print) -> None:
+          echo: Callable[[str], None] = print, drain_timeout: float = DRAIN_TIMEOUT) -> None:
     """Serve the ingest flow on `cron`; start (and later stop) a local Prefect server when none is configured."""
     from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
 
@@ -259,9 +290,13 @@ def serve(home: str | None, cron: str = DEFAULT_CRON, inbox: str | None = None, 
         try:
             api_url = PREFECT_API_URL.value()
             if api_url:
+                if not _answers(api_url):
+                    raise ServerStartError(
+                        f"PREFECT_API_URL={api_url} does not answer. Start that server (e.g. `make server`), "
+                        "or unset PREFECT_API_URL and corpus serve starts one of its own.")
                 echo(f"Serving {FLOW_NAME}/{DEPLOYMENT_NAME} on '{cron}' against PREFECT_API_URL={api_url}")
                 echo(f"Prefect UI: {PREFECT_UI_URL.value() or api_url.removesuffix('/api')}")
-                _serve_until_stopped(cron, params, None)
+                _serve_until_stopped(cron, params, None, echo, drain_timeout)
                 return
             state_dir = Path(params["home"]) / "prefect"
             server = LocalServer(state_dir, _choose_port(port))
@@ -271,13 +306,42 @@ def serve(home: str | None, cron: str = DEFAULT_CRON, inbox: str | None = None, 
                 echo(f"Prefect UI: {server.ui_url}   API: {server.api_url}")
                 echo(f"Serving {FLOW_NAME}/{DEPLOYMENT_NAME} on '{cron}' with home {params['home']}. "
                      "Ctrl-C stops the runner and the server.")
-                _serve_until_stopped(cron, params, server.api_url)
+                watchdog = _ServerWatchdog(server)
+                watchdog.start()
+                _serve_until_stopped(cron, params, server.api_url, echo, drain_timeout)
                 echo("Stopping the Prefect server ...")
+            if watchdog.exit_code is not None:
+                raise ServerStartError(
+                    f"the Prefect server exited on its own with code {watchdog.exit_code}, so serving stopped "
+                    f"(log {server.log_path}):\n{_tail(server.log_path)}")
         except _Stop:
             echo("SIGTERM received; stopped.")
 
 
-def _serve_until_stopped(cron: str, params: dict[str, Any], api_url: str | None) -> None:
+class _ServerWatchdog(threading.Thread):
+    """Stops serving (as SIGTERM would) when the local server dies under the runner, instead of the
+    runner polling a dead API for ever."""
+
+    def __init__(self, server: LocalServer) -> None:
+        super().__init__(name="prefect-server-watchdog", daemon=True)
+        self.server = server
+        self.exit_code: int | None = None
+
+    def run(self) -> None:
+        proc = self.server.process
+        if proc is None:
+            return
+        while proc.poll() is None:
+            if self.server.process is not proc:  # we are stopping it ourselves
+                return
+            time.sleep(1.0)
+        if self.server.process is proc:
+            self.exit_code = proc.returncode
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _serve_until_stopped(cron: str, params: dict[str, Any], api_url: str | None, echo: Callable[[str], None],
+                         drain_timeout: float) -> None:
     try:
         serve_deployment(cron, params, api_url)
     except SystemExit as exc:
@@ -286,3 +350,40 @@ def _serve_until_stopped(cron: str, params: dict[str, Any], api_url: str | None)
             raise
     except KeyboardInterrupt:
         pass
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _raise_stop)  # the runner's handler would try to stop it again
+        drain_flow_runs(drain_timeout, echo)
+
+
+def drain_flow_runs(timeout: float, echo: Callable[[str], None] = print) -> int:
+    """Let flow runs still in progress finish while the server can record them; stop any that outlast `timeout`.
+
+    Prefect 3.8's runner starts each flow run as a spawned child process and leaves it running when it
+    stops. If the server went away first, the run would hang at its end retrying the API, and so would
+    we (multiprocessing joins children at exit). Returns how many runs had to be stopped.
+    """
+    runs = multiprocessing.active_children()
+    if not runs:
+        return 0
+    echo(f"Waiting up to {timeout:.0f}s for {len(runs)} ingest run(s) in progress to finish "
+         "(Ctrl-C or SIGTERM again stops them now) ...")
+    try:
+        deadline = time.monotonic() + timeout
+        for proc in runs:
+            proc.join(max(0.0, deadline - time.monotonic()))
+    except (KeyboardInterrupt, _Stop):
+        pass
+    left = [p for p in runs if p.is_alive()]
+    # SIGTERM: Prefect marks the run crashed and the flow records it as failed; landing is atomic per batch,
+    # so the next run finishes the job from the inbox and the archive
+    for proc in left:
+        proc.terminate()
+    for proc in left:
+        proc.join(15.0)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(5.0)
+    if left:
+        echo(f"Stopped {len(left)} unfinished ingest run(s); the next run picks up what they left.")
+    return len(left)

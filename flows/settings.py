@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from warehouse.paths import resolve_home
@@ -47,7 +47,6 @@ class Settings:
     max_clean_chars: int = 2_000_000
     fetch_timeout: float = 30.0
     max_in_flight: int = 2  # batches being cleaned/linked while earlier ones validate and land
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, home: str | os.PathLike[str] | None = None, **overrides) -> Settings:

@@ -460,6 +460,25 @@ def test_gazetteer_yaml_error_fails_the_run_naming_file_and_line(prefect_server,
     with pytest.raises(GazetteerError) as err:
         run_ingest(home=str(corpus_home))
     assert f"{gaz}:{line}: YAML syntax error" in str(err.value)
+    # the data files are checked before a flow run starts: nothing is written at all
+    assert not (corpus_home / "corpus.duckdb").exists()
+    assert (inbox / sample.name).read_bytes() == sample.read_bytes(), "a failed run must not consume the inbox"
+
+
+def test_gazetteer_yaml_error_inside_a_scheduled_flow_run_is_recorded(prefect_server, corpus_home, tmp_path,
+                                                                      monkeypatch) -> None:
+    """A deployment calls the flow directly: the same error fails the run, which is recorded as failed."""
+    from flows.ingest import ingest_flow
+    from transforms.errors import GazetteerError
+
+    gaz, line = _broken_gazetteer(tmp_path / "broken_gazetteer.yaml")
+    monkeypatch.setenv("CORPUS_GAZETTEER", str(gaz))
+    inbox = corpus_home / "inbox"
+    inbox.mkdir()
+    sample = sorted(SAMPLES.iterdir())[0]
+    shutil.copy(sample, inbox / sample.name)
+    with pytest.raises(GazetteerError):
+        ingest_flow(home=str(corpus_home))
     con = _ro(corpus_home)
     status, error = con.execute("SELECT status, error FROM runs").fetchone()
     n_art = con.execute("SELECT count(*) FROM articles").fetchone()[0] if _has_table(con, "articles") else 0

@@ -26,7 +26,7 @@ from transforms import pipeline
 from transforms.sources import SourceDoc, split_source
 from warehouse import Warehouse, WarehouseWriter
 from warehouse.archive import archive_file, read_archived
-from warehouse.inbox import InboxItem, consume, read_item, scan_inbox
+from warehouse.inbox import InboxItem, consume, read_item, scan_inbox, set_aside
 from warehouse.schema import LAKE_SCHEMAS
 
 # The CLI sets this to drive a progress bar; called as (event, **fields).
@@ -356,6 +356,8 @@ def ingest_flow(
             stats.stage_seconds["discover"] += time.perf_counter() - t0
             if refused:
                 writer.record_quarantine(refused, run_id)
+                if consume_inbox:
+                    set_aside(inbox_path, [r["source_name"] for r in refused])
                 stats.n_seen += len(refused)
                 stats.n_quarantined += len(refused)
                 stats.quarantined_by_reason.update(r["reason"] for r in refused)
@@ -402,6 +404,8 @@ def ingest_flow(
                 stats.stage_seconds["land"] += time.perf_counter() - t
                 if consume_inbox and read.consumed:
                     consume(read.consumed)
+                if consume_inbox:
+                    set_aside(inbox_path, [q["source_name"] for q in read.quarantine if q["reason"] == "unreadable"])
                 if retry_quarantined:
                     writer.resolve_quarantine([d.content_sha256 for d in read.docs], f"retried in run {run_id}")
                 all_q = quarantine + verdict.quarantine

@@ -354,10 +354,13 @@ def test_quarantined_bytes_are_archived(main_run: RunResult) -> None:
 
 
 def test_the_inbox_keeps_only_what_was_not_taken_in(main_run: RunResult) -> None:
-    """Archived items leave the inbox; refused links stay (never opened), the outside file is untouched."""
+    """Archived items leave the inbox; refused links move to inbox/.refused/ (never opened), so the next run
+    does not hold them again; the outside file is untouched."""
     left = sorted(p.relative_to(main_run.home / "inbox").as_posix()
                   for p in (main_run.home / "inbox").rglob("*") if p.is_file() or p.is_symlink())
-    assert left == ["dangling_link.txt", "link_to_outside.txt", "loop_a.txt", "loop_b.txt"]
+    assert left == [".refused/dangling_link.txt", ".refused/link_to_outside.txt", ".refused/loop_a.txt",
+                    ".refused/loop_b.txt"]
+    assert all((main_run.home / "inbox" / name).is_symlink() for name in left)
 
 
 def test_decoded_texts_are_right(main_run: RunResult) -> None:

@@ -125,3 +125,29 @@ def add_bytes(inbox: Path, name: str, data: bytes) -> Path:
     os.replace(tmp, dest)
     assert dest.resolve().parent == inbox.resolve()
     return dest
+
+
+REFUSED_DIR = ".refused"
+
+
+def set_aside(inbox: Path, names: list[str]) -> None:
+    """Move refused or unreadable entries to inbox/.refused/ so later runs do not hold them again.
+
+    Only the directory entry moves (a link stays a link, its target is untouched); hidden folders are
+    never scanned.
+    """
+    dest_dir = inbox / REFUSED_DIR
+    for name in names:
+        src = inbox / name
+        if not src.is_symlink() and not src.exists():
+            continue
+        dest_dir.mkdir(exist_ok=True)
+        dest = dest_dir / name.replace("/", "__")
+        n = 1
+        while dest.is_symlink() or dest.exists():
+            dest = dest_dir / f"{n}-{name.replace('/', '__')}"
+            n += 1
+        try:
+            os.replace(src, dest)
+        except OSError:
+            continue  # cannot move it: it will be reported again next run, which is still not silent

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import threading
 from urllib.parse import urlparse
 
 
@@ -14,7 +16,7 @@ def is_url(value: str) -> bool:
     return urlparse(value).scheme in ("http", "https")
 
 
-def fetch_url(url: str, timeout: float = 30.0, retries: int = 2) -> bytes:
+def fetch_url(url: str, timeout: float = 30.0, deadline: float | None = None) -> bytes:
     """The page's bytes; raises FetchError on a timeout, an HTTP error status or an empty answer."""
     from trafilatura.downloads import fetch_response
     from trafilatura.settings import use_config
@@ -24,20 +26,48 @@ def fetch_url(url: str, timeout: float = 30.0, retries: int = 2) -> bytes:
     config.set("DEFAULT", "MAX_REDIRECTS", "5")
     # [issue 7] trafilatura 2.3 refuses loopback and private addresses (SSRF protection), which shows up
     # here as "no answer"; a desk fetching from its intranet, or a test server, opts out explicitly
-    if os.environ.get("CORPUS_FETCH_ALLOW_PRIVATE", "").strip().lower() in ("1", "true", "yes"):
+    allow_private = os.environ.get("CORPUS_FETCH_ALLOW_PRIVATE", "").strip().lower() in ("1", "true", "yes")
+    if allow_private:
         config.set("DEFAULT", "SSRF_PROTECTION", "false")
-    last = "no answer"
-    for _attempt in range(retries + 1):
-        response = fetch_response(url, decode=False, config=config)
-        if response is None:
-            last = f"no answer within {timeout:.0f}s (timeout or connection refused)"
-            continue
-        if response.status != 200:
-            raise FetchError(f"{url}: HTTP {response.status}")
-        if not response.data:
-            raise FetchError(f"{url}: empty response")
-        return bytes(response.data)
-    raise FetchError(f"{url}: {last}")
+    if not allow_private and _is_private_host(url):
+        raise FetchError(f"{url}: refused: a loopback or private address (set CORPUS_FETCH_ALLOW_PRIVATE=1 to allow)")
+    # trafilatura retries a read time-out itself (up to 5 times, with back-off), so one call can take many
+    # times `timeout`; an overall deadline keeps `corpus add` to what the user asked for.
+    outcome: dict = {}
+
+    def call() -> None:
+        try:
+            outcome["response"] = fetch_response(url, decode=False, config=config)
+        except Exception as exc:  # noqa: BLE001 - reported to the caller below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=call, daemon=True, name=f"fetch {url}")
+    worker.start()
+    worker.join(deadline if deadline is not None else 2 * timeout + 1)
+    if worker.is_alive() or "response" not in outcome and "error" not in outcome:
+        raise FetchError(f"{url}: no answer within {timeout:.0f}s")
+    if "error" in outcome:
+        raise FetchError(f"{url}: {outcome['error']}")
+    response = outcome["response"]
+    if response is None:
+        raise FetchError(f"{url}: no answer within {timeout:.0f}s (timeout or connection refused)")
+    if response.status != 200:
+        raise FetchError(f"{url}: HTTP {response.status}")
+    if not response.data:
+        raise FetchError(f"{url}: empty response")
+    return bytes(response.data)
+
+
+def _is_private_host(url: str) -> bool:
+    """True for loopback, private and link-local hosts (trafilatura refuses them unless told otherwise)."""
+    host = urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return addr.is_loopback or addr.is_private or addr.is_link_local
 
 
 def name_for_url(url: str) -> str:

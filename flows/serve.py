@@ -286,6 +286,7 @@ def serve(home: str | None, cron: str = DEFAULT_CRON, inbox: str | None = None, 
 
     cron = validate_cron(cron)
     params = deployment_parameters(home, inbox)
+    watchdog: _ServerWatchdog | None = None
     with _sigterm_raises():
         try:
             api_url = PREFECT_API_URL.value()
@@ -310,12 +311,12 @@ def serve(home: str | None, cron: str = DEFAULT_CRON, inbox: str | None = None, 
                 watchdog.start()
                 _serve_until_stopped(cron, params, server.api_url, echo, drain_timeout)
                 echo("Stopping the Prefect server ...")
-            if watchdog.exit_code is not None:
-                raise ServerStartError(
-                    f"the Prefect server exited on its own with code {watchdog.exit_code}, so serving stopped "
-                    f"(log {server.log_path}):\n{_tail(server.log_path)}")
         except _Stop:
             echo("SIGTERM received; stopped.")
+    if watchdog is not None and watchdog.exit_code is not None:
+        raise ServerStartError(
+            f"the Prefect server exited on its own with code {watchdog.exit_code}, so serving stopped "
+            f"(log {watchdog.server.log_path}):\n{_tail(watchdog.server.log_path)}")
 
 
 class _ServerWatchdog(threading.Thread):

@@ -39,93 +39,130 @@ def peak_rss_mb(children: bool = False) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
-def run_engine(corpus: Path, home: Path, batch: int) -> dict:
-    import pyarrow as pa
+_WORKER: dict = {}
 
-    from expectations import ValidationConfig, validate_batch
-    from transforms import pipeline
+
+def _worker_init() -> None:
     from transforms.clean import load_rules
     from transforms.names import Linker, load_gazetteer
+
+    gaz = load_gazetteer()
+    _WORKER.update(gaz=gaz, linker=Linker(gaz), rules=load_rules())
+
+
+def _clean_and_link(docs):
+    """Pure transforms for one batch, in a worker process: (prepared batch, mentions, seconds)."""
+    from transforms import pipeline
+
+    t = time.perf_counter()
+    prepared = pipeline.prepare_batch(docs, _WORKER["rules"])
+    t_clean = time.perf_counter() - t
+    t = time.perf_counter()
+    mentions = pipeline.link_batch(prepared.articles, _WORKER["linker"], _WORKER["gaz"])
+    return prepared, mentions, t_clean, time.perf_counter() - t
+
+
+def run_engine(corpus: Path, home: Path, batch: int, workers: int) -> dict:
+    """Read+archive and validate+land in this process; clean+link of later batches on `workers` processes."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    import pandas as pd
+    import pyarrow as pa
+
+    from expectations import ValidationConfig, gx_context, validate_batch
+    from transforms.names import load_gazetteer
     from transforms.sources import split_source
     from warehouse import Warehouse
     from warehouse.schema import LAKE_SCHEMAS
 
     t_start = time.perf_counter()
     files = sorted(p for p in corpus.iterdir() if p.is_file())
-    gaz = load_gazetteer()
-    linker = Linker(gaz)
-    rules = load_rules()
-    entity_ids = [e.entity_id for e in gaz.entities]
+    entity_ids = [e.entity_id for e in load_gazetteer().entities]
     cfg = ValidationConfig()
+    gx_context()
     secs: dict[str, float] = defaultdict(float)
-    n_new = 0
-    n_bytes = 0
-    import pandas as pd
+    n_new = n_bytes = 0
 
-    with Warehouse(home).writer() as w:
+    def read(chunk):
+        nonlocal n_bytes
+        t = time.perf_counter()
+        docs = []
+        for f in chunk:
+            data = f.read_bytes()
+            n_bytes += len(data)
+            w.archive(data, durable=False)
+            docs.extend(split_source(f.name, data)[0])
+        w.flush_archive()
+        secs["read+archive"] += time.perf_counter() - t
+        return docs
+
+    def validate_and_land(no, prepared, mentions):
+        t = time.perf_counter()
+        for a in prepared.articles:
+            a["archived_sha256"] = a["content_sha256"]
+            a["run_id"] = "bench-engine"
+        frames = {
+            "articles": pd.DataFrame(prepared.articles).drop(columns=["_row", "headings", "near_duplicates"]),
+            "mentions": pd.DataFrame(mentions).drop(columns=["_row"]),
+            "removed_spans": pd.DataFrame(prepared.removed_spans).drop(columns=["_row"]),
+        }
+        report = validate_batch(frames, entity_ids, cfg)
+        secs["validate"] += time.perf_counter() - t
+        t = time.perf_counter()
+        rejected = set(report.rejected_article_rows)
+        keep = [a for i, a in enumerate(prepared.articles) if i not in rejected]
+        rows = {a["_row"] for a in keep}
+        now = pd.Timestamp.now(tz="UTC").to_pydatetime()
+        for a in keep:
+            a["ingested_at"] = now
+        tables = {
+            "articles": pa.Table.from_pylist(keep, schema=LAKE_SCHEMAS["articles"]),
+            "mentions": pa.Table.from_pylist([m for m in mentions if m["_row"] in rows],
+                                             schema=LAKE_SCHEMAS["mentions"]),
+            "removed_spans": pa.Table.from_pylist([r for r in prepared.removed_spans if r["_row"] in rows],
+                                                  schema=LAKE_SCHEMAS["removed_spans"]),
+        }
+        landed = w.land_batch("bench-engine", no, tables)
+        secs["land"] += time.perf_counter() - t
+        return landed
+
+    chunks = [files[b : b + batch] for b in range(0, len(files), batch)]
+    with Warehouse(home).writer() as w, ProcessPoolExecutor(workers, initializer=_worker_init) as pool:
         w.start_run("bench-engine", None, str(corpus))
-        for b in range(0, len(files), batch):
-            t = time.perf_counter()
-            docs = []
-            for f in files[b : b + batch]:
-                data = f.read_bytes()
-                n_bytes += len(data)
-                w.archive(data, durable=False)
-                docs.extend(split_source(f.name, data)[0])
-            w.flush_archive()
-            secs["read+archive"] += time.perf_counter() - t
-            t = time.perf_counter()
-            prepared = pipeline.prepare_batch(docs, rules)
-            secs["clean"] += time.perf_counter() - t
-            t = time.perf_counter()
-            mentions = pipeline.link_batch(prepared.articles, linker, gaz)
-            secs["link"] += time.perf_counter() - t
-            t = time.perf_counter()
-            for a in prepared.articles:
-                a["archived_sha256"] = a["content_sha256"]
-                a["run_id"] = "bench-engine"
-            frames = {
-                "articles": pd.DataFrame(prepared.articles).drop(columns=["_row", "headings", "near_duplicates"]),
-                "mentions": pd.DataFrame(mentions).drop(columns=["_row"]),
-                "removed_spans": pd.DataFrame(prepared.removed_spans).drop(columns=["_row"]),
-            }
-            report = validate_batch(frames, entity_ids, cfg)
-            secs["validate"] += time.perf_counter() - t
-            t = time.perf_counter()
-            rejected = set(report.rejected_article_rows)
-            keep = [a for i, a in enumerate(prepared.articles) if i not in rejected]
-            rows = {a["_row"] for a in keep}
-            now = pd.Timestamp.now(tz="UTC").to_pydatetime()
-            for a in keep:
-                a["ingested_at"] = now
-            tables = {
-                "articles": pa.Table.from_pylist(keep, schema=LAKE_SCHEMAS["articles"]),
-                "mentions": pa.Table.from_pylist([m for m in mentions if m["_row"] in rows],
-                                                 schema=LAKE_SCHEMAS["mentions"]),
-                "removed_spans": pa.Table.from_pylist([r for r in prepared.removed_spans if r["_row"] in rows],
-                                                      schema=LAKE_SCHEMAS["removed_spans"]),
-            }
-            n_new += w.land_batch("bench-engine", b // batch, tables)
-            secs["land"] += time.perf_counter() - t
-            print(f"  {min(b + batch, len(files))}/{len(files)} articles, {time.perf_counter() - t_start:.1f}s",
-                  file=sys.stderr)
+        pending = []
+        for no, chunk in enumerate(chunks):
+            pending.append((no, pool.submit(_clean_and_link, read(chunk))))
+            if len(pending) > workers:
+                n0, fut = pending.pop(0)
+                prepared, mentions, tc, tl = fut.result()
+                secs["clean (in workers)"] += tc
+                secs["link (in workers)"] += tl
+                n_new += validate_and_land(n0, prepared, mentions)
+                print(f"  {n_new}/{len(files)} articles landed, {time.perf_counter() - t_start:.1f}s", file=sys.stderr)
+        for n0, fut in pending:
+            prepared, mentions, tc, tl = fut.result()
+            secs["clean (in workers)"] += tc
+            secs["link (in workers)"] += tl
+            n_new += validate_and_land(n0, prepared, mentions)
         w.finish_run("bench-engine", {"n_new": n_new}, "completed", stage_seconds=secs)
     wall = time.perf_counter() - t_start
-    return {"mode": "engine", "articles": len(files), "new": n_new, "mb": round(n_bytes / 1e6, 1),
-            "wall_s": round(wall, 1), "articles_per_s": round(len(files) / wall, 1),
-            "stage_s": {k: round(v, 2) for k, v in secs.items()}, "peak_rss_mb": round(peak_rss_mb(), 0)}
+    return {"mode": "engine", "articles": len(files), "new": n_new, "mb": round(n_bytes / 1e6, 1), "workers": workers,
+            "batch": batch, "wall_s": round(wall, 1), "articles_per_s": round(len(files) / wall, 1),
+            "stage_s": {k: round(v, 2) for k, v in secs.items()},
+            "peak_rss_mb_main": round(peak_rss_mb(), 0), "peak_rss_mb_worker": round(peak_rss_mb(children=True), 0)}
 
 
-def run_flow(corpus: Path, home: Path, batch: int) -> dict:
+def run_flow(corpus: Path, home: Path, batch: int, dask: bool = False) -> dict:
     n = sum(1 for p in corpus.iterdir() if p.is_file())
     t = time.perf_counter()
     proc = subprocess.run([str(Path(sys.executable).parent / "corpus"), "ingest", "--home", str(home), "--inbox",
-                           str(corpus), "--batch-size", str(batch), "--json"], capture_output=True, text=True)
+                           str(corpus), "--batch-size", str(batch), "--json", *(["--dask"] if dask else [])],
+                          capture_output=True, text=True)
     wall = time.perf_counter() - t
     if proc.returncode:
         raise SystemExit(proc.stderr[-3000:])
     summary = json.loads(proc.stdout)
-    return {"mode": "flow", "articles": n, "new": summary["n_new"], "wall_s": round(wall, 1),
+    return {"mode": "flow", "dask": dask, "batch": batch, "articles": n, "new": summary["n_new"], "wall_s": round(wall, 1),
             "articles_per_s": round(n / wall, 1), "stage_s": summary["stage_seconds"],
             "peak_rss_mb": round(peak_rss_mb(children=True), 0)}
 
@@ -183,7 +220,9 @@ def main() -> int:
     ap.add_argument("mode", choices=["engine", "flow", "add-one", "html"])
     ap.add_argument("--corpus", type=Path)
     ap.add_argument("--home", type=Path)
-    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--batch", type=int, default=2000)
+    ap.add_argument("--workers", type=int, default=2, help="engine: processes for clean+link")
+    ap.add_argument("--dask", action="store_true", help="flow: run clean+link on Dask (corpus ingest --dask)")
     ap.add_argument("--pages", type=int, default=181)
     a = ap.parse_args()
     tmp = None
@@ -197,9 +236,9 @@ def main() -> int:
         home = tmp
     try:
         if a.mode == "engine":
-            out = run_engine(a.corpus, home, a.batch)
+            out = run_engine(a.corpus, home, a.batch, a.workers)
         elif a.mode == "flow":
-            out = run_flow(a.corpus, home, a.batch)
+            out = run_flow(a.corpus, home, a.batch, a.dask)
         elif a.mode == "add-one":
             out = run_add_one(home)
         else:

@@ -74,7 +74,7 @@ def _print_summary(s: dict[str, Any]) -> None:
 def ingest(
     home: HomeOpt = None,
     inbox: Annotated[str | None, typer.Option(help="Folder to ingest (default HOME/inbox; an outside folder is left untouched).")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Articles per batch (default $CORPUS_BATCH_SIZE or 500).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Articles per batch (default $CORPUS_BATCH_SIZE or 1000).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     dask: Annotated[bool, typer.Option("--dask", help=(
         "Clean and link on Dask: the cluster at $CORPUS_DASK_ADDRESS, else 2 local worker processes."))] = False,

@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote  # big batches: Prefect must not walk them for task inputs
 
 from flows.settings import Settings
 from transforms import pipeline
@@ -36,6 +37,23 @@ progress_hook: Callable[..., None] | None = None
 def _progress(event: str, **fields: Any) -> None:
     if progress_hook is not None:
         progress_hook(event, **fields)
+
+
+class Payload:
+    """A batch handed to a submitted task: Prefect does not walk plain objects for task inputs (as it
+    walks lists and dicts, at a real cost per article), and it pickles as is for Dask workers, where
+    `quote()` arrives unwrapped as a bare tuple."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __getstate__(self):
+        return self.value
+
+    def __setstate__(self, state):
+        self.value = state
 
 
 class BatchError(RuntimeError):
@@ -193,10 +211,10 @@ class LinkedBatch:
 
 
 @task(name="clean", task_run_name="clean-batch-{batch_no}", cache_policy=NO_CACHE)
-def clean_task(docs: list[SourceDoc], batch_no: int, rules_path: str | None) -> tuple[pipeline.PreparedBatch, float]:
+def clean_task(docs: Payload, batch_no: int, rules_path: str | None) -> tuple[pipeline.PreparedBatch, float]:
     """Decode, extract and clean a batch (pure transforms)."""
     t = time.perf_counter()
-    prepared = pipeline.prepare_batch(docs, _rules(rules_path))
+    prepared = pipeline.prepare_batch(docs.value, _rules(rules_path))
     return prepared, time.perf_counter() - t
 
 
@@ -371,7 +389,7 @@ def ingest_flow(
                 batches = list(_chunks(items, settings.batch_size))
             # Read in order (it archives and de-duplicates), let clean+link of the next batches run on the
             # task runner meanwhile (threads by default, processes on Dask), then validate and land in order.
-            window = max(2, settings.max_in_flight)
+            window = max(1, settings.max_in_flight)
             in_flight: list[tuple[int, ReadResult, Any, Any]] = []
             last_report: list[Any] = []
 
@@ -395,12 +413,13 @@ def ingest_flow(
                 removed = [r for r in prepared.removed_spans if r["_row"] in fresh_rows]
                 mentions = [m for m in linked.mentions if m["_row"] in fresh_rows]
                 t = time.perf_counter()
-                verdict = validate_task(writer, batch_no, run_id, fresh, mentions, removed, entity_ids, settings)
+                verdict = validate_task(writer, batch_no, run_id, quote(fresh), quote(mentions), quote(removed),
+                                        quote(entity_ids), settings)
                 stats.stage_seconds["validate"] += time.perf_counter() - t
                 last_report[:] = [verdict.report]
                 quarantine = read.quarantine + [f.as_row() for f in prepared.failures]
                 t = time.perf_counter()
-                landed = land_task(writer, run_id, batch_no, verdict, quarantine)
+                landed = land_task(writer, run_id, batch_no, quote(verdict), quote(quarantine))
                 stats.stage_seconds["land"] += time.perf_counter() - t
                 if consume_inbox and read.consumed:
                     consume(read.consumed)
@@ -424,12 +443,13 @@ def ingest_flow(
                 if isinstance(batch, tuple):
                     read = ReadResult(batch[1], [], [], n_seen=len(batch[1]))
                 else:
-                    read = read_task(writer, batch, batch_no, settings.max_file_bytes, known_shas, held_shas)
+                    read = read_task(writer, quote(batch), batch_no, settings.max_file_bytes, quote(known_shas),
+                                     quote(held_shas))
                 read.n_units = len(batch[1]) if isinstance(batch, tuple) else len(batch)
                 stats.stage_seconds["read"] += time.perf_counter() - t
                 stats.n_seen += read.n_seen
                 stats.n_duplicate += read.n_duplicate
-                cleaned = clean_task.submit(read.docs, batch_no, _str(settings.rules_path))
+                cleaned = clean_task.submit(Payload(read.docs), batch_no, _str(settings.rules_path))
                 linked = link_task.submit(cleaned, batch_no, _str(settings.gazetteer_path), overlays)
                 in_flight.append((batch_no, read, cleaned, linked))
                 if len(in_flight) >= window:

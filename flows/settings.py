@@ -36,7 +36,7 @@ class Settings:
     """Everything a run can be tuned by without touching code."""
 
     home: Path
-    batch_size: int = 500  # articles per task call; Prefect overhead is per batch, not per article
+    batch_size: int = 1000  # articles per task call; Prefect overhead is per batch, not per article
     max_file_bytes: int = 20 * 1024 * 1024  # larger inbox files are quarantined unread (but archived)
     lock_timeout: float = 600.0  # seconds a second writer waits for the first
     rules_path: Path | None = None  # extra cleaning rules (YAML), on top of the packaged ones
@@ -56,7 +56,7 @@ class Settings:
         base = cls(
             home=resolve_home(home),
             gazetteer_overlays=(local,) if local.is_file() else (),
-            batch_size=_env_int("CORPUS_BATCH_SIZE", 500),
+            batch_size=_env_int("CORPUS_BATCH_SIZE", 1000),
             max_file_bytes=_env_int("CORPUS_MAX_FILE_MB", 20) * 1024 * 1024,
             lock_timeout=_env_float("CORPUS_LOCK_TIMEOUT", 600.0),
             rules_path=Path(rules) if rules else None,

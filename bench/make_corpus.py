@@ -26,38 +26,117 @@ ENTITIES_CSV = REPO.parent / "shared" / "reference" / "entities.csv"
 
 # Transliteration rewrites used to spell names differently (each applied with some probability).
 REWRITES = [
-    (r"Qa", "Ka"), (r"q", "k"), (r"ou", "u"), (r"ei", "ey"), (r"i\b", "y"), (r"ss", "s"), (r"s(?=e)", "ss"),
-    (r"e", "i"), (r"dh", "z"), (r"Kh", "H"), (r"iyah\b", "iya"), (r"\bAbdul-", "Abd al-"),
-    (r"\bal-", "el-"), (r"\bal-", "Al "), (r"a\b", "ah"),
+    (r"Qa", "Ka"),
+    (r"q", "k"),
+    (r"ou", "u"),
+    (r"ei", "ey"),
+    (r"i\b", "y"),
+    (r"ss", "s"),
+    (r"s(?=e)", "ss"),
+    (r"e", "i"),
+    (r"dh", "z"),
+    (r"Kh", "H"),
+    (r"iyah\b", "iya"),
+    (r"\bAbdul-", "Abd al-"),
+    (r"\bal-", "el-"),
+    (r"\bal-", "Al "),
+    (r"a\b", "ah"),
 ]
 # Entities whose plain-name spellings are safe to vary (persons and places with distinctive names).
-VARY = {"qasem-soleimani", "adil-abdul-mahdi", "nouri-al-maliki", "haider-al-abadi", "qais-al-khazali",
-        "hadi-al-amiri", "mahmoud-ahmadinejad", "abbas-mousavi", "nasiriyah", "karbala", "najaf", "basra",
-        "kirkuk", "erbil", "muqtada-al-sadr", "ali-al-sistani", "abu-mahdi-al-muhandis"}
+VARY = {
+    "qasem-soleimani",
+    "adil-abdul-mahdi",
+    "nouri-al-maliki",
+    "haider-al-abadi",
+    "qais-al-khazali",
+    "hadi-al-amiri",
+    "mahmoud-ahmadinejad",
+    "abbas-mousavi",
+    "nasiriyah",
+    "karbala",
+    "najaf",
+    "basra",
+    "kirkuk",
+    "erbil",
+    "muqtada-al-sadr",
+    "ali-al-sistani",
+    "abu-mahdi-al-muhandis",
+}
 # Filler sentences are combined from parts so paragraphs rarely repeat (as in real reporting).
-SUBJECTS = ["Officials", "Local residents", "Students", "Doctors at the main hospital", "Shop owners",
-            "Several lawmakers", "Human rights groups", "Tribal elders", "Young unemployed graduates",
-            "Oil workers", "Teachers' unions", "Witnesses"]
-VERBS = ["said", "complained", "warned", "insisted", "told reporters", "argued", "confirmed", "feared",
-         "denied", "admitted", "repeated", "claimed"]
-CLAUSES = ["the talks would continue next week", "the curfew had ruined their business",
-           "the crisis could deepen without an agreement", "dozens were injured in the night's clashes",
-           "the electoral law would be delayed again", "schools would stay closed for several days",
-           "electricity cuts had grown longer this summer", "water supplies were running short",
-           "the bridges would reopen only after the funerals", "new jobs had been promised many times before",
-           "the security forces had fired tear gas at close range", "the cabinet reshuffle changed nothing",
-           "fuel prices doubled within a month", "the airport remained open to commercial flights",
-           "internet access was cut for most of the day", "a new committee would review the constitution",
-           "several journalists were detained overnight", "the governor offered to resign",
-           "farmers lost their harvest to the drought", "public salaries were paid three weeks late",
-           "the port strike had cost millions", "the ceasefire was holding for now",
-           "a tent camp had grown around the monument", "young volunteers cleaned the streets every morning",
-           "funeral tents lined the avenue", "banks limited cash withdrawals",
-           "the opposition called for early elections", "a mediation team arrived from the capital",
-           "power stations were running at half capacity", "foreign embassies advised against travel"]
-TAILS = ["", " on Tuesday", " late on Sunday", " in a crowded square", " despite the unrest",
-         " according to local media", " as the sun set", " after weeks of tension", " before the vote",
-         " in a televised address", " outside the ministry", " during the funeral procession"]
+SUBJECTS = [
+    "Officials",
+    "Local residents",
+    "Students",
+    "Doctors at the main hospital",
+    "Shop owners",
+    "Several lawmakers",
+    "Human rights groups",
+    "Tribal elders",
+    "Young unemployed graduates",
+    "Oil workers",
+    "Teachers' unions",
+    "Witnesses",
+]
+VERBS = [
+    "said",
+    "complained",
+    "warned",
+    "insisted",
+    "told reporters",
+    "argued",
+    "confirmed",
+    "feared",
+    "denied",
+    "admitted",
+    "repeated",
+    "claimed",
+]
+CLAUSES = [
+    "the talks would continue next week",
+    "the curfew had ruined their business",
+    "the crisis could deepen without an agreement",
+    "dozens were injured in the night's clashes",
+    "the electoral law would be delayed again",
+    "schools would stay closed for several days",
+    "electricity cuts had grown longer this summer",
+    "water supplies were running short",
+    "the bridges would reopen only after the funerals",
+    "new jobs had been promised many times before",
+    "the security forces had fired tear gas at close range",
+    "the cabinet reshuffle changed nothing",
+    "fuel prices doubled within a month",
+    "the airport remained open to commercial flights",
+    "internet access was cut for most of the day",
+    "a new committee would review the constitution",
+    "several journalists were detained overnight",
+    "the governor offered to resign",
+    "farmers lost their harvest to the drought",
+    "public salaries were paid three weeks late",
+    "the port strike had cost millions",
+    "the ceasefire was holding for now",
+    "a tent camp had grown around the monument",
+    "young volunteers cleaned the streets every morning",
+    "funeral tents lined the avenue",
+    "banks limited cash withdrawals",
+    "the opposition called for early elections",
+    "a mediation team arrived from the capital",
+    "power stations were running at half capacity",
+    "foreign embassies advised against travel",
+]
+TAILS = [
+    "",
+    " on Tuesday",
+    " late on Sunday",
+    " in a crowded square",
+    " despite the unrest",
+    " according to local media",
+    " as the sun set",
+    " after weeks of tension",
+    " before the vote",
+    " in a televised address",
+    " outside the ministry",
+    " during the funeral procession",
+]
 
 
 def filler(rng: random.Random, clauses: list[str]) -> str:
@@ -77,12 +156,17 @@ MEDIA = {"the-independent", "foreign-affairs", "le-point"}
 HEADINGS = ["Background", "What happens next", "Regional reactions", "A divided street"]
 NOISE = {
     "ad": lambda r: r.choice(["728 x 90", "300x250", "Advertisement", "ADVERTISEMENT", "970 x 250"]),
-    "caption": lambda r: r.choice(["Iraq protests", "Protesters in the square", "A burned checkpoint"])
-    + f" (Credit: {r.choice(['AP', 'Reuters', 'AFP', 'Getty Images'])})",
-    "share": lambda r: r.choice(["Share this article", "Follow us on Twitter", "Subscribe to our newsletter",
-                                 "Share on Facebook"]),
+    "caption": lambda r: (
+        r.choice(["Iraq protests", "Protesters in the square", "A burned checkpoint"])
+        + f" (Credit: {r.choice(['AP', 'Reuters', 'AFP', 'Getty Images'])})"
+    ),
+    "share": lambda r: r.choice(
+        ["Share this article", "Follow us on Twitter", "Subscribe to our newsletter", "Share on Facebook"]
+    ),
     "readmore": lambda r: "Read more: " + r.choice(["Protests spread south", "Why the talks failed"]),
-    "copyright": lambda r: f"© {r.randint(2015, 2021)} {r.choice(['Example News', 'Daily Wire Service'])}. All rights reserved.",
+    "copyright": lambda r: (
+        f"© {r.randint(2015, 2021)} {r.choice(['Example News', 'Daily Wire Service'])}. All rights reserved."
+    ),
     "disclaimer": lambda r: "The author's point of view may not coincide with the position of the publisher.",
 }
 
@@ -155,7 +239,8 @@ def make_article(i: int, ents: list[dict[str, str]], rng: random.Random) -> tupl
             if kind == "caption":
                 lines.insert(len(lines) - 1, line)
         if rng.random() < 0.1:
-            vid = f"{rng.randint(6_000_000_000_000, 6_999_999_999_999)} {uuid.UUID(int=rng.getrandbits(128))} {uuid.UUID(int=rng.getrandbits(128))}"
+            ids = (uuid.UUID(int=rng.getrandbits(128)), uuid.UUID(int=rng.getrandbits(128)))
+            vid = f"{rng.randint(6_000_000_000_000, 6_999_999_999_999)} {ids[0]} {ids[1]}"
             noise += [vid, "video"]
             lines += [vid, "video", ""]
     if rng.random() < 0.3:
@@ -163,8 +248,13 @@ def make_article(i: int, ents: list[dict[str, str]], rng: random.Random) -> tupl
         noise.append(d)
         lines += [d, ""]
     text = "\n".join(lines).rstrip() + "\n"
-    gold = {"noise_lines": sorted(set(noise)), "metadata_lines": meta_lines, "content_lines": content,
-            "metadata": meta, "mentions": mentions}
+    gold = {
+        "noise_lines": sorted(set(noise)),
+        "metadata_lines": meta_lines,
+        "content_lines": content,
+        "metadata": meta,
+        "mentions": mentions,
+    }
     return text, gold
 
 
@@ -178,8 +268,10 @@ def main() -> int:
     ents = load_entities()
     arts = a.out / "articles"
     arts.mkdir(parents=True, exist_ok=True)
-    gold: dict = {"_about": f"synthetic corpus, seed {a.seed}, n {a.n}; made by bench/make_corpus.py",
-                  "_entities": sorted(e["entity_id"] for e in ents)}
+    gold: dict = {
+        "_about": f"synthetic corpus, seed {a.seed}, n {a.n}; made by bench/make_corpus.py",
+        "_entities": sorted(e["entity_id"] for e in ents),
+    }
     for i in range(a.n):
         text, g = make_article(i, ents, rng)
         name = f"syn_{i:06d}.txt"

@@ -117,10 +117,12 @@ def run_engine(corpus: Path, home: Path, batch: int, workers: int) -> dict:
             a["ingested_at"] = now
         tables = {
             "articles": pa.Table.from_pylist(keep, schema=LAKE_SCHEMAS["articles"]),
-            "mentions": pa.Table.from_pylist([m for m in mentions if m["_row"] in rows],
-                                             schema=LAKE_SCHEMAS["mentions"]),
-            "removed_spans": pa.Table.from_pylist([r for r in prepared.removed_spans if r["_row"] in rows],
-                                                  schema=LAKE_SCHEMAS["removed_spans"]),
+            "mentions": pa.Table.from_pylist(
+                [m for m in mentions if m["_row"] in rows], schema=LAKE_SCHEMAS["mentions"]
+            ),
+            "removed_spans": pa.Table.from_pylist(
+                [r for r in prepared.removed_spans if r["_row"] in rows], schema=LAKE_SCHEMAS["removed_spans"]
+            ),
         }
         landed = w.land_batch("bench-engine", no, tables)
         secs["land"] += time.perf_counter() - t
@@ -146,25 +148,55 @@ def run_engine(corpus: Path, home: Path, batch: int, workers: int) -> dict:
             n_new += validate_and_land(n0, prepared, mentions)
         w.finish_run("bench-engine", {"n_new": n_new}, "completed", stage_seconds=secs)
     wall = time.perf_counter() - t_start
-    return {"mode": "engine", "articles": len(files), "new": n_new, "mb": round(n_bytes / 1e6, 1), "workers": workers,
-            "batch": batch, "wall_s": round(wall, 1), "articles_per_s": round(len(files) / wall, 1),
-            "stage_s": {k: round(v, 2) for k, v in secs.items()},
-            "peak_rss_mb_main": round(peak_rss_mb(), 0), "peak_rss_mb_worker": round(peak_rss_mb(children=True), 0)}
+    return {
+        "mode": "engine",
+        "articles": len(files),
+        "new": n_new,
+        "mb": round(n_bytes / 1e6, 1),
+        "workers": workers,
+        "batch": batch,
+        "wall_s": round(wall, 1),
+        "articles_per_s": round(len(files) / wall, 1),
+        "stage_s": {k: round(v, 2) for k, v in secs.items()},
+        "peak_rss_mb_main": round(peak_rss_mb(), 0),
+        "peak_rss_mb_worker": round(peak_rss_mb(children=True), 0),
+    }
 
 
 def run_flow(corpus: Path, home: Path, batch: int, dask: bool = False) -> dict:
     n = sum(1 for p in corpus.iterdir() if p.is_file())
     t = time.perf_counter()
-    proc = subprocess.run([str(Path(sys.executable).parent / "corpus"), "ingest", "--home", str(home), "--inbox",
-                           str(corpus), "--batch-size", str(batch), "--json", *(["--dask"] if dask else [])],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "corpus"),
+            "ingest",
+            "--home",
+            str(home),
+            "--inbox",
+            str(corpus),
+            "--batch-size",
+            str(batch),
+            "--json",
+            *(["--dask"] if dask else []),
+        ],
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - t
     if proc.returncode:
         raise SystemExit(proc.stderr[-3000:])
     summary = json.loads(proc.stdout)
-    return {"mode": "flow", "dask": dask, "batch": batch, "articles": n, "new": summary["n_new"], "wall_s": round(wall, 1),
-            "articles_per_s": round(n / wall, 1), "stage_s": summary["stage_seconds"],
-            "peak_rss_mb": round(peak_rss_mb(children=True), 0)}
+    return {
+        "mode": "flow",
+        "dask": dask,
+        "batch": batch,
+        "articles": n,
+        "new": summary["n_new"],
+        "wall_s": round(wall, 1),
+        "articles_per_s": round(n / wall, 1),
+        "stage_s": summary["stage_seconds"],
+        "peak_rss_mb": round(peak_rss_mb(children=True), 0),
+    }
 
 
 def run_add_one(home: Path) -> dict:
@@ -178,19 +210,29 @@ def run_add_one(home: Path) -> dict:
     before = con.execute("SELECT count(*) FROM articles").fetchone()[0]
     con.close()
     t = time.perf_counter()
-    proc = subprocess.run([str(Path(sys.executable).parent / "corpus"), "ingest", "--home", str(home), "--inbox",
-                           str(inbox), "--json"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "corpus"), "ingest", "--home", str(home), "--inbox", str(inbox), "--json"],
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - t
     if proc.returncode:
         raise SystemExit(proc.stderr[-3000:])
     summary = json.loads(proc.stdout)
     con = duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
-    in_flow = con.execute("SELECT epoch(finished_at) - epoch(started_at) FROM runs WHERE run_id = ?",
-                          [summary["run_id"]]).fetchone()[0]
+    in_flow = con.execute(
+        "SELECT epoch(finished_at) - epoch(started_at) FROM runs WHERE run_id = ?", [summary["run_id"]]
+    ).fetchone()[0]
     con.close()
     shutil.rmtree(inbox)
-    return {"mode": "add-one", "corpus_articles": before, "new": summary["n_new"], "wall_s": round(wall, 2),
-            "run_s_inside_flow": round(in_flow, 2), "stage_s": summary["stage_seconds"]}
+    return {
+        "mode": "add-one",
+        "corpus_articles": before,
+        "new": summary["n_new"],
+        "wall_s": round(wall, 2),
+        "run_s_inside_flow": round(in_flow, 2),
+        "stage_s": summary["stage_seconds"],
+    }
 
 
 def run_html(pages: int) -> dict:
@@ -211,8 +253,13 @@ def run_html(pages: int) -> dict:
         except Exception:  # noqa: BLE001 - pages with no article are quarantined in the real flow
             pass
     ours = time.perf_counter() - t
-    return {"mode": "html", "pages": len(docs), "trafilatura_s": round(base, 2), "ours_s": round(ours, 2),
-            "ratio": round(ours / base, 3)}
+    return {
+        "mode": "html",
+        "pages": len(docs),
+        "trafilatura_s": round(base, 2),
+        "ours_s": round(ours, 2),
+        "ratio": round(ours / base, 3),
+    }
 
 
 def main() -> int:

@@ -15,8 +15,11 @@ from rich.table import Table
 from flows import ops
 from transforms.errors import TransformError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
-    "Ingest noisy news articles into a clean, entity-linked corpus (Parquet + DuckDB)."))
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help=("Ingest noisy news articles into a clean, entity-linked corpus (Parquet + DuckDB)."),
+)
 quarantine_app = typer.Typer(no_args_is_help=True, help="See and retry held articles.")
 entities_app = typer.Typer(no_args_is_help=True, help="Gazetteer tools.")
 app.add_typer(quarantine_app, name="quarantine")
@@ -41,16 +44,24 @@ def _run_with_progress(**kwargs: Any) -> dict[str, Any]:
         return ops.run_ingest(**kwargs)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                  TimeElapsedColumn(), console=err, transient=True) as bar:
+    with Progress(
+        TextColumn("ingest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
         task_id = bar.add_task("ingest", total=None, info="starting Prefect")
 
         def hook(event: str, **f: Any) -> None:
             if event == "start":
                 bar.update(task_id, total=f["total"], info="")
             elif event == "advance":
-                bar.update(task_id, advance=f["n"],
-                           info=f"new {f['new']} · dup {f['duplicate']} · held {f['quarantined']}")
+                bar.update(
+                    task_id, advance=f["n"], info=f"new {f['new']} · dup {f['duplicate']} · held {f['quarantined']}"
+                )
 
         ingest.progress_hook = hook
         try:
@@ -62,22 +73,34 @@ def _run_with_progress(**kwargs: Any) -> dict[str, Any]:
 def _print_summary(s: dict[str, Any]) -> None:
     out.print(
         f"run {s['run_id']}: [bold]{s['n_new']} new[/], {s['n_duplicate']} duplicate(s), "
-        f"{s['n_quarantined']} quarantined, {s['n_seen']} seen  (home: {s['home']})", highlight=False)
+        f"{s['n_quarantined']} quarantined, {s['n_seen']} seen  (home: {s['home']})",
+        highlight=False,
+    )
     for reason, n in sorted(s.get("quarantined_by_reason", {}).items()):
         out.print(f"  quarantined {n} × {reason}", highlight=False)
     if s.get("stage_seconds"):
-        out.print("  seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in s["stage_seconds"].items()),
-                  highlight=False)
+        out.print(
+            "  seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in s["stage_seconds"].items()), highlight=False
+        )
 
 
 @app.command()
 def ingest(
     home: HomeOpt = None,
-    inbox: Annotated[str | None, typer.Option(help="Folder to ingest (default HOME/inbox; an outside folder is left untouched).")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Articles per batch (default $CORPUS_BATCH_SIZE or 1000).")] = None,
+    inbox: Annotated[
+        str | None, typer.Option(help="Folder to ingest (default HOME/inbox; an outside folder is left untouched).")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Articles per batch (default $CORPUS_BATCH_SIZE or 1000).")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    dask: Annotated[bool, typer.Option("--dask", help=(
-        "Clean and link on Dask: the cluster at $CORPUS_DASK_ADDRESS, else 2 local worker processes."))] = False,
+    dask: Annotated[
+        bool,
+        typer.Option(
+            "--dask",
+            help=("Clean and link on Dask: the cluster at $CORPUS_DASK_ADDRESS, else 2 local worker processes."),
+        ),
+    ] = False,
 ) -> None:
     """One run of the Prefect ingest flow over the inbox."""
     from warehouse import WarehouseError
@@ -102,7 +125,9 @@ def ingest(
 def add(
     targets: Annotated[list[str] | None, typer.Argument(help="Files, folders or http(s) URLs.")] = None,
     now: Annotated[bool, typer.Option("--now", help="Ingest at once.")] = False,
-    from_file: Annotated[str | None, typer.Option("--from-file", help="A text file with one URL or path per line.")] = None,
+    from_file: Annotated[
+        str | None, typer.Option("--from-file", help="A text file with one URL or path per line.")
+    ] = None,
     home: HomeOpt = None,
 ) -> None:
     """Put articles into the inbox (URLs are fetched with trafilatura)."""
@@ -125,9 +150,15 @@ def serve(
     cron: Annotated[str, typer.Option(help="When to run, as a five-field cron expression.")] = "*/15 * * * *",
     home: HomeOpt = None,
     inbox: Annotated[str | None, typer.Option(help="Folder each run reads (default HOME/inbox).")] = None,
-    port: Annotated[int | None, typer.Option(help=(
-        "Port of the local Prefect server started when PREFECT_API_URL is unset "
-        "(default 4200, else any free one)."))] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help=(
+                "Port of the local Prefect server started when PREFECT_API_URL is unset "
+                "(default 4200, else any free one)."
+            )
+        ),
+    ] = None,
 ) -> None:
     """Serve the ingest flow as a Prefect deployment on a schedule (starts a local server when needed)."""
     from flows.serve import ServerStartError
@@ -149,8 +180,10 @@ def _render(cols: list[str], rows: list[tuple], fmt: str) -> None:
         w.writerows(rows)
         sys.stdout.write(buf.getvalue())
     elif fmt == "json":
-        sys.stdout.write(json.dumps([dict(zip(cols, r, strict=True)) for r in rows], default=str,
-                                    ensure_ascii=False, indent=1) + "\n")
+        sys.stdout.write(
+            json.dumps([dict(zip(cols, r, strict=True)) for r in rows], default=str, ensure_ascii=False, indent=1)
+            + "\n"
+        )
     else:
         t = Table(*cols, show_lines=False)
         for r in rows:
@@ -193,8 +226,10 @@ def status(home: HomeOpt = None) -> None:
     if s["quarantine"]:
         _render(["source_name", "stage", "reason", "detail", "at"], s["quarantine"], "table")
     failed = [v for v in s["validation"] if not v[2]]
-    out.print(f"[bold]latest validation[/]: {len(s['validation']) - len(failed)} of {len(s['validation'])} "
-              "expectations passed on the last validated run")
+    out.print(
+        f"[bold]latest validation[/]: {len(s['validation']) - len(failed)} of {len(s['validation'])} "
+        "expectations passed on the last validated run"
+    )
     if failed:
         _render(["suite", "expectation", "success", "unexpected"], failed, "table")
     if s["data_docs"]:
@@ -251,25 +286,54 @@ def entities_suggest(
         _fail(str(exc))
     shown = res.clusters[:limit]
     if format == "json":
-        sys.stdout.write(json.dumps([
-            {"cluster": c.cluster_id, "count": c.count, "name": c.best_name,
-             "spellings": [{"spelling": s.text, "count": s.count, "articles": s.n_articles,
-                            "surname": s in c.surnames, "example": s.example} for s in c.members]}
-            for c in shown], ensure_ascii=False, indent=1) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                [
+                    {
+                        "cluster": c.cluster_id,
+                        "count": c.count,
+                        "name": c.best_name,
+                        "spellings": [
+                            {
+                                "spelling": s.text,
+                                "count": s.count,
+                                "articles": s.n_articles,
+                                "surname": s in c.surnames,
+                                "example": s.example,
+                            }
+                            for s in c.members
+                        ],
+                    }
+                    for c in shown
+                ],
+                ensure_ascii=False,
+                indent=1,
+            )
+            + "\n"
+        )
         return
     t = Table("cluster", "count", "spelling (count)", "example", show_lines=False)
     for c in shown:
         for i, s in enumerate(c.members):
-            t.add_row(c.cluster_id if i == 0 else "", str(c.count) if i == 0 else "",
-                      f"{s.text} ({s.count})" + (" [surname]" if s in c.surnames else ""), s.example,
-                      end_section=i == len(c.members) - 1)
+            t.add_row(
+                c.cluster_id if i == 0 else "",
+                str(c.count) if i == 0 else "",
+                f"{s.text} ({s.count})" + (" [surname]" if s in c.surnames else ""),
+                s.example,
+                end_section=i == len(c.members) - 1,
+            )
     out.print(t)
-    out.print(f"{len(shown)} of {len(res.clusters)} cluster(s) from {res.n_candidates} unknown spelling(s) in "
-              f"{res.n_articles} article(s). `corpus entities accept CLUSTER` makes one an entity, "
-              "`corpus entities reject CLUSTER` keeps its spellings apart.", highlight=False)
+    out.print(
+        f"{len(shown)} of {len(res.clusters)} cluster(s) from {res.n_candidates} unknown spelling(s) in "
+        f"{res.n_articles} article(s). `corpus entities accept CLUSTER` makes one an entity, "
+        "`corpus entities reject CLUSTER` keeps its spellings apart.",
+        highlight=False,
+    )
     if res.pending:
-        out.print(f"{res.pending} accepted spelling(s) are not linked in the stored articles yet: "
-                  "run `corpus renormalize`.", highlight=False)
+        out.print(
+            f"{res.pending} accepted spelling(s) are not linked in the stored articles yet: run `corpus renormalize`.",
+            highlight=False,
+        )
 
 
 @entities_app.command("accept")
@@ -287,8 +351,11 @@ def entities_accept(
         acc = ops.accept_entity(cluster, home, entity_id=entity_id, name=name, etype=etype)
     except (ops.UserError, WarehouseError) as exc:
         _fail(str(exc))
-    out.print(f"accepted {cluster} as {acc.id} ({acc.type}) '{acc.name}': {', '.join(acc.spellings)}"
-              + (f"; surnames {', '.join(acc.surnames)}" if acc.surnames else ""), highlight=False)
+    out.print(
+        f"accepted {cluster} as {acc.id} ({acc.type}) '{acc.name}': {', '.join(acc.spellings)}"
+        + (f"; surnames {', '.join(acc.surnames)}" if acc.surnames else ""),
+        highlight=False,
+    )
     out.print("run `corpus renormalize` to link the stored articles with it", highlight=False)
 
 
@@ -296,8 +363,10 @@ def entities_accept(
 def entities_reject(
     cluster: Annotated[str, typer.Argument(help="A cluster id from `corpus entities suggest`.")],
     home: HomeOpt = None,
-    spelling: Annotated[list[str] | None, typer.Option(
-        "--spelling", help="Keep only this spelling apart from the rest of the cluster (repeatable).")] = None,
+    spelling: Annotated[
+        list[str] | None,
+        typer.Option("--spelling", help="Keep only this spelling apart from the rest of the cluster (repeatable)."),
+    ] = None,
 ) -> None:
     """Record that a cluster's spellings are not one entity; none of its pairs is proposed again."""
     from warehouse import WarehouseError
@@ -327,9 +396,11 @@ def renormalize(
     if json_out:
         out.print_json(json.dumps(s, default=str))
     else:
-        out.print(f"run {s['run_id']}: re-linked {s['n_articles']} article(s), {s['n_changed']} changed; "
-                  f"{s['n_mentions']} mention(s) (were {s['n_mentions_before']})  (home: {s['home']})",
-                  highlight=False)
+        out.print(
+            f"run {s['run_id']}: re-linked {s['n_articles']} article(s), {s['n_changed']} changed; "
+            f"{s['n_mentions']} mention(s) (were {s['n_mentions_before']})  (home: {s['home']})",
+            highlight=False,
+        )
 
 
 def main() -> int:

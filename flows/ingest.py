@@ -95,8 +95,9 @@ def _gazetteer_and_linker(path: str | None, overlays: tuple[tuple[str, str], ...
 
 def gazetteer_overlays(settings: Settings) -> tuple[tuple[str, str], ...]:
     """The settings' gazetteer overlays with a hash of their content, so an edited overlay is reloaded."""
-    return tuple((str(p), hashlib.sha256(p.read_bytes()).hexdigest()) for p in settings.gazetteer_overlays
-                 if p.is_file())
+    return tuple(
+        (str(p), hashlib.sha256(p.read_bytes()).hexdigest()) for p in settings.gazetteer_overlays if p.is_file()
+    )
 
 
 @lru_cache(maxsize=4)
@@ -119,13 +120,19 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
 
 # ---- tasks -----------------------------------------------------------------------------------
 @task(name="sync-entities", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def sync_entities_task(writer: WarehouseWriter, gazetteer_path: str | None,
-                       overlays: tuple[tuple[str, str], ...] = ()) -> list[str]:
+def sync_entities_task(
+    writer: WarehouseWriter, gazetteer_path: str | None, overlays: tuple[tuple[str, str], ...] = ()
+) -> list[str]:
     """Land the gazetteer as the `entities` table (only when it changed); returns the entity ids."""
     gaz, _ = _gazetteer_and_linker(gazetteer_path, overlays)
     rows = [
-        {"entity_id": e.entity_id, "canonical_name": e.canonical_name, "type": e.type,
-         "aliases": list(e.aliases), "gazetteer_version": str(gaz.version)}
+        {
+            "entity_id": e.entity_id,
+            "canonical_name": e.canonical_name,
+            "type": e.type,
+            "aliases": list(e.aliases),
+            "gazetteer_version": str(gaz.version),
+        }
         for e in gaz.entities
     ]
     # the version names the gazetteer's own version plus a hash of its content, so any edit re-lands it
@@ -142,18 +149,26 @@ def discover_task(inbox: str) -> tuple[list[InboxItem], list[dict[str, Any]]]:
     """List the inbox; links that leave it are refused with a quarantine row."""
     items, refusals = scan_inbox(Path(inbox))
     rows = [
-        {"source_name": r.name, "content_sha256": r.content_sha256, "stage": "discover",
-         "reason": r.reason, "detail": r.detail}
+        {
+            "source_name": r.name,
+            "content_sha256": r.content_sha256,
+            "stage": "discover",
+            "reason": r.reason,
+            "detail": r.detail,
+        }
         for r in refusals
     ]
     return items, rows
 
 
-@task(name="read", task_run_name="read-batch-{batch_no}", cache_policy=NO_CACHE, retries=2,
-      retry_delay_seconds=[1, 5])
+@task(name="read", task_run_name="read-batch-{batch_no}", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
 def read_task(
-    writer: WarehouseWriter, items: list[InboxItem], batch_no: int, max_file_bytes: int,
-    known_shas: set[str], held_shas: set[str],
+    writer: WarehouseWriter,
+    items: list[InboxItem],
+    batch_no: int,
+    max_file_bytes: int,
+    known_shas: set[str],
+    held_shas: set[str],
 ) -> ReadResult:
     """Read and archive each file's bytes, split it into documents, and drop exact duplicates."""
     out = ReadResult([], [], [])
@@ -162,30 +177,55 @@ def read_task(
             if item.size > max_file_bytes:
                 sha, _ = archive_file(writer.layout.archive, item.path)
                 out.n_seen += 1
-                out.quarantine.append({
-                    "source_name": item.name, "content_sha256": sha, "stage": "read", "reason": "too_large",
-                    "detail": f"{item.size:,} bytes is over the {max_file_bytes:,}-byte limit (CORPUS_MAX_FILE_MB); archived, not read",
-                })
+                out.quarantine.append(
+                    {
+                        "source_name": item.name,
+                        "content_sha256": sha,
+                        "stage": "read",
+                        "reason": "too_large",
+                        "detail": f"{item.size:,} bytes is over the {max_file_bytes:,}-byte limit "
+                        "(CORPUS_MAX_FILE_MB); archived, not read",
+                    }
+                )
                 out.consumed.append(item)
                 continue
             data = read_item(item)
         except FileNotFoundError:
             out.n_seen += 1
-            out.quarantine.append({"source_name": item.name, "stage": "read", "reason": "vanished",
-                                   "detail": f"{item.name} was deleted before it could be read"})
+            out.quarantine.append(
+                {
+                    "source_name": item.name,
+                    "stage": "read",
+                    "reason": "vanished",
+                    "detail": f"{item.name} was deleted before it could be read",
+                }
+            )
             continue
         except OSError as exc:  # no permission, replaced by a folder, an I/O error: one file must not fail the run
             out.n_seen += 1
-            out.quarantine.append({"source_name": item.name, "stage": "read", "reason": "unreadable",
-                                   "detail": f"cannot read {item.name}: {exc.strerror or exc}"})
+            out.quarantine.append(
+                {
+                    "source_name": item.name,
+                    "stage": "read",
+                    "reason": "unreadable",
+                    "detail": f"cannot read {item.name}: {exc.strerror or exc}",
+                }
+            )
             continue
         writer.archive(data, durable=False)
         docs, failures = split_source(item.name, data)
         for f in failures:
             writer.archive(f.data, f.content_sha256, durable=False)
             out.n_seen += 1
-            out.quarantine.append({"source_name": f.source_name, "content_sha256": f.content_sha256,
-                                   "stage": "parse", "reason": f.reason, "detail": f.detail})
+            out.quarantine.append(
+                {
+                    "source_name": f.source_name,
+                    "content_sha256": f.content_sha256,
+                    "stage": "parse",
+                    "reason": f.reason,
+                    "detail": f.detail,
+                }
+            )
         for doc in docs:
             out.n_seen += 1
             if doc.raw is not data:
@@ -219,8 +259,12 @@ def clean_task(docs: Payload, batch_no: int, rules_path: str | None) -> tuple[pi
 
 
 @task(name="link", task_run_name="link-batch-{batch_no}", cache_policy=NO_CACHE)
-def link_task(cleaned: tuple[pipeline.PreparedBatch, float], batch_no: int, gazetteer_path: str | None,
-              overlays: tuple[tuple[str, str], ...] = ()) -> LinkedBatch:
+def link_task(
+    cleaned: tuple[pipeline.PreparedBatch, float],
+    batch_no: int,
+    gazetteer_path: str | None,
+    overlays: tuple[tuple[str, str], ...] = (),
+) -> LinkedBatch:
     """Link every name to a gazetteer entity; fills normalized_text."""
     prepared, clean_seconds = cleaned
     t = time.perf_counter()
@@ -240,8 +284,13 @@ class Verdict:
 
 @task(name="validate", task_run_name="validate-batch-{batch_no}", cache_policy=NO_CACHE)
 def validate_task(
-    writer: WarehouseWriter, batch_no: int, run_id: str, articles: list[dict[str, Any]],
-    mentions: list[dict[str, Any]], removed: list[dict[str, Any]], entity_ids: list[str],
+    writer: WarehouseWriter,
+    batch_no: int,
+    run_id: str,
+    articles: list[dict[str, Any]],
+    mentions: list[dict[str, Any]],
+    removed: list[dict[str, Any]],
+    entity_ids: list[str],
     settings: Settings,
 ) -> Verdict:
     """Run the GX suites over the batch; failing articles leave the batch for quarantine."""
@@ -256,8 +305,9 @@ def validate_task(
     art_cols = list(LAKE_SCHEMAS["articles"].names) + ["archived_sha256"]
     frames = {
         "articles": pd.DataFrame(articles, columns=[c for c in art_cols if c != "ingested_at"]),
-        "mentions": pd.DataFrame(mentions, columns=["article_id", "start_char", "end_char", "surface",
-                                                    "entity_id", "method", "score"]),
+        "mentions": pd.DataFrame(
+            mentions, columns=["article_id", "start_char", "end_char", "surface", "entity_id", "method", "score"]
+        ),
         "removed_spans": pd.DataFrame(removed, columns=["article_id", "start_char", "end_char", "rule", "text"]),
     }
     try:
@@ -280,14 +330,28 @@ def validate_task(
             pos = next((p for p in sorted(rejected) if articles[p]["article_id"] == f.article_id), pos)
         a = articles[pos]
         explained.add(pos)
-        quarantine.append({"source_name": a["source_name"], "content_sha256": a["content_sha256"],
-                           "stage": "validate", "reason": f.expectation, "detail": f"{f.table}: {f.detail}",
-                           "article_id": a["article_id"]})
+        quarantine.append(
+            {
+                "source_name": a["source_name"],
+                "content_sha256": a["content_sha256"],
+                "stage": "validate",
+                "reason": f.expectation,
+                "detail": f"{f.table}: {f.detail}",
+                "article_id": a["article_id"],
+            }
+        )
     for pos in sorted(rejected - explained):
         a = articles[pos]
-        quarantine.append({"source_name": a["source_name"], "content_sha256": a["content_sha256"],
-                           "stage": "validate", "reason": "rejected", "detail": "rejected by the batch validation",
-                           "article_id": a["article_id"]})
+        quarantine.append(
+            {
+                "source_name": a["source_name"],
+                "content_sha256": a["content_sha256"],
+                "stage": "validate",
+                "reason": "rejected",
+                "detail": "rejected by the batch validation",
+                "article_id": a["article_id"],
+            }
+        )
     keep = [a for pos, a in enumerate(articles) if pos not in rejected]
     kept_rows = {a["_row"] for a in keep}
     now = _now()
@@ -296,10 +360,11 @@ def validate_task(
     tables = {
         "articles": pa.Table.from_pylist(keep, schema=LAKE_SCHEMAS["articles"]),
         "mentions": pa.Table.from_pylist(
-            [dict(m, run_id=run_id) for m in mentions if m["_row"] in kept_rows], schema=LAKE_SCHEMAS["mentions"]),
+            [dict(m, run_id=run_id) for m in mentions if m["_row"] in kept_rows], schema=LAKE_SCHEMAS["mentions"]
+        ),
         "removed_spans": pa.Table.from_pylist(
-            [dict(r, run_id=run_id) for r in removed if r["_row"] in kept_rows],
-            schema=LAKE_SCHEMAS["removed_spans"]),
+            [dict(r, run_id=run_id) for r in removed if r["_row"] in kept_rows], schema=LAKE_SCHEMAS["removed_spans"]
+        ),
     }
     validation = [
         {"suite": r.suite, "expectation": r.expectation, "success": r.success, "unexpected_count": r.unexpected_count}
@@ -308,13 +373,14 @@ def validate_task(
     return Verdict(tables, quarantine, validation, len(articles) - len(keep), result)
 
 
-@task(name="land", task_run_name="land-batch-{batch_no}", cache_policy=NO_CACHE, retries=2,
-      retry_delay_seconds=[1, 5])
-def land_task(writer: WarehouseWriter, run_id: str, batch_no: int, verdict: Verdict,
-              quarantine: list[dict[str, Any]]) -> int:
+@task(name="land", task_run_name="land-batch-{batch_no}", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+def land_task(
+    writer: WarehouseWriter, run_id: str, batch_no: int, verdict: Verdict, quarantine: list[dict[str, Any]]
+) -> int:
     """Land the batch and its quarantine rows in one transaction."""
-    return writer.land_batch(run_id, batch_no, verdict.tables, list(quarantine) + verdict.quarantine,
-                             verdict.validation)
+    return writer.land_batch(
+        run_id, batch_no, verdict.tables, list(quarantine) + verdict.quarantine, verdict.validation
+    )
 
 
 def _now():
@@ -380,8 +446,13 @@ def ingest_flow(
                 stats.n_quarantined += len(refused)
                 stats.quarantined_by_reason.update(r["reason"] for r in refused)
             total = len(items) + len(retry_docs)
-            logger.info("run %s: %d item(s) from %s, batch size %d", run_id, total,
-                        "quarantine" if retry_quarantined else inbox_path, settings.batch_size)
+            logger.info(
+                "run %s: %d item(s) from %s, batch size %d",
+                run_id,
+                total,
+                "quarantine" if retry_quarantined else inbox_path,
+                settings.batch_size,
+            )
             _progress("start", total=total)
             if retry_quarantined:
                 batches: list[Any] = [("docs", c) for c in _chunks(retry_docs, settings.batch_size)]
@@ -413,8 +484,9 @@ def ingest_flow(
                 removed = [r for r in prepared.removed_spans if r["_row"] in fresh_rows]
                 mentions = [m for m in linked.mentions if m["_row"] in fresh_rows]
                 t = time.perf_counter()
-                verdict = validate_task(writer, batch_no, run_id, quote(fresh), quote(mentions), quote(removed),
-                                        quote(entity_ids), settings)
+                verdict = validate_task(
+                    writer, batch_no, run_id, quote(fresh), quote(mentions), quote(removed), quote(entity_ids), settings
+                )
                 stats.stage_seconds["validate"] += time.perf_counter() - t
                 last_report[:] = [verdict.report]
                 quarantine = read.quarantine + [f.as_row() for f in prepared.failures]
@@ -433,18 +505,29 @@ def ingest_flow(
                 stats.quarantined_by_reason.update(q["reason"] for q in all_q)
                 known_ids.update(verdict.tables["articles"].column("article_id").to_pylist())
                 stats.entity_counts.update(verdict.tables["mentions"].column("entity_id").to_pylist())
-                logger.info("batch %d: %d new, %d duplicate(s) and %d quarantined so far",
-                            batch_no, landed, stats.n_duplicate, stats.n_quarantined)
-                _progress("advance", n=read.n_units, new=stats.n_new, duplicate=stats.n_duplicate,
-                          quarantined=stats.n_quarantined)
+                logger.info(
+                    "batch %d: %d new, %d duplicate(s) and %d quarantined so far",
+                    batch_no,
+                    landed,
+                    stats.n_duplicate,
+                    stats.n_quarantined,
+                )
+                _progress(
+                    "advance",
+                    n=read.n_units,
+                    new=stats.n_new,
+                    duplicate=stats.n_duplicate,
+                    quarantined=stats.n_quarantined,
+                )
 
             for batch_no, batch in enumerate(batches):
                 t = time.perf_counter()
                 if isinstance(batch, tuple):
                     read = ReadResult(batch[1], [], [], n_seen=len(batch[1]))
                 else:
-                    read = read_task(writer, quote(batch), batch_no, settings.max_file_bytes, quote(known_shas),
-                                     quote(held_shas))
+                    read = read_task(
+                        writer, quote(batch), batch_no, settings.max_file_bytes, quote(known_shas), quote(held_shas)
+                    )
                 read.n_units = len(batch[1]) if isinstance(batch, tuple) else len(batch)
                 stats.stage_seconds["read"] += time.perf_counter() - t
                 stats.n_seen += read.n_seen
@@ -462,8 +545,13 @@ def ingest_flow(
                 build_data_docs(last_report[0], writer.layout.docs, run_name=run_id)
             writer.finish_run(run_id, stats.counts(), "completed", stage_seconds=stats.stage_seconds)
         except BaseException as exc:
-            writer.finish_run(run_id, stats.counts(), "failed", error=f"{type(exc).__name__}: {exc}",
-                              stage_seconds=stats.stage_seconds)
+            writer.finish_run(
+                run_id,
+                stats.counts(),
+                "failed",
+                error=f"{type(exc).__name__}: {exc}",
+                stage_seconds=stats.stage_seconds,
+            )
             raise
     summary = _summary(run_id, settings, stats)
     _publish_artifacts(summary)
@@ -531,11 +619,13 @@ def _publish_artifacts(summary: dict[str, Any]) -> None:
     lines += ["", "## Seconds per stage", "", "| stage | seconds |", "|---|---:|"]
     lines += [f"| {k} | {v:.2f} |" for k, v in summary["stage_seconds"].items()]
     try:
-        create_markdown_artifact(markdown="\n".join(lines), key="ingest-summary",
-                                 description="Counts of one ingest run")
+        create_markdown_artifact(
+            markdown="\n".join(lines), key="ingest-summary", description="Counts of one ingest run"
+        )
         create_table_artifact(
             table=[{"entity_id": e, "mentions": n} for e, n in summary["top_entities"]],
-            key="ingest-top-entities", description="The ten most-named entities of the run",
+            key="ingest-top-entities",
+            description="The ten most-named entities of the run",
         )
     except Exception as exc:  # noqa: BLE001 - an artifact must never fail a landed run
         get_run_logger().warning("could not create run artifacts: %s", exc)

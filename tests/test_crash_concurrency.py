@@ -27,10 +27,14 @@ def test_kill_nine_then_rerun_equals_clean_run(cli_env, tmp_path):
 def test_two_concurrent_ingests_equal_one(cli_env, tmp_path):
     inbox = make_inbox(tmp_path / "inbox", SAMPLES, copies=2)
     home = tmp_path / "home"
-    procs = [subprocess.Popen(ingest_cmd(home, inbox, 5), env=cli_env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            ingest_cmd(home, inbox, 5), env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=600) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
+    for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err
         assert "Traceback" not in err
     got = counts(home)

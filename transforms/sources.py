@@ -146,7 +146,9 @@ def _json_object(name: str, raw: bytes, value: Any, docs: list[SourceDoc], fails
     elif isinstance(html, str) and html.strip():
         docs.append(SourceDoc(source_name, raw, "json-html", meta, html.encode("utf-8")))
     else:
-        fails.append(SourceFailure(source_name, raw, "missing_text", "the record has no non-empty 'text' or 'html' field"))
+        fails.append(
+            SourceFailure(source_name, raw, "missing_text", "the record has no non-empty 'text' or 'html' field")
+        )
 
 
 def _valid_text(value: str) -> str:

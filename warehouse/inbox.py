@@ -49,11 +49,14 @@ def scan_inbox(inbox: Path) -> tuple[list[InboxItem], list[Refusal]]:
                 try:
                     target = path.resolve()
                 except (OSError, RuntimeError) as exc:  # a link loop: Python 3.11 raises RuntimeError
-                    refusals.append(Refusal(name, "bad_link",
-                                            f"{name} is a link that cannot be resolved ({exc}); not read"))
+                    refusals.append(
+                        Refusal(name, "bad_link", f"{name} is a link that cannot be resolved ({exc}); not read")
+                    )
                     continue
                 if not target.is_relative_to(root):
-                    refusals.append(Refusal(name, "symlink_outside_inbox", f"{name} links to {target}, outside the inbox; not read"))
+                    refusals.append(
+                        Refusal(name, "symlink_outside_inbox", f"{name} links to {target}, outside the inbox; not read")
+                    )
                     continue
             try:
                 st = path.stat()

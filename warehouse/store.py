@@ -38,6 +38,7 @@ from warehouse.schema import LAKE_SCHEMAS, OPS_DDL, QUARANTINE_COLUMNS, SCHEMA_V
 from warehouse.views import ANALYSIS_VIEWS
 
 SCHEMA_FILE = "_schema.parquet"
+_INSERT_FILE = "INSERT INTO _lake_files (table_name, rel_path, run_id, n_rows, added_at) VALUES (?, ?, ?, ?, ?)"
 CHILD_TABLES = ("mentions", "removed_spans")
 
 
@@ -141,12 +142,9 @@ class WarehouseWriter:
                 )
             if found is not None and found < SCHEMA_VERSION:
                 migrate(con, found, SCHEMA_VERSION)
+            con.execute("INSERT OR REPLACE INTO _meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
             con.execute(
-                "INSERT OR REPLACE INTO _meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-            )
-            con.execute(
-                "UPDATE runs SET status = 'crashed', finished_at = coalesce(finished_at, ?) "
-                "WHERE status = 'running'",
+                "UPDATE runs SET status = 'crashed', finished_at = coalesce(finished_at, ?) WHERE status = 'running'",
                 [utcnow()],
             )
             con.execute("COMMIT")
@@ -194,9 +192,7 @@ class WarehouseWriter:
         """(content hashes of articles, article ids, content hashes held in quarantine)."""
         with self.connect() as con:
             rows = con.execute("SELECT content_sha256, article_id FROM articles").fetchall()
-            held = con.execute(
-                "SELECT DISTINCT content_sha256 FROM quarantine WHERE resolved_at IS NULL"
-            ).fetchall()
+            held = con.execute("SELECT DISTINCT content_sha256 FROM quarantine WHERE resolved_at IS NULL").fetchall()
         return {r[0] for r in rows}, {r[1] for r in rows}, {r[0] for r in held}
 
     # ---- archive ---------------------------------------------------------------------------
@@ -220,7 +216,11 @@ class WarehouseWriter:
             )
 
     def finish_run(
-        self, run_id: str, counts: dict[str, int], status: str, error: str | None = None,
+        self,
+        run_id: str,
+        counts: dict[str, int],
+        status: str,
+        error: str | None = None,
         stage_seconds: dict[str, float] | None = None,
     ) -> None:
         with self.connect() as con:
@@ -228,9 +228,15 @@ class WarehouseWriter:
                 "UPDATE runs SET finished_at = ?, n_seen = ?, n_new = ?, n_duplicate = ?, n_quarantined = ?, "
                 "status = ?, error = ?, stage_seconds = ? WHERE run_id = ?",
                 [
-                    utcnow(), counts.get("n_seen", 0), counts.get("n_new", 0), counts.get("n_duplicate", 0),
-                    counts.get("n_quarantined", 0), status, error,
-                    json.dumps({k: round(v, 3) for k, v in (stage_seconds or {}).items()}), run_id,
+                    utcnow(),
+                    counts.get("n_seen", 0),
+                    counts.get("n_new", 0),
+                    counts.get("n_duplicate", 0),
+                    counts.get("n_quarantined", 0),
+                    status,
+                    error,
+                    json.dumps({k: round(v, 3) for k, v in (stage_seconds or {}).items()}),
+                    run_id,
                 ],
             )
 
@@ -269,7 +275,7 @@ class WarehouseWriter:
                 con.execute("BEGIN")
                 if written:
                     con.executemany(
-                        "INSERT INTO _lake_files (table_name, rel_path, run_id, n_rows, added_at) VALUES (?, ?, ?, ?, ?)",
+                        _INSERT_FILE,
                         [(t, rel, run_id, n, now) for t, rel, n in written],
                     )
                 self._insert_quarantine(con, quarantine, run_id, now)
@@ -277,8 +283,15 @@ class WarehouseWriter:
                     con.executemany(
                         "INSERT INTO validation_results VALUES (?, ?, ?, ?, ?, ?, ?)",
                         [
-                            (run_id, batch_no, v["suite"], v["expectation"], bool(v["success"]),
-                             int(v["unexpected_count"]), now)
+                            (
+                                run_id,
+                                batch_no,
+                                v["suite"],
+                                v["expectation"],
+                                bool(v["success"]),
+                                int(v["unexpected_count"]),
+                                now,
+                            )
                             for v in validation
                         ],
                     )
@@ -302,10 +315,7 @@ class WarehouseWriter:
     @staticmethod
     def _insert_quarantine(con, rows: Iterable[dict[str, Any]], run_id: str, now: dt.datetime) -> None:
         values = [
-            tuple(
-                run_id if c == "run_id" else now if c == "quarantined_at" else r.get(c)
-                for c in QUARANTINE_COLUMNS
-            )
+            tuple(run_id if c == "run_id" else now if c == "quarantined_at" else r.get(c) for c in QUARANTINE_COLUMNS)
             for r in rows
         ]
         if values:
@@ -319,16 +329,15 @@ class WarehouseWriter:
             return
         with self.connect() as con:
             con.executemany(
-                "UPDATE quarantine SET resolved_at = ?, resolution = ? WHERE content_sha256 = ? AND resolved_at IS NULL",
+                "UPDATE quarantine SET resolved_at = ?, resolution = ? "
+                "WHERE content_sha256 = ? AND resolved_at IS NULL",
                 [(utcnow(), resolution, s) for s in content_shas],
             )
 
     def sync_entities(self, entities: pa.Table, version: str) -> bool:
         """Replace the entities table when the gazetteer changed; returns True when it did."""
         with self.connect() as con:
-            row = con.execute(
-                "SELECT count(*), min(gazetteer_version) FROM entities"
-            ).fetchone()
+            row = con.execute("SELECT count(*), min(gazetteer_version) FROM entities").fetchone()
             if row and row[0] == entities.num_rows and row[1] == version:
                 return False
         rel = f"entities/version={version}-{uuid.uuid4().hex[:8]}.parquet"
@@ -342,7 +351,8 @@ class WarehouseWriter:
                     [now],
                 )
                 con.execute(
-                    "INSERT INTO _lake_files (table_name, rel_path, run_id, n_rows, added_at) VALUES ('entities', ?, NULL, ?, ?)",
+                    "INSERT INTO _lake_files (table_name, rel_path, run_id, n_rows, added_at) "
+                    "VALUES ('entities', ?, NULL, ?, ?)",
                     [rel, entities.num_rows, now],
                 )
                 self._refresh_views(con)
@@ -385,12 +395,15 @@ class WarehouseWriter:
             with self.connect() as con:
                 con.execute("BEGIN")
                 for table in sorted(tables_seen):
-                    con.execute("UPDATE _lake_files SET retired_at = ? WHERE table_name = ? AND retired_at IS NULL",
-                                [now, table])
+                    con.execute(
+                        "UPDATE _lake_files SET retired_at = ? WHERE table_name = ? AND retired_at IS NULL",
+                        [now, table],
+                    )
                 if written:
                     con.executemany(
-                        "INSERT INTO _lake_files (table_name, rel_path, run_id, n_rows, added_at) VALUES (?, ?, ?, ?, ?)",
-                        [(t, rel, run_id, k, now) for t, rel, k in written])
+                        _INSERT_FILE,
+                        [(t, rel, run_id, k, now) for t, rel, k in written],
+                    )
                 self._refresh_views(con)
                 con.execute("COMMIT")
         except BaseException:

@@ -22,7 +22,7 @@ $(VENV)/.installed-dev: pyproject.toml constraints.txt $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(BIN)/corpus ingest --inbox samples/articles
-	$(BIN)/corpus sql "select source_name, title, author, published, language, length(clean_text) as clean_chars, (select count(*) from mentions m where m.article_id = a.article_id) as mentions from articles a order by source_name"
+	$(BIN)/corpus sql "select left(source_name, 12) as source, left(coalesce(title, ''), 24) as title, author, published, language as lang, length(clean_text) as chars, (select count(*) from mentions m where m.article_id = a.article_id) as mentions from articles a order by source_name"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest

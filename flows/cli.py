@@ -188,7 +188,8 @@ def _render(cols: list[str], rows: list[tuple], fmt: str) -> None:
         t = Table(*cols, show_lines=False)
         for r in rows:
             t.add_row(*("" if v is None else str(v) for v in r))
-        out.print(t)
+        # off a terminal Rich assumes 80 columns and wraps every cell; give tables room instead
+        (out if out.is_terminal else Console(width=240)).print(t)
 
 
 @app.command()

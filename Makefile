@@ -34,9 +34,18 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check flows transforms warehouse expectations tests bench
 	$(BIN)/mypy transforms
 
+# The 10k case: about 4 minutes on 2 cores. Figures and commands are recorded in BENCHMARKS.md.
 bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/make_corpus.py --n 10000 --out bench/out/corpus10k
+	$(BIN)/python bench/throughput.py engine --corpus bench/out/corpus10k/articles
+	rm -rf bench/out/home10k
+	$(BIN)/python bench/throughput.py flow --corpus bench/out/corpus10k/articles --home bench/out/home10k
+	@echo "quality on the synthetic 10k corpus:"
+	$(BIN)/python ../shared/eval/score.py --home bench/out/home10k --gold bench/out/corpus10k/gold.json | tail -1
+	$(BIN)/python bench/throughput.py html
 	$(BIN)/python bench/extraction_aeb.py
 	$(BIN)/python bench/names_speed.py
+	$(BIN)/python bench/validation_speed.py
 
 server: $(VENV)/.installed
 	$(BIN)/prefect server start --host 127.0.0.1

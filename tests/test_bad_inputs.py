@@ -449,17 +449,23 @@ def _broken_gazetteer(dest: Path) -> tuple[Path, int]:
     return dest, i + 1
 
 
-def test_gazetteer_yaml_error_fails_the_run_naming_file_and_line(prefect_server, corpus_home, tmp_path,
-                                                                 monkeypatch) -> None:
-    from flows.ops import run_ingest
-    from transforms.errors import GazetteerError
-
+def _home_with_broken_gazetteer(corpus_home, tmp_path, monkeypatch):
+    """CORPUS_GAZETTEER names a broken copy; one sample waits in the home's inbox."""
     gaz, line = _broken_gazetteer(tmp_path / "broken_gazetteer.yaml")
     monkeypatch.setenv("CORPUS_GAZETTEER", str(gaz))
     inbox = corpus_home / "inbox"
     inbox.mkdir()
     sample = sorted(SAMPLES.iterdir())[0]
     shutil.copy(sample, inbox / sample.name)
+    return gaz, line, inbox, sample
+
+
+def test_gazetteer_yaml_error_fails_the_run_naming_file_and_line(prefect_server, corpus_home, tmp_path,
+                                                                 monkeypatch) -> None:
+    from flows.ops import run_ingest
+    from transforms.errors import GazetteerError
+
+    gaz, line, inbox, sample = _home_with_broken_gazetteer(corpus_home, tmp_path, monkeypatch)
     with pytest.raises(GazetteerError) as err:
         run_ingest(home=str(corpus_home))
     assert f"{gaz}:{line}: YAML syntax error" in str(err.value)
@@ -474,12 +480,7 @@ def test_gazetteer_yaml_error_inside_a_scheduled_flow_run_is_recorded(prefect_se
     from flows.ingest import ingest_flow
     from transforms.errors import GazetteerError
 
-    gaz, line = _broken_gazetteer(tmp_path / "broken_gazetteer.yaml")
-    monkeypatch.setenv("CORPUS_GAZETTEER", str(gaz))
-    inbox = corpus_home / "inbox"
-    inbox.mkdir()
-    sample = sorted(SAMPLES.iterdir())[0]
-    shutil.copy(sample, inbox / sample.name)
+    gaz, line, inbox, sample = _home_with_broken_gazetteer(corpus_home, tmp_path, monkeypatch)
     with pytest.raises(GazetteerError):
         ingest_flow(home=str(corpus_home))
     con = _ro(corpus_home)

@@ -266,11 +266,8 @@ class WarehouseWriter:
         written: list[tuple[str, str, int]] = []
         try:
             for table, data in tables.items():
-                if table not in LAKE_SCHEMAS or data.num_rows == 0:
-                    continue
-                rel = f"{table}/{part}"
-                self._write_parquet(data.cast(LAKE_SCHEMAS[table]), self.layout.lake / rel)
-                written.append((table, rel, data.num_rows))
+                if table in LAKE_SCHEMAS:
+                    self._write_lake_file(table, data, f"{table}/{part}", written)
             with self.connect() as con:
                 con.execute("BEGIN")
                 if written:
@@ -387,11 +384,8 @@ class WarehouseWriter:
             for n, batch in enumerate(batches):
                 for table, data in batch.items():
                     tables_seen.add(table)
-                    if data.num_rows == 0:
-                        continue
                     rel = f"{table}/ingest_date={now.date().isoformat()}/rewrite-{run_id}-{n:05d}.parquet"
-                    self._write_parquet(data.cast(LAKE_SCHEMAS[table]), self.layout.lake / rel)
-                    written.append((table, rel, data.num_rows))
+                    self._write_lake_file(table, data, rel, written)
             with self.connect() as con:
                 con.execute("BEGIN")
                 for table in sorted(tables_seen):
@@ -422,6 +416,13 @@ class WarehouseWriter:
             for (rel,) in rows:
                 (self.layout.lake / rel).unlink(missing_ok=True)
             con.execute("DELETE FROM _lake_files WHERE retired_at IS NOT NULL")
+
+    def _write_lake_file(self, table: str, data: pa.Table, rel: str, written: list[tuple[str, str, int]]) -> None:
+        """Write a non-empty table's rows as one lake file (not yet committed) and note it in `written`."""
+        if data.num_rows == 0:
+            return
+        self._write_parquet(data.cast(LAKE_SCHEMAS[table]), self.layout.lake / rel)
+        written.append((table, rel, data.num_rows))
 
     @staticmethod
     def _write_parquet(table: pa.Table, dest: Path) -> None:

@@ -203,7 +203,7 @@ def run_add_one(home: Path) -> dict:
     import duckdb
 
     inbox = Path(tempfile.mkdtemp(prefix="add-one-"))
-    stamp = time.time_ns()
+    stamp = time.strftime("%H%M%S")  # short: a long digit run would look like a video-embed id
     sample = sorted((REPO / "samples" / "articles").iterdir())[2].read_text(encoding="utf-8")
     (inbox / f"new_{stamp}.txt").write_text(sample + f"\n\nUpdate {stamp}: one more paragraph.\n", encoding="utf-8")
     con = duckdb.connect(str(home / "corpus.duckdb"), read_only=True)

@@ -7,11 +7,13 @@ from dataclasses import astuple, dataclass
 
 # Residual boilerplate that cleaning should have removed. Each pattern is chosen so that ordinary
 # prose survives: an ad size counts only as a whole line ("728 x 90" alone, never "a 300 x 250 ad"),
-# numeric ids need ten or more digits (years, counts and prices are shorter), captions need the
+# numeric ids need thirteen or more digits (years, counts and prices are shorter), captions need the
 # literal "(Credit:" opener.
 AD_SIZE_LINE = r"(?m)^[ \t]*\d{3}[ \t]?[xX×][ \t]?\d{2,3}[ \t]*$"
 UUID = r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
-LONG_NUMERIC_ID = r"\b\d{10,}\b"
+# video-embed ids (Brightcove's are 13 digits); 13+ so phone numbers written without spaces (Iraqi mobile
+# numbers have 11 digits) pass, and never after "+" (international numbers)
+LONG_NUMERIC_ID = r"(?<![+\d])\d{13,}\b"
 CREDIT_CAPTION = r"(?i)\(\s*(?:photo\s+)?credits?\s*:"
 
 DEFAULT_NOISE_PATTERNS: tuple[str, ...] = (AD_SIZE_LINE, UUID, LONG_NUMERIC_ID, CREDIT_CAPTION)

@@ -391,6 +391,7 @@ PROSE_THAT_MUST_PASS = [
     "Credit Suisse declined to comment (credit where it is due, said one analyst).",
     "The budget of 1,500,000,000 dinars was approved by 329 members.",
     "Call the office on 07901 234 567 for details.",
+    "Call 07901234567 or +9647901234567 for details.",
 ]
 NOISE_THAT_MUST_FAIL = [
     "Some text.\n728 x 90\nMore text.",

@@ -18,7 +18,7 @@ Folding (for matching only; the article text is never changed):
 | zero-width joiners/non-joiners         | ``خامنه‌ای``                    | ``خامنه ای`` (ZWNJ → space) |
 
 Articles: ``al``/``el`` are dropped before a hyphen or a space, the assimilated forms
-``ad- an- ar- as- ash- at- ath- adh- az- ul-`` only before a hyphen (``an``/``as`` are English
+``ad- an- ar- as- ash- at- ath- adh- az- il- ul-`` only before a hyphen (``an``/``as`` are English
 words). Every kept character keeps its original offset, so a match in the folded text maps
 back to an exact slice of the original (see :class:`FoldedText`).
 """
@@ -94,7 +94,7 @@ _AR = "[\u0620-\u064a\u0671-\u06d3]"  # Arabic-script letters
 _D = "\x00"
 # not inside a word: no letter before, even with up to three deleted marks in between («عبدُالمهدي»)
 _AR_WORD_START = "".join(f"(?<!{_AR}{_D * k})" for k in range(4))
-_LATIN_ART = r"(?:al|el)[\x01 ]|(?:ad|an|ar|as|ash|at|ath|adh|az|ul|ud|ur|us|ut|uz)\x01"
+_LATIN_ART = r"(?:al|el)[\x01 ]|(?:ad|an|ar|as|ash|at|ath|adh|az|il|ul|ud|ur|us|ut|uz)\x01"
 _DELETE_RE = re.compile(
     # possessive 's (apostrophe already turned into DEL) and plain deleted marks
     r"\x00s(?![a-z0-9])|\x00+"

@@ -532,6 +532,13 @@ def ingest_flow(
                 stats.stage_seconds["read"] += time.perf_counter() - t
                 stats.n_seen += read.n_seen
                 stats.n_duplicate += read.n_duplicate
+                if batch and not isinstance(batch, tuple) and not (read.docs or read.quarantine or read.n_duplicate):
+                    # every file must become an article, a duplicate or a quarantine row: an empty batch
+                    # from a non-empty inbox means a stage lost data, so the run stops
+                    raise BatchError(
+                        f"batch {batch_no}: {len(batch)} inbox file(s) gave no article, duplicate or "
+                        "quarantine row"
+                    )
                 cleaned = clean_task.submit(Payload(read.docs), batch_no, _str(settings.rules_path))
                 linked = link_task.submit(cleaned, batch_no, _str(settings.gazetteer_path), overlays)
                 in_flight.append((batch_no, read, cleaned, linked))

@@ -92,3 +92,19 @@ def test_quarantine_retry_lands_after_the_fix(prefect_server, corpus_home, tmp_p
     assert retry["n_new"] == 1
     s = status(str(corpus_home))
     assert s["n_held"] == 0 and s["counts"]["articles"] == 1
+
+
+def test_empty_batch_from_a_non_empty_inbox_fails_the_run(prefect_server, corpus_home, tmp_path, monkeypatch):
+    """A read stage that loses every file (simulated) is a batch-level failure, not a quiet empty run."""
+    from flows import ingest
+    from flows.ops import run_ingest
+
+    real_split = ingest.split_source
+    monkeypatch.setattr(ingest, "split_source", lambda name, data: ([], []))
+    inbox = tmp_path / "inbox"
+    shutil.copytree(SAMPLES, inbox)
+    with pytest.raises(ingest.BatchError, match="gave no article, duplicate or quarantine row"):
+        run_ingest(home=str(corpus_home), inbox=str(inbox))
+    monkeypatch.setattr(ingest, "split_source", real_split)
+    con = duckdb.connect(str(corpus_home / "corpus.duckdb"), read_only=True)
+    assert con.execute("SELECT status FROM runs").fetchone()[0] == "failed"

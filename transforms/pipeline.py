@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from transforms.errors import TransformError
+from transforms.errors import DecodeError, TransformError
 from transforms.lang import detect_language
 from transforms.sources import SourceDoc
 
@@ -120,7 +120,7 @@ def prepare_batch(docs: Sequence[SourceDoc], rules: Any = None) -> PreparedBatch
             for span in spans:
                 span["_row"] = row["_row"]
         except TransformError as exc:
-            stage = "decode" if type(exc).__name__ == "DecodeError" else "clean"
+            stage = "decode" if isinstance(exc, DecodeError) else "clean"
             failures.append(StageFailure(doc.source_name, doc.content_sha256, stage, exc.reason, str(exc)))
             continue
         articles.append(row)

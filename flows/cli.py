@@ -404,6 +404,24 @@ def renormalize(
         )
 
 
+@app.command()
+def compact(
+    home: HomeOpt = None,
+    rows_per_file: Annotated[int, typer.Option(help="Rows per merged Parquet file.")] = 50_000,
+) -> None:
+    """Merge the lake's many small batch files into a few large ones (months of scheduled runs add up)."""
+    from warehouse import WarehouseError
+
+    try:
+        result = ops.compact(home, rows_per_file=rows_per_file)
+    except ops.UserError as exc:
+        _fail(str(exc))
+    except WarehouseError as exc:
+        _fail(str(exc), 3)
+    for table, (before, after) in result.items():
+        out.print(f"{table}: {before} file(s) -> {after}", highlight=False)
+
+
 def main() -> int:
     try:
         app()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -100,13 +101,45 @@ def gazetteer_overlays(settings: Settings) -> tuple[tuple[str, str], ...]:
     )
 
 
-@lru_cache(maxsize=4)
+_gx_warm_up: threading.Thread | None = None
+
+
+def _import_gx() -> None:
+    try:
+        from expectations import gx_context
+
+        gx_context()
+    except Exception:  # noqa: BLE001 - only a head start; the validate task reports real errors
+        pass
+
+
+def start_gx_warm_up() -> None:
+    """Import GX and build its context (~3 s) in a thread while Prefect's temporary server starts.
+
+    Only when there is no PREFECT_API_URL: then the flow spends its first seconds waiting for that
+    server, and the import overlaps with waiting rather than with the flow's own work.
+    """
+    global _gx_warm_up
+    from prefect.settings import PREFECT_API_URL
+
+    if _gx_warm_up is None and not PREFECT_API_URL.value():
+        _gx_warm_up = threading.Thread(target=_import_gx, name="gx-warm-up", daemon=True)
+        _gx_warm_up.start()
+
+
+def _wait_for_gx_warm_up() -> None:
+    # Importing GX from two threads at once fails with a circular-import error: wait for the warm-up.
+    if _gx_warm_up is not None:
+        _gx_warm_up.join()
+
+
 def check_data_files(settings: Settings) -> None:
     """Load the cleaning rules and the gazetteer (cached): raises their file:line error before any work."""
     _rules(_str(settings.rules_path))
     _gazetteer_and_linker(_str(settings.gazetteer_path), gazetteer_overlays(settings))
 
 
+@lru_cache(maxsize=4)
 def _rules(path: str | None):
     from transforms.clean import load_rules
 
@@ -294,6 +327,7 @@ def validate_task(
     settings: Settings,
 ) -> Verdict:
     """Run the GX suites over the batch; failing articles leave the batch for quarantine."""
+    _wait_for_gx_warm_up()
     import pandas as pd
 
     from expectations import BatchSchemaError, ValidationConfig, validate_batch
@@ -546,6 +580,7 @@ def ingest_flow(
                     finish_oldest()
             while in_flight:
                 finish_oldest()
+            _wait_for_gx_warm_up()
             if last_report and last_report[0] is not None:
                 from expectations import build_data_docs
 

@@ -29,10 +29,10 @@ def run_ingest(home: str | None = None, inbox: str | None = None, batch_size: in
 
     if inbox is not None and not Path(inbox).is_dir():
         raise UserError(f"inbox {inbox} is not a folder")
-    from flows.ingest import check_data_files
+    from flows.ingest import check_data_files, start_gx_warm_up
 
     settings = Settings.from_env(home=home)
-    _warm_up_in_background()
+    start_gx_warm_up()
     # Before a flow run exists: a broken rules file or gazetteer, or a busy warehouse, is a plain message.
     check_data_files(settings)
     Warehouse(settings.home).wait_until_free(settings.lock_timeout)
@@ -43,21 +43,6 @@ def run_ingest(home: str | None = None, inbox: str | None = None, batch_size: in
     with _one_api_for_dask_workers():
         return flow(home=str(resolve_home(home)), inbox=inbox, batch_size=batch_size,
                     retry_quarantined=retry_quarantined)
-
-
-def _warm_up_in_background() -> None:
-    """Import GX and build its context (~3 s) while Prefect's temporary server starts (~8 s, mostly waiting)."""
-    import threading
-
-    def warm() -> None:
-        try:
-            from expectations import gx_context
-
-            gx_context()
-        except Exception:  # noqa: BLE001 - only a head start; the validate task reports real errors
-            pass
-
-    threading.Thread(target=warm, name="gx-warm-up", daemon=True).start()
 
 
 # ---- Dask scale-out (issue 7) ------------------------------------------------------------------
@@ -244,3 +229,15 @@ def run_renormalize(home: str | None = None, batch_size: int | None = None) -> d
         raise UserError(f"no warehouse at {layout.db}: run `corpus ingest` first")
     Warehouse(layout.home).wait_until_free(Settings.from_env(home=home).lock_timeout)
     return renormalize_flow(home=str(layout.home), batch_size=batch_size)
+
+
+def compact(home: str | None = None, rows_per_file: int = 50_000) -> dict[str, tuple[int, int]]:
+    """Merge the lake's small batch files into large ones, under the writer lock (no Prefect run needed)."""
+    import uuid
+
+    settings = Settings.from_env(home=home)
+    wh = Warehouse(settings.home)
+    if not wh.layout.db.exists():
+        raise UserError(f"no warehouse at {wh.layout.db}: run `corpus ingest` first")
+    with wh.writer(settings.lock_timeout) as writer:
+        return writer.compact(f"compact-{uuid.uuid4().hex[:12]}", rows_per_file=rows_per_file)

@@ -132,3 +132,16 @@ def test_score_script_runs_on_warehouse(sample_home):
 def test_plain_duckdb_client_reads_every_table(sample_home, table):
     con = duckdb.connect(str(sample_home / "corpus.duckdb"), read_only=True)
     assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0
+
+
+def test_cli_compact_merges_files_and_keeps_rows(cli_env, corpus_home):
+    run_cli(["ingest", "--inbox", str(SAMPLES), "--batch-size", "1"], cli_env)
+    before = run_cli(["sql", "select (select count(*) from articles), (select count(*) from mentions)",
+                      "--format", "csv"], cli_env).stdout
+    proc = run_cli(["compact"], cli_env)
+    assert "articles: 5 file(s) -> 1" in proc.stdout
+    after = run_cli(["sql", "select (select count(*) from articles), (select count(*) from mentions)",
+                     "--format", "csv"], cli_env).stdout
+    assert before == after
+    second = run_cli(["ingest", "--inbox", str(SAMPLES)], cli_env)  # still idempotent after compaction
+    assert "0 new" in second.stdout

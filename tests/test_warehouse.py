@@ -144,3 +144,20 @@ def test_rewrite_tables_swaps_whole_tables_atomically(corpus_home):
     assert _count(corpus_home, "mentions") == 2
     live = [p for p in (corpus_home / "lake" / "mentions").rglob("*.parquet") if not p.name.startswith("_")]
     assert len(live) == 2 and all(p.name.startswith("rewrite-r2") for p in live)
+
+
+def test_compact_merges_batch_files_and_keeps_every_row(corpus_home):
+    wh = Warehouse(corpus_home)
+    with wh.writer() as w:
+        for i in range(6):
+            w.land_batch("r1", i, {"articles": _articles(f"a{i}", f"b{i}"), "mentions": _mentions(f"a{i}", 2)})
+        before = _count(corpus_home, "articles"), _count(corpus_home, "mentions")
+        result = w.compact("compact-1", rows_per_file=5)
+    # batches are gathered to at least rows_per_file rows: 12 rows of 2-row files give 2 or 3 files
+    assert result["articles"][0] == 6 and result["articles"][1] in (2, 3)
+    assert result["mentions"][0] == 6 and result["mentions"][1] in (2, 3)
+    assert (_count(corpus_home, "articles"), _count(corpus_home, "mentions")) == before == (12, 12)
+    con = connect_readonly(corpus_home)
+    assert con.execute("SELECT count(DISTINCT article_id) FROM articles").fetchone()[0] == 12
+    live = [p for p in (corpus_home / "lake" / "articles").rglob("*.parquet") if not p.name.startswith("_")]
+    assert len(live) == result["articles"][1]

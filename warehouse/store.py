@@ -366,8 +366,17 @@ class WarehouseWriter:
         with self.connect() as con:
             # no ORDER BY: sorting the whole table (text included) would hold the corpus in memory
             reader = con.sql(f"SELECT {cols} FROM {table}").to_arrow_reader(batch_rows)
+            # DuckDB hands out smaller batches (one per file scanned, at most); gather them to batch_rows
+            pending: list[pa.RecordBatch] = []
+            n = 0
             for batch in reader:
-                yield pa.Table.from_batches([batch])
+                pending.append(batch)
+                n += batch.num_rows
+                if n >= batch_rows:
+                    yield pa.Table.from_batches(pending)
+                    pending, n = [], 0
+            if pending:
+                yield pa.Table.from_batches(pending)
 
     def rewrite_tables(self, run_id: str, batches: Iterable[dict[str, pa.Table]]) -> dict[str, int]:
         """Replace whole lake tables with new content, atomically.
@@ -409,6 +418,31 @@ class WarehouseWriter:
         for t, _, k in written:
             counts[t] += k
         return counts
+
+    def compact(self, run_id: str, tables: Sequence[str] = ("articles", "mentions", "removed_spans"),
+                rows_per_file: int = 50_000) -> dict[str, tuple[int, int]]:
+        """Merge each table's many small batch files into few large ones (one atomic swap per table).
+
+        Scheduled runs add one file per table per batch; months of them make every query open thousands
+        of files. Returns {table: (files before, files after)}.
+        """
+        out: dict[str, tuple[int, int]] = {}
+        for table in tables:
+            with self.connect() as con:
+                before = con.execute(
+                    "SELECT count(*) FROM _lake_files WHERE table_name = ? AND retired_at IS NULL", [table]
+                ).fetchone()[0]
+            if before <= 1:
+                out[table] = (before, before)
+                continue
+            names = LAKE_SCHEMAS[table].names
+            self.rewrite_tables(run_id, ({table: t} for t in self.iter_table(table, names, rows_per_file)))
+            with self.connect() as con:
+                after = con.execute(
+                    "SELECT count(*) FROM _lake_files WHERE table_name = ? AND retired_at IS NULL", [table]
+                ).fetchone()[0]
+            out[table] = (before, after)
+        return out
 
     def _drop_retired(self) -> None:
         with self.connect() as con:

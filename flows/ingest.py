@@ -585,6 +585,12 @@ def ingest_flow(
                 from expectations import build_data_docs
 
                 build_data_docs(last_report[0], writer.layout.docs, run_name=run_id)
+            if settings.compact_at and writer.live_file_count("articles") > settings.compact_at:
+                # scheduled runs add a file per table per batch; merge them before queries slow down
+                t = time.perf_counter()
+                merged = writer.compact(f"compact-{run_id}")
+                stats.stage_seconds["compact"] += time.perf_counter() - t
+                logger.info("compacted the lake: %s", {k: f"{a} -> {b} files" for k, (a, b) in merged.items()})
             writer.finish_run(run_id, stats.counts(), "completed", stage_seconds=stats.stage_seconds)
         except BaseException as exc:
             writer.finish_run(

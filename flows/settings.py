@@ -46,6 +46,7 @@ class Settings:
     min_clean_chars: int = 200
     max_clean_chars: int = 2_000_000
     fetch_timeout: float = 30.0
+    compact_at: int = 200  # merge lake files at the end of a run once a table has more (0 = never)
     max_in_flight: int = 2  # batches being cleaned/linked while earlier ones validate and land
 
     @classmethod
@@ -65,6 +66,7 @@ class Settings:
             max_clean_chars=_env_int("CORPUS_MAX_CLEAN_CHARS", 2_000_000),
             fetch_timeout=_env_float("CORPUS_FETCH_TIMEOUT", 30.0),
             max_in_flight=_env_int("CORPUS_MAX_IN_FLIGHT", 2),
+            compact_at=_env_int("CORPUS_COMPACT_AT", 200),
         )
         overrides = {k: v for k, v in overrides.items() if v is not None}
         if base.batch_size < 1 or overrides.get("batch_size", 1) < 1:

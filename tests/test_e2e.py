@@ -145,3 +145,15 @@ def test_cli_compact_merges_files_and_keeps_rows(cli_env, corpus_home):
     assert before == after
     second = run_cli(["ingest", "--inbox", str(SAMPLES)], cli_env)  # still idempotent after compaction
     assert "0 new" in second.stdout
+
+
+def test_runs_compact_the_lake_past_the_threshold(prefect_server, corpus_home, monkeypatch):
+    from flows.ops import run_ingest
+
+    monkeypatch.setenv("CORPUS_COMPACT_AT", "3")
+    summary = run_ingest(home=str(corpus_home), inbox=str(SAMPLES), batch_size=1)
+    assert summary["n_new"] == 5 and "compact" in summary["stage_seconds"]
+    con = _ro(corpus_home)
+    assert con.execute("SELECT count(*) FROM _lake_files WHERE table_name = 'articles' AND retired_at IS NULL"
+                       ).fetchone()[0] == 1
+    assert con.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchone() == (5, 5)

@@ -419,6 +419,13 @@ class WarehouseWriter:
             counts[t] += k
         return counts
 
+    def live_file_count(self, table: str) -> int:
+        """How many committed lake files a table's view reads."""
+        with self.connect() as con:
+            return con.execute(
+                "SELECT count(*) FROM _lake_files WHERE table_name = ? AND retired_at IS NULL", [table]
+            ).fetchone()[0]
+
     def compact(self, run_id: str, tables: Sequence[str] = ("articles", "mentions", "removed_spans"),
                 rows_per_file: int = 50_000) -> dict[str, tuple[int, int]]:
         """Merge each table's many small batch files into few large ones (one atomic swap per table).
@@ -428,20 +435,13 @@ class WarehouseWriter:
         """
         out: dict[str, tuple[int, int]] = {}
         for table in tables:
-            with self.connect() as con:
-                before = con.execute(
-                    "SELECT count(*) FROM _lake_files WHERE table_name = ? AND retired_at IS NULL", [table]
-                ).fetchone()[0]
+            before = self.live_file_count(table)
             if before <= 1:
                 out[table] = (before, before)
                 continue
             names = LAKE_SCHEMAS[table].names
             self.rewrite_tables(run_id, ({table: t} for t in self.iter_table(table, names, rows_per_file)))
-            with self.connect() as con:
-                after = con.execute(
-                    "SELECT count(*) FROM _lake_files WHERE table_name = ? AND retired_at IS NULL", [table]
-                ).fetchone()[0]
-            out[table] = (before, after)
+            out[table] = (before, self.live_file_count(table))
         return out
 
     def _drop_retired(self) -> None:

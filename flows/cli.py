@@ -407,7 +407,7 @@ def renormalize(
 @app.command()
 def compact(
     home: HomeOpt = None,
-    rows_per_file: Annotated[int, typer.Option(help="Rows per merged Parquet file.")] = 50_000,
+    rows_per_file: Annotated[int, typer.Option(help="Rows per merged Parquet file.")] = 20_000,
 ) -> None:
     """Merge the lake's many small batch files into a few large ones (months of scheduled runs add up)."""
     from warehouse import WarehouseError

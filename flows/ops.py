@@ -231,7 +231,7 @@ def run_renormalize(home: str | None = None, batch_size: int | None = None) -> d
     return renormalize_flow(home=str(layout.home), batch_size=batch_size)
 
 
-def compact(home: str | None = None, rows_per_file: int = 50_000) -> dict[str, tuple[int, int]]:
+def compact(home: str | None = None, rows_per_file: int = 20_000) -> dict[str, tuple[int, int]]:
     """Merge the lake's small batch files into large ones, under the writer lock (no Prefect run needed)."""
     import uuid
 

@@ -427,7 +427,7 @@ class WarehouseWriter:
             ).fetchone()[0]
 
     def compact(self, run_id: str, tables: Sequence[str] = ("articles", "mentions", "removed_spans"),
-                rows_per_file: int = 50_000) -> dict[str, tuple[int, int]]:
+                rows_per_file: int = 20_000) -> dict[str, tuple[int, int]]:
         """Merge each table's many small batch files into few large ones (one atomic swap per table).
 
         Scheduled runs add one file per table per batch; months of them make every query open thousands
@@ -436,7 +436,12 @@ class WarehouseWriter:
         out: dict[str, tuple[int, int]] = {}
         for table in tables:
             before = self.live_file_count(table)
-            if before <= 1:
+            with self.connect() as con:
+                rows = con.execute(
+                    "SELECT coalesce(sum(n_rows), 0) FROM _lake_files WHERE table_name = ? AND retired_at IS NULL",
+                    [table],
+                ).fetchone()[0]
+            if before <= max(1, -(-rows // rows_per_file)):  # already as few files as a rewrite would give
                 out[table] = (before, before)
                 continue
             names = LAKE_SCHEMAS[table].names

@@ -163,29 +163,24 @@ def run_engine(corpus: Path, home: Path, batch: int, workers: int) -> dict:
     }
 
 
-def run_flow(corpus: Path, home: Path, batch: int, dask: bool = False) -> dict:
-    n = sum(1 for p in corpus.iterdir() if p.is_file())
+def _ingest_json(home: Path, inbox: Path, *extra: str) -> tuple[dict, float]:
+    """Run the real `corpus ingest --json` in a child process; (its summary, wall seconds)."""
     t = time.perf_counter()
     proc = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "corpus"),
-            "ingest",
-            "--home",
-            str(home),
-            "--inbox",
-            str(corpus),
-            "--batch-size",
-            str(batch),
-            "--json",
-            *(["--dask"] if dask else []),
-        ],
+        [str(Path(sys.executable).parent / "corpus"), "ingest", "--home", str(home), "--inbox", str(inbox),
+         "--json", *extra],
         capture_output=True,
         text=True,
     )
     wall = time.perf_counter() - t
     if proc.returncode:
         raise SystemExit(proc.stderr[-3000:])
-    summary = json.loads(proc.stdout)
+    return json.loads(proc.stdout), wall
+
+
+def run_flow(corpus: Path, home: Path, batch: int, dask: bool = False) -> dict:
+    n = sum(1 for p in corpus.iterdir() if p.is_file())
+    summary, wall = _ingest_json(home, corpus, "--batch-size", str(batch), *(["--dask"] if dask else []))
     return {
         "mode": "flow",
         "dask": dask,
@@ -209,16 +204,7 @@ def run_add_one(home: Path) -> dict:
     con = duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
     before = con.execute("SELECT count(*) FROM articles").fetchone()[0]
     con.close()
-    t = time.perf_counter()
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "corpus"), "ingest", "--home", str(home), "--inbox", str(inbox), "--json"],
-        capture_output=True,
-        text=True,
-    )
-    wall = time.perf_counter() - t
-    if proc.returncode:
-        raise SystemExit(proc.stderr[-3000:])
-    summary = json.loads(proc.stdout)
+    summary, wall = _ingest_json(home, inbox)
     con = duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
     in_flow = con.execute(
         "SELECT epoch(finished_at) - epoch(started_at) FROM runs WHERE run_id = ?", [summary["run_id"]]

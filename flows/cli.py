@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -34,6 +36,19 @@ HomeOpt = Annotated[str | None, typer.Option("--home", help="Corpus home (defaul
 def _fail(message: str, code: int = 2) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
+
+
+@contextmanager
+def _user_and_busy_errors() -> Iterator[None]:
+    """Bad input exits 2, a busy or unusable warehouse exits 3, each as one line."""
+    from warehouse import WarehouseError
+
+    try:
+        yield
+    except ops.UserError as exc:
+        _fail(str(exc))
+    except WarehouseError as exc:
+        _fail(str(exc), 3)
 
 
 def _run_with_progress(**kwargs: Any) -> dict[str, Any]:
@@ -386,14 +401,8 @@ def renormalize(
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Re-link every stored article with the current gazetteer (a Prefect flow; never reads the inbox)."""
-    from warehouse import WarehouseError
-
-    try:
+    with _user_and_busy_errors():
         s = ops.run_renormalize(home, batch_size=batch_size)
-    except ops.UserError as exc:
-        _fail(str(exc))
-    except WarehouseError as exc:
-        _fail(str(exc), 3)
     if json_out:
         out.print_json(json.dumps(s, default=str))
     else:
@@ -410,14 +419,8 @@ def compact(
     rows_per_file: Annotated[int, typer.Option(help="Rows per merged Parquet file.")] = 20_000,
 ) -> None:
     """Merge the lake's many small batch files into a few large ones (months of scheduled runs add up)."""
-    from warehouse import WarehouseError
-
-    try:
+    with _user_and_busy_errors():
         result = ops.compact(home, rows_per_file=rows_per_file)
-    except ops.UserError as exc:
-        _fail(str(exc))
-    except WarehouseError as exc:
-        _fail(str(exc), 3)
     for table, (before, after) in result.items():
         out.print(f"{table}: {before} file(s) -> {after}", highlight=False)
 

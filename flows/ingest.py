@@ -311,7 +311,6 @@ class Verdict:
     tables: dict[str, pa.Table]
     quarantine: list[dict[str, Any]]
     validation: list[dict[str, Any]]
-    n_rejected: int
     report: Any = None  # the GX batch report, for Data Docs
 
 
@@ -404,7 +403,7 @@ def validate_task(
         {"suite": r.suite, "expectation": r.expectation, "success": r.success, "unexpected_count": r.unexpected_count}
         for r in result.results
     ]
-    return Verdict(tables, quarantine, validation, len(articles) - len(keep), result)
+    return Verdict(tables, quarantine, validation, result)
 
 
 @task(name="land", task_run_name="land-batch-{batch_no}", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])

@@ -187,10 +187,6 @@ def quarantine_rows(home: str | None = None, include_resolved: bool = False) -> 
         f"FROM quarantine {where} ORDER BY quarantined_at", home)
 
 
-def env_home(home: str | None) -> str:
-    return str(resolve_home(home or os.environ.get("CORPUS_HOME")))
-
-
 # ---- new names and re-linking (issue 10) -------------------------------------------------------
 def suggest_entities(home: str | None = None, min_count: int = 1, min_spellings: int = 2):
     """Clusters of unknown name spellings in the corpus (flows/entities.py)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tempfile
@@ -81,15 +80,6 @@ def read_item(item: InboxItem) -> bytes:
     """The file's bytes (FileNotFoundError / PermissionError propagate for the caller to classify)."""
     with open(item.path, "rb") as fh:
         return fh.read()
-
-
-def hash_file(path: str, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file, streamed (for files too large to read whole)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def consume(items: list[InboxItem]) -> None:

@@ -198,19 +198,7 @@ def _load_data(text: str, name: str) -> Any:
 
 def parse_gazetteer(text: str, name: str = "<gazetteer>") -> Gazetteer:
     """Parse and validate gazetteer YAML text; `name` is used in error messages."""
-    loader = _LineLoader(text)
-    loader.name = name
-    try:
-        data = loader.get_single_data()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else "?"
-        raise GazetteerError(f"{name}:{line}: YAML syntax error: {exc.problem or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise GazetteerError(f"{name}: YAML error: {exc}") from exc
-    finally:
-        loader.dispose()
-    return _Validator(name).gazetteer(data)
+    return _Validator(name).gazetteer(_load_data(text, name))
 
 
 # ----------------------------------------------------------------------------- validation

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -72,6 +76,36 @@ def sample_home(tmp_path_factory, prefect_server) -> Path:
     summary = run_ingest(home=str(home), inbox=str(SAMPLES))
     assert summary["n_new"] == 5, summary
     return home
+
+
+@contextmanager
+def local_site(pages: dict[str, bytes]) -> Iterator[str]:
+    """Serve `pages` (path -> HTML bytes) on 127.0.0.1, 404 for anything else; yields the base URL."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            body = pages.get(self.path)
+            if body is None:
+                self.send_error(404, "Not Found")
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:  # keep test output quiet
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def copy_samples(dest: Path) -> Path:

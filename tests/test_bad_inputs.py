@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import http.server
 import os
 import shutil
 import socket
@@ -27,7 +26,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import SAMPLES, run_cli
+from tests.conftest import SAMPLES, local_site, run_cli
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "bad"
 MAX_FILE_MB = 2  # CORPUS_MAX_FILE_MB for the main run; the too-large file is 3 MB
@@ -579,27 +578,8 @@ GOOD_PAGE = ("<html><head><title>Flood defences</title></head><body><article><h1
 @pytest.fixture
 def http_server() -> Iterator[str]:
     """A local server on 127.0.0.1: /good.html is an article, everything else is 404."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-            if self.path == "/good.html":
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(GOOD_PAGE)))
-                self.end_headers()
-                self.wfile.write(GOOD_PAGE)
-            else:
-                self.send_error(404)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with local_site({"/good.html": GOOD_PAGE}) as url:
+        yield url
 
 
 @pytest.fixture

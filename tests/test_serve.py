@@ -7,10 +7,8 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -26,7 +24,7 @@ from flows.serve import (
     port_is_free,
     validate_cron,
 )
-from tests.conftest import BIN, SAMPLES, copy_samples, run_cli
+from tests.conftest import BIN, SAMPLES, copy_samples, local_site, run_cli
 
 
 def _connect_refused(port: int) -> bool:
@@ -379,32 +377,11 @@ ARTICLE_HTML = """<!DOCTYPE html>
 """
 
 
-class _Site(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's naming
-        if self.path == "/news/water-talks.html":
-            body = ARTICLE_HTML.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        else:
-            self.send_error(404, "Not Found")
-
-    def log_message(self, *args):  # keep test output quiet
-        pass
-
-
 @pytest.fixture
 def web_site():
     """A local web site on 127.0.0.1: one article, 404 for anything else."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with local_site({"/news/water-talks.html": ARTICLE_HTML.encode()}) as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: demo test test-fast lint bench server clean-demo
+.PHONY: demo test test-fast lint bench names-dev names-ood server clean-demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,14 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/extraction_aeb.py
 	$(BIN)/python bench/names_speed.py
 	$(BIN)/python bench/validation_speed.py
+
+# Name linking on real text (../shared/eval/real_dev): P/R/F1 per language group, about 1 minute.
+names-dev: $(VENV)/.installed-dev
+	$(BIN)/python bench/names_real_dev.py
+
+# False links on 892 out-of-domain pages (AEB + WCXB dev), against bench/ood_judgements.yaml: several minutes.
+names-ood: $(VENV)/.installed-dev
+	$(BIN)/python bench/names_out_of_domain.py
 
 server: $(VENV)/.installed
 	$(BIN)/prefect server start --host 127.0.0.1

@@ -81,7 +81,8 @@ def links(home: Path) -> tuple[list[dict], int, int]:
                 ORDER BY a.source_name, field, m.start_char"""
         ).fetchall()
         n_pages = con.execute("SELECT count(*) FROM articles").fetchone()[0]
-        n_held = con.execute("SELECT count(DISTINCT source_name) FROM quarantine WHERE resolved_at IS NULL").fetchone()[0]
+        n_held = con.execute(
+            "SELECT count(DISTINCT source_name) FROM quarantine WHERE resolved_at IS NULL").fetchone()[0]
     out = []
     for source, entity, surface, method, start, end, fld, body, title, dateline in rows:
         text = {"body": body, "title": title, "dateline_place": dateline}.get(fld or "body") or ""
@@ -141,7 +142,8 @@ def main() -> int:
     if unjudged:
         print(f"{len(unjudged)} link(s) not judged yet:")
         for x in unjudged:
-            print(f"  - {{source_name: {x['source_name']}, entity_id: {x['entity_id']}, surface: {json.dumps(x['surface'], ensure_ascii=False)}}}")
+            surface = json.dumps(x["surface"], ensure_ascii=False)
+            print(f"  - {{source_name: {x['source_name']}, entity_id: {x['entity_id']}, surface: {surface}}}")
     pages = n_pages + n_held
     rate = 1000 * false_n / pages if pages else 0.0
     print(f"{false_n} false links judged by hand over {pages} pages = {rate:.1f} per 1000 pages "

@@ -184,7 +184,7 @@ def validate_batch(
     _run_table("articles", articles, _articles_suite(cfg.cache_key(), today), None, report)
 
     if "mentions" in frames:
-        mentions = prep.prepare_spans(frames["mentions"], articles, "clean_text", "clean")
+        mentions = prep.prepare_mentions(frames["mentions"], articles)
         suite = _mentions_suite(prep.entity_id_list(entity_ids))
         _run_table("mentions", mentions, suite, None, report)
     if "removed_spans" in frames:

@@ -159,6 +159,39 @@ def prepare_spans(spans: pd.DataFrame, articles: pd.DataFrame, text_column: str,
     return frame
 
 
+# The text each mention `field` points into, by articles column; a frame without `field` is all body.
+MENTION_FIELD_COLUMNS = {"body": "clean_text", "title": "title", "dateline_place": "dateline_place"}
+
+
+def prepare_mentions(mentions: pd.DataFrame, articles: pd.DataFrame) -> pd.DataFrame:
+    """A positional-index copy of `mentions` with `field` (default body), `article_in_batch`, and
+    `field_len` and `field_slice` taken from the text of the mention's field."""
+    frame = mentions.reset_index(drop=True)
+    if "field" not in frame.columns:
+        frame["field"] = "body"
+    frame["article_in_batch"] = frame["article_id"].isin(batch_article_ids(articles))
+    in_batch = set(batch_article_ids(articles))
+    by_field = {f: _texts_by_article(articles, col) for f, col in MENTION_FIELD_COLUMNS.items()}
+    lengths: list[int | None] = []
+    slices: list[str | None] = []
+    for article_id, field, start, end in zip(frame["article_id"].tolist(), frame["field"].tolist(),
+                                             frame["start_char"].tolist(), frame["end_char"].tolist(), strict=True):
+        texts = by_field.get(field) if isinstance(field, str) else None
+        if texts is None or article_id not in in_batch:
+            lengths.append(None)  # reported by the field and article_id checks
+            slices.append(None)
+            continue
+        text = texts.get(article_id, "")  # a mention in an empty title is past its end
+        lengths.append(len(text))
+        if isinstance(start, (int, np.integer)) and isinstance(end, (int, np.integer)) and start >= 0:
+            slices.append(text[start:end])
+        else:
+            slices.append(None)
+    frame["field_len"] = pd.array(lengths, dtype="Int64")
+    frame["field_slice"] = pd.Series(slices, dtype=object)
+    return frame
+
+
 def batch_article_ids(articles: pd.DataFrame) -> list[str]:
     """The distinct non-null article ids of the batch."""
     return sorted({a for a in articles["article_id"].tolist() if isinstance(a, str)})

@@ -33,6 +33,8 @@ ARTICLE_COLUMNS = (
     "normalized_text",
 )
 MENTION_COLUMNS = ("article_id", "start_char", "end_char", "surface", "entity_id", "method", "score")
+# where a mention's offsets point: body = clean_text, title, dateline_place
+MENTION_FIELDS = ("body", "title", "dateline_place")
 REMOVED_SPAN_COLUMNS = ("article_id", "start_char", "end_char", "rule", "text")
 ENTITY_COLUMNS = ("entity_id", "canonical_name", "type", "aliases")
 
@@ -128,7 +130,7 @@ def articles_suite(cfg: ValidationConfig | None = None, today: dt.date | None = 
 
 
 def _span_expectations(text_column: str, len_column: str, slice_column: str, value_column: str) -> list[Any]:
-    """Offset checks shared by mentions (into clean_text) and removed_spans (into raw_text)."""
+    """Offset checks shared by mentions (into their field's text) and removed_spans (into raw_text)."""
     import great_expectations.expectations as gxe
 
     return [
@@ -181,14 +183,20 @@ def _span_expectations(text_column: str, len_column: str, slice_column: str, val
 
 
 def mentions_suite(entity_ids: Sequence[str]) -> ExpectationSuite:
-    """Suite for `mentions`; needs helper columns `article_in_batch`, `clean_len` and `clean_slice`."""
+    """Suite for `mentions`; needs helper columns `field`, `article_in_batch`, `field_len` and `field_slice`
+    (offsets are into the text of the mention's field: clean_text, title or dateline_place)."""
     import great_expectations.expectations as gxe
 
     return _suite(
         "mentions",
         MENTION_COLUMNS,
         [
-            *_span_expectations("clean_text", "clean_len", "clean_slice", "surface"),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="field",
+                value_set=list(MENTION_FIELDS),
+                meta={"detail": "field {field} is not one of " + "/".join(MENTION_FIELDS)},
+            ),
+            *_span_expectations("the {field} text", "field_len", "field_slice", "surface"),
             gxe.ExpectColumnValuesToNotBeNull(column="entity_id", meta={"detail": "entity_id is null"}),
             gxe.ExpectColumnValuesToBeInSet(
                 column="entity_id",

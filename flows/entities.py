@@ -70,12 +70,12 @@ def current_gazetteer(home: str | None = None) -> Gazetteer:
 
 
 def _scan(home: str | None) -> Iterator[tuple[str, str, list[Mention]]]:
-    """(article_id, clean_text, stored mentions) of every article, streamed."""
+    """(article_id, clean_text, stored body mentions) of every article, streamed."""
     con = connect_readonly(home)
     try:
         cur = con.execute(
             "WITH ms AS (SELECT article_id, list(start_char ORDER BY start_char) AS s, "
-            "list(end_char ORDER BY start_char) AS e FROM mentions GROUP BY article_id) "
+            "list(end_char ORDER BY start_char) AS e FROM mentions WHERE field = 'body' GROUP BY article_id) "
             "SELECT a.article_id, a.clean_text, ms.s, ms.e FROM articles a LEFT JOIN ms USING (article_id) "
             "ORDER BY a.article_id")
         while rows := cur.fetchmany(SCAN_ROWS):

@@ -339,7 +339,8 @@ def validate_task(
     frames = {
         "articles": pd.DataFrame(articles, columns=[c for c in art_cols if c != "ingested_at"]),
         "mentions": pd.DataFrame(
-            mentions, columns=["article_id", "start_char", "end_char", "surface", "entity_id", "method", "score"]
+            mentions,
+            columns=["article_id", "start_char", "end_char", "surface", "entity_id", "method", "score", "field"],
         ),
         "removed_spans": pd.DataFrame(removed, columns=["article_id", "start_char", "end_char", "rule", "text"]),
     }

@@ -2,8 +2,8 @@
 
 After a gazetteer change (an `corpus entities accept`, an edited CORPUS_GAZETTEER), the stored
 `mentions` and `normalized_text` are out of date. This flow streams the articles from the lake
-(never the inbox or the archive), links their `clean_text` again, one task per batch, and
-replaces the whole `articles` and `mentions` tables in one atomic step (WarehouseWriter.
+(never the inbox or the archive), links their `clean_text`, `title` and `dateline_place` again,
+one task per batch, and replaces the whole `articles` and `mentions` tables in one atomic step (WarehouseWriter.
 rewrite_tables); every other article column is kept as it was. It holds the writer lock for the
 whole run, re-syncs `entities`, and records a `runs` row like an ingest does.
 """
@@ -35,13 +35,18 @@ def relink_task(articles: pa.Table, batch_no: int, run_id: str, gazetteer_path: 
     """Re-link one batch: (articles with a new normalized_text, its mentions, number of texts changed)."""
     gaz, linker = _gazetteer_and_linker(gazetteer_path, overlays)
     ids = articles.column("article_id").to_pylist()
-    texts = articles.column("clean_text").to_pylist()
-    rows = [{"article_id": a, "clean_text": t or "", "_row": i}
-            for i, (a, t) in enumerate(zip(ids, texts, strict=True))]
+    columns = [column for _, column in pipeline.LINKED_FIELDS]  # body, title and dateline are all re-linked
+    values = {c: articles.column(c).to_pylist() for c in columns}
+    rows = [{"article_id": a, "_row": i, **{c: values[c][i] for c in columns}} for i, a in enumerate(ids)]
+    for r in rows:
+        r["clean_text"] = r["clean_text"] or ""
     mentions = pipeline.link_batch(rows, linker, gaz)
+    where = dict(pipeline.LINKED_FIELDS)
     for m in mentions:
-        if rows[m["_row"]]["clean_text"][m["start_char"] : m["end_char"]] != m["surface"]:
-            raise RenormalizeError(f"article {m['article_id']}: mention {m['surface']!r} does not slice its text")
+        if rows[m["_row"]][where[m["field"]]][m["start_char"] : m["end_char"]] != m["surface"]:
+            raise RenormalizeError(
+                f"article {m['article_id']}: {m['field']} mention {m['surface']!r} does not slice its text"
+            )
         del m["_row"]
         m["run_id"] = run_id
     old = articles.column("normalized_text").to_pylist()

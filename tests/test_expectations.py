@@ -171,8 +171,8 @@ BAD_RECORDS = [
     (
         "mention_off_by_one",
         mention_off_by_one,
-        "expect_column_pair_values_to_be_equal(surface,clean_slice)",
-        "surface 'Baghdad' != clean_text[46:53] 'aghdad.'",
+        "expect_column_pair_values_to_be_equal(surface,field_slice)",
+        "surface 'Baghdad' != the 'body' text[46:53] 'aghdad.'",
     ),
     (
         "unknown_entity",
@@ -207,8 +207,8 @@ BAD_RECORDS = [
     (
         "mention_past_end",
         mention_past_end,
-        "expect_column_pair_values_a_to_be_greater_than_b(clean_len,end_char)",
-        "end_char 10000 is past the end of clean_text",
+        "expect_column_pair_values_a_to_be_greater_than_b(field_len,end_char)",
+        "end_char 10000 is past the end of the 'body' text",
     ),
     (
         "mention_of_unknown_article",

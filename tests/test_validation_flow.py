@@ -62,7 +62,7 @@ def test_each_bad_record_is_quarantined_with_its_reason(prefect_server, corpus_h
         assert stage == "validate" and detail
         held.setdefault(name, set()).add(reason)
     assert "expect_column_values_to_not_match_regex_list(clean_text)" in held["000_083595a5a8a6eafd.txt"]
-    assert "expect_column_pair_values_to_be_equal(surface,clean_slice)" in held["001_37770341e2c3cd0c.txt"]
+    assert "expect_column_pair_values_to_be_equal(surface,field_slice)" in held["001_37770341e2c3cd0c.txt"]
     assert "expect_column_values_to_be_in_set(entity_id)" in held["002_8a7174939e31e350.txt"]
     assert "expect_column_values_to_be_unique(article_id)" in held["003_copy.txt"]
     assert "expect_column_value_lengths_to_be_between(clean_text)" in held["short.txt"]

@@ -128,20 +128,40 @@ def prepare_batch(docs: Sequence[SourceDoc], rules: Any = None) -> PreparedBatch
     return PreparedBatch(articles, removed, failures)
 
 
+# Fields of an article whose names are linked, and the articles column holding each one's text.
+# `body` offsets are into clean_text; `title` and `dateline_place` offsets are into those columns.
+LINKED_FIELDS: tuple[tuple[str, str], ...] = (
+    ("body", "clean_text"), ("title", "title"), ("dateline_place", "dateline_place"),
+)
+
+
+def field_texts(article: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, text) of every non-empty linked field of an article row, body first."""
+    out = []
+    for field, column in LINKED_FIELDS:
+        text = article.get(column)
+        if isinstance(text, str) and (text or field == "body"):
+            out.append((field, text))
+    return out
+
+
 def link_batch(articles: list[dict[str, Any]], linker: Any, gazetteer: Any) -> list[dict[str, Any]]:
-    """Link names in every article's clean_text; fills normalized_text and returns mention rows."""
+    """Link names in every article's body, title and dateline place; fills normalized_text (from the
+    body alone) and returns mention rows with their `field`."""
     from transforms.names import normalize_text
 
     rows: list[dict[str, Any]] = []
     for art in articles:
-        mentions = linker.link(art["clean_text"])
-        art["normalized_text"] = normalize_text(art["clean_text"], mentions, gazetteer)
         aid, pos = art["article_id"], art.get("_row")
-        rows.extend(
-            {
-                "_row": pos, "article_id": aid, "start_char": m.start, "end_char": m.end, "surface": m.surface,
-                "entity_id": m.entity_id, "method": m.method, "score": m.score,
-            }
-            for m in mentions
-        )
+        for field, text in field_texts(art):
+            mentions = linker.link(text)
+            if field == "body":
+                art["normalized_text"] = normalize_text(text, mentions, gazetteer)
+            rows.extend(
+                {
+                    "_row": pos, "article_id": aid, "start_char": m.start, "end_char": m.end, "surface": m.surface,
+                    "entity_id": m.entity_id, "method": m.method, "score": m.score, "field": field,
+                }
+                for m in mentions
+            )
     return rows

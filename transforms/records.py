@@ -18,9 +18,9 @@ class RemovedSpan:
 
 @dataclass(frozen=True, slots=True)
 class Mention:
-    """A name in clean_text linked to a gazetteer entity."""
+    """A name in a text (an article's clean_text, title or dateline place) linked to a gazetteer entity."""
 
-    start: int  # offset into clean_text
+    start: int  # offset into the linked text
     end: int  # exclusive
     surface: str
     entity_id: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 # Bump with a migration in warehouse/migrations.py whenever a table's shape changes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SPAN = pa.struct([("start_char", pa.int32()), ("end_char", pa.int32())])
 _TS = pa.timestamp("us", tz="UTC")
@@ -45,6 +45,8 @@ LAKE_SCHEMAS: dict[str, pa.Schema] = {
             ("method", pa.string()),
             ("score", pa.float32()),
             ("run_id", pa.string()),
+            # which text the offsets point into: body (clean_text), title or dateline_place (version 2)
+            ("field", pa.string()),
         ]
     ),
     "removed_spans": pa.schema(

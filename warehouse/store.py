@@ -141,7 +141,7 @@ class WarehouseWriter:
                     "upgrade corpus-pipeline"
                 )
             if found is not None and found < SCHEMA_VERSION:
-                migrate(con, found, SCHEMA_VERSION)
+                migrate(con, found, SCHEMA_VERSION, self.layout)
             con.execute("INSERT OR REPLACE INTO _meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
             con.execute(
                 "UPDATE runs SET status = 'crashed', finished_at = coalesce(finished_at, ?) WHERE status = 'running'",

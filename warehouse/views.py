@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 ANALYSIS_VIEWS: dict[str, str] = {
-    # one row per article x entity: how often the article names the entity
+    # one row per article x entity: how often the article names the entity, in its body, title or
+    # dateline (a name only in the headline still makes the article one that names the entity)
     "entity_mentions": """
         SELECT m.article_id, m.entity_id, e.canonical_name, e.type,
                count(*) AS n_mentions, a.source_name, coalesce(a.sitename, a.source_name) AS outlet,
-               a.published, a.title, list(DISTINCT m.surface ORDER BY m.surface) AS surfaces
+               a.published, a.title, list(DISTINCT m.surface ORDER BY m.surface) AS surfaces,
+               list(DISTINCT m.field ORDER BY m.field) AS fields
         FROM mentions m
         JOIN articles a USING (article_id)
         LEFT JOIN entities e USING (entity_id)

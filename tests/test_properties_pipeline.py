@@ -200,3 +200,50 @@ def test_decode_refusals_are_typed_and_named(data: bytes) -> None:
         decode_bytes(data)
     except DecodeError as exc:
         assert exc.reason in ("empty", "binary", "nul_bytes", "undecodable")
+
+
+# Our own lines with names in them, for the offsets of linked mentions in every field.
+HEADLINES = ["Muqtada al-Sadr returns to Najaf", "Water talks resume in the south", "Crowds fill Tahrir Square again",
+             "Karbala", "Qasem Soleimani and the Quds Force, a profile"]
+DATELINES = ["", "KARBALA (AP) — ", "Baghdad, January 21, 2020 — ", "BASRA — ", "Najaf: "]
+NAMED_LINES = ["Supporters of Muqtada al-Sadr marched from Najaf to Kufa on Friday.",
+               "The Popular Mobilization Forces denied any role in the attack near Baghdad.",
+               *SENTENCES[:4]]
+FIELD_COLUMN = {"body": "clean_text", "title": "title", "dateline_place": "dateline_place"}
+_LINKER: list = []
+
+
+def _gaz_linker():
+    if not _LINKER:
+        from transforms.names import Linker, load_gazetteer
+
+        gaz = load_gazetteer()
+        _LINKER.extend([gaz, Linker(gaz)])
+    return _LINKER
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.one_of(st.none(), st.sampled_from(HEADLINES), st.text(max_size=30)),
+                          st.sampled_from(DATELINES),
+                          st.lists(st.sampled_from(NAMED_LINES), min_size=1, max_size=5),
+                          st.sampled_from([".txt", ".json"])), min_size=1, max_size=3))
+def test_every_mention_slices_the_text_of_its_field(items: list[tuple[str | None, str, list[str], str]]) -> None:
+    """Body, title and dateline mentions: text_of_field[start:end] == surface, and body offsets are into clean_text."""
+    from transforms.pipeline import link_batch
+
+    gaz, linker = _gaz_linker()
+    docs = []
+    for i, (title, dateline, lines, suffix) in enumerate(items):
+        body = dateline + "\n\n".join(lines)
+        if suffix == ".json":
+            data = json.dumps({"title": title, "text": body}).encode("utf-8")
+        else:
+            data = (((title + "\n\n") if title else "") + body).encode("utf-8")
+        docs.extend(split_source(f"f{i}{suffix}", data)[0])
+    batch = prepare_batch(docs)
+    rows = link_batch(batch.articles, linker, gaz)
+    by_row = {a["_row"]: a for a in batch.articles}
+    for r in rows:
+        text = by_row[r["_row"]][FIELD_COLUMN[r["field"]]]
+        assert isinstance(text, str) and 0 <= r["start_char"] < r["end_char"] <= len(text)
+        assert text[r["start_char"] : r["end_char"]] == r["surface"]

@@ -144,11 +144,14 @@ def main() -> int:
         for x in unjudged:
             surface = json.dumps(x["surface"], ensure_ascii=False)
             print(f"  - {{source_name: {x['source_name']}, entity_id: {x['entity_id']}, surface: {surface}}}")
-    pages = n_pages + n_held
+    pages = sum(1 for folder in SETS.values() for _ in folder.glob("*.html.gz"))  # landed, held or duplicate
     rate = 1000 * false_n / pages if pages else 0.0
+    false_keys = {(x["source_name"], x["entity_id"], x["surface"]) for x in found
+                  if judged.get((x["source_name"], x["entity_id"], x["surface"]), {}).get("verdict") is False}
     print(f"{false_n} false links judged by hand over {pages} pages = {rate:.1f} per 1000 pages "
-          f"({true_n} judged true, {len(unjudged)} not judged; target: at most 1 per 1000 pages)")
-    print("command: python bench/names_out_of_domain.py")
+          f"({len(false_keys)} distinct page/entity/surface; {true_n} judged true, {len(unjudged)} not judged; "
+          "target: at most 1 per 1000 pages)")
+    print("command: python bench/names_out_of_domain.py" + (" --skip-ingest" if args.skip_ingest else ""))
     return 0
 
 

@@ -191,6 +191,7 @@ def mentions_suite(entity_ids: Sequence[str]) -> ExpectationSuite:
         "mentions",
         MENTION_COLUMNS,
         [
+            gxe.ExpectColumnValuesToNotBeNull(column="field", meta={"detail": "field is null"}),
             gxe.ExpectColumnValuesToBeInSet(
                 column="field",
                 value_set=list(MENTION_FIELDS),

@@ -378,8 +378,13 @@ def test_arabic_article_through_the_flow(prefect_server, corpus_home, tmp_path, 
         assert (source, language) == ("iraq_ar_utf8.txt", "ar")
         assert raw == ARTICLE
         mentions = con.execute(
-            "SELECT start_char, end_char, surface, entity_id FROM mentions WHERE article_id = ? ORDER BY start_char",
+            "SELECT start_char, end_char, surface, entity_id FROM mentions WHERE article_id = ? AND field = 'body' "
+            "ORDER BY start_char",
             [aid],
+        ).fetchall()
+        title_mentions = con.execute(
+            "SELECT m.entity_id, substr(a.title, m.start_char + 1, m.end_char - m.start_char) = m.surface "
+            "FROM mentions m JOIN articles a USING (article_id) WHERE m.field = 'title'"
         ).fetchall()
         n_runs = con.execute("SELECT count(*) FROM runs").fetchone()[0]
     finally:
@@ -387,6 +392,7 @@ def test_arabic_article_through_the_flow(prefect_server, corpus_home, tmp_path, 
     assert n_runs == 2
 
     assert Counter(m[3] for m in mentions) == EXPECTED_MENTIONS
+    assert title_mentions == [("qasem-soleimani", True)]  # the headline names him too
     for start, end, surface, _ in mentions:
         assert clean[start:end] == surface
     surfaces = {s for _, _, s, _ in mentions}

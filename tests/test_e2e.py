@@ -53,9 +53,11 @@ def test_offsets_and_rebuild(sample_home):
     con = _ro(sample_home)
     arts = {r[0]: (r[1], r[2], r[3]) for r in con.execute(
         "SELECT article_id, raw_text, clean_text, normalized_text FROM articles").fetchall()}
-    for aid, start, end, surface in con.execute(
-            "SELECT article_id, start_char, end_char, surface FROM mentions").fetchall():
-        assert arts[aid][1][start:end] == surface
+    fields = {r[0]: {"body": r[1], "title": r[2], "dateline_place": r[3]} for r in con.execute(
+        "SELECT article_id, clean_text, title, dateline_place FROM articles").fetchall()}
+    for aid, start, end, surface, field in con.execute(
+            "SELECT article_id, start_char, end_char, surface, field FROM mentions").fetchall():
+        assert fields[aid][field][start:end] == surface
     for aid, (raw, clean, _norm) in arts.items():
         spans = con.execute("SELECT start_char, end_char, text FROM removed_spans WHERE article_id = ? "
                             "ORDER BY start_char", [aid]).fetchall()

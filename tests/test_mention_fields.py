@@ -100,6 +100,7 @@ def test_mentions_of_every_field_validate_against_their_own_text():
         # past the end of the dateline place
         (("art-1", 0, 15, "Muqtada al-Sadr", "muqtada-al-sadr", "exact", 1.0, "dateline_place"), "past the end"),
         (("art-1", 0, 7, "Karbala", "karbala", "exact", 1.0, "caption"), "field 'caption' is not one of"),
+        (("art-1", 0, 7, "Karbala", "karbala", "exact", 1.0, None), "field is null"),
     ],
 )
 def test_mentions_that_do_not_slice_their_field_are_rejected(row, expected):

@@ -130,12 +130,18 @@ def test_a_version_1_home_is_upgraded_with_every_old_mention_in_the_body(tmp_pat
     before = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
     assert before > 0 and all("field" not in pq.read_schema(f).names for f in files)
 
+    # a step killed half-way: one file already rewritten, the version still 1; the next writer
+    # runs the step again and must leave that file as it is
+    import pyarrow as pa
+
+    half = pq.ParquetFile(files[0]).read()
+    pq.write_table(half.append_column("field", pa.array(["body"] * half.num_rows, pa.string())), files[0])
     with Warehouse(home).writer():
         pass
     with Warehouse(home).writer():  # a second opening finds nothing left to do
         pass
 
-    assert all(pq.read_schema(f).names[-1] == "field" for f in files)
+    assert all(pq.read_schema(f).names.count("field") == 1 for f in files)
     con = connect_readonly(home)
     try:
         assert con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)

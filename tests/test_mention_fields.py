@@ -60,6 +60,20 @@ def test_body_offsets_and_normalized_text_stay_as_before(gaz_linker):
     assert art["normalized_text"] == normalize_text(body, linker.link(body), gaz)
 
 
+def test_a_headline_short_form_is_judged_with_the_whole_article_as_context(gaz_linker):
+    """A calque in the title links when the body names the person in full, as it would in the body."""
+    gaz, linker = gaz_linker
+    title = "Mourners bury the Engineer in Najaf"
+    named = "Thousands walked behind the coffin of Abu Mahdi al-Muhandis on Monday, after the strike."
+    unnamed = "Thousands walked behind a coffin on Monday, after the strike."
+    found = {}
+    for body in (named, unnamed):
+        art = {"article_id": "a3", "_row": 0, "clean_text": body, "title": title, "dateline_place": None}
+        found[body] = {(r["field"], r["surface"], r["entity_id"]) for r in link_batch([art], linker, gaz)}
+    assert ("title", "the Engineer", "abu-mahdi-al-muhandis") in found[named]
+    assert found[unnamed] == {("title", "Najaf", "najaf")}
+
+
 # ---- validation ---------------------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from transforms.errors import DecodeError, TransformError
@@ -135,6 +135,11 @@ LINKED_FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 
+# What separates the fields when an article is linked as one text: a paragraph break, so no name
+# runs from one field into the next.
+FIELD_SEPARATOR = "\n\n"
+
+
 def field_texts(article: dict[str, Any]) -> list[tuple[str, str]]:
     """(field, text) of every non-empty linked field of an article row, body first."""
     out = []
@@ -142,6 +147,27 @@ def field_texts(article: dict[str, Any]) -> list[tuple[str, str]]:
         text = article.get(column)
         if isinstance(text, str) and (text or field == "body"):
             out.append((field, text))
+    return out
+
+
+def link_article(article: dict[str, Any], linker: Any) -> list[tuple[str, Any]]:
+    """(field, mention) of every name in the article, offsets into that field's text.
+
+    The fields are linked as one text, body first, so a short form in the headline ("Sadr", a
+    kunya) is judged with the whole article as its context, as in the body.
+    """
+    parts = field_texts(article)
+    joined = FIELD_SEPARATOR.join(text for _, text in parts)
+    bounds, pos = [], 0
+    for field, text in parts:
+        bounds.append((field, pos, pos + len(text)))
+        pos += len(text) + len(FIELD_SEPARATOR)
+    out: list[tuple[str, Any]] = []
+    for m in linker.link(joined):
+        for field, lo, hi in bounds:
+            if lo <= m.start and m.end <= hi:
+                out.append((field, replace(m, start=m.start - lo, end=m.end - lo)))
+                break
     return out
 
 
@@ -153,15 +179,14 @@ def link_batch(articles: list[dict[str, Any]], linker: Any, gazetteer: Any) -> l
     rows: list[dict[str, Any]] = []
     for art in articles:
         aid, pos = art["article_id"], art.get("_row")
-        for field, text in field_texts(art):
-            mentions = linker.link(text)
-            if field == "body":
-                art["normalized_text"] = normalize_text(text, mentions, gazetteer)
-            rows.extend(
-                {
-                    "_row": pos, "article_id": aid, "start_char": m.start, "end_char": m.end, "surface": m.surface,
-                    "entity_id": m.entity_id, "method": m.method, "score": m.score, "field": field,
-                }
-                for m in mentions
-            )
+        found = link_article(art, linker)
+        body = [m for field, m in found if field == "body"]
+        art["normalized_text"] = normalize_text(art.get("clean_text") or "", body, gazetteer)
+        rows.extend(
+            {
+                "_row": pos, "article_id": aid, "start_char": m.start, "end_char": m.end, "surface": m.surface,
+                "entity_id": m.entity_id, "method": m.method, "score": m.score, "field": field,
+            }
+            for field, m in found
+        )
     return rows

@@ -169,8 +169,8 @@ def prepare_mentions(mentions: pd.DataFrame, articles: pd.DataFrame) -> pd.DataF
     frame = mentions.reset_index(drop=True)
     if "field" not in frame.columns:
         frame["field"] = "body"
-    frame["article_in_batch"] = frame["article_id"].isin(batch_article_ids(articles))
     in_batch = set(batch_article_ids(articles))
+    frame["article_in_batch"] = frame["article_id"].isin(in_batch)
     by_field = {f: _texts_by_article(articles, col) for f, col in MENTION_FIELD_COLUMNS.items()}
     lengths: list[int | None] = []
     slices: list[str | None] = []

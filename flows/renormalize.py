@@ -3,9 +3,9 @@
 After a gazetteer change (an `corpus entities accept`, an edited CORPUS_GAZETTEER), the stored
 `mentions` and `normalized_text` are out of date. This flow streams the articles from the lake
 (never the inbox or the archive), links their `clean_text`, `title` and `dateline_place` again,
-one task per batch, and replaces the whole `articles` and `mentions` tables in one atomic step (WarehouseWriter.
-rewrite_tables); every other article column is kept as it was. It holds the writer lock for the
-whole run, re-syncs `entities`, and records a `runs` row like an ingest does.
+one task per batch, and replaces the whole `articles` and `mentions` tables in one atomic step
+(WarehouseWriter.rewrite_tables); every other article column is kept as it was. It holds the
+writer lock for the whole run, re-syncs `entities`, and records a `runs` row like an ingest does.
 """
 
 from __future__ import annotations

@@ -1,13 +1,14 @@
 """Measurement only: name linking on real text, per language group (issue 14, item 1).
 
-usage: python bench/names_real_dev.py [--dev ../shared/eval/real_dev] [--home bench/out/real_dev_home] [-v]
+usage: python bench/names_real_dev.py [--dev ../shared/eval/real_dev] [--home bench/out/real_dev_home]
+                                     [--by-language] [-v]
 
 Ingests `DEV/articles/` with the real `corpus ingest` into a fresh scratch home, then scores it
 with `../shared/eval/score.py --json` once over every article and once per language group
 (English, Arabic, other Latin-script languages, other scripts; languages from `DEV/sources.json`),
 each time on a gold file filtered to that group and written to bench/out/. Prints P/R/F1 per
-group and the articles that were quarantined. `-v` also prints the (entity: gold, found)
-differences per article.
+group (`--by-language`: and per language code) and the articles that were quarantined. `-v`
+also prints the (entity: gold, found) differences per article.
 
 The excerpts are third-party text kept for measurement: never copy their text, names-as-found or
 expected counts into the repo (gazetteer, rules, tests).
@@ -92,6 +93,7 @@ def main() -> int:
     ap.add_argument("--dev", type=Path, default=SHARED / "eval" / "real_dev")
     ap.add_argument("--home", type=Path, default=OUT / "real_dev_home")
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--by-language", action="store_true", help="also one row per language code")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     sources = json.loads((args.dev / "sources.json").read_text(encoding="utf-8"))
@@ -102,14 +104,18 @@ def main() -> int:
     for g in docs.values():
         listed |= set(g.get("mentions", {}))
     summary = ingest(args.dev / "articles", args.home)
+    lang = {n: sources.get(n, {}).get("language", "") for n in docs}
     rows = []
     for group in ("all", *GROUPS):
-        names = [n for n in docs if group == "all" or language_group(sources.get(n, {}).get("language", "")) == group]
-        if not names:
-            continue
-        sub = {"_entities": sorted(listed), **{n: docs[n] for n in names}}
-        out = score(args.home, sub, group)
-        rows.append((group, len(names), out))
+        names = [n for n in docs if group == "all" or language_group(lang[n]) == group]
+        if names:
+            rows.append((group, len(names), score(args.home, {"_entities": sorted(listed),
+                                                              **{n: docs[n] for n in names}}, group)))
+    if args.by_language:
+        for code in sorted(set(lang.values()), key=lambda c: (GROUPS.index(language_group(c)), c)):
+            names = [n for n in docs if lang[n] == code]
+            rows.append((f"  {code}", len(names), score(args.home, {"_entities": sorted(listed),
+                                                                    **{n: docs[n] for n in names}}, f"lang {code}")))
     print(f"real_dev: {len(docs)} articles, {summary.get('n_new')} landed, {summary.get('n_quarantined')} quarantined")
     print(f"{'group':<20} {'articles':>8} {'P':>6} {'R':>6} {'F1':>6} {'tp':>5} {'fp':>4} {'fn':>4}")
     for group, n, out in rows:
@@ -125,7 +131,8 @@ def main() -> int:
         for name, d in rows[0][2]["per_article"].items():
             if d["wrong"]:
                 print(f"{name} [{sources.get(name, {}).get('language')}]: (gold, found) {d['wrong']}")
-    print(f"command: python bench/names_real_dev.py{' -v' if args.verbose else ''}")
+    flags = (" --by-language" if args.by_language else "") + (" -v" if args.verbose else "")
+    print(f"command: python bench/names_real_dev.py{flags}")
     return 0
 
 

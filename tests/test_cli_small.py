@@ -86,3 +86,31 @@ def test_a_bad_log_level_is_a_usage_error(cli_env, tmp_path):
     proc = run_cli(["ingest", "--inbox", str(tmp_path)], env, check=False)
     assert proc.returncode == 2 and "CORPUS_LOG_LEVEL" in proc.stderr
 
+
+
+def test_duplicates_record_which_source_duplicated_which_article(sample_home, tmp_path, prefect_server):
+    import duckdb
+
+    from flows.ops import run_ingest
+
+    home = tmp_path / "home"
+    shutil.copytree(sample_home, home)
+    original = sorted(SAMPLES.iterdir())[0]
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    shutil.copy(original, drop / "copy-of-first.txt")  # the same bytes under another name
+    text = original.read_text(encoding="utf-8")
+    (drop / "first-as-utf16.txt").write_bytes(text.encode("utf-16"))  # other bytes, the same text
+    summary = run_ingest(home=str(home), inbox=str(drop))
+    assert summary["n_duplicate"] == 2, summary
+    con = duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT d.source_name, d.reason, a.source_name FROM duplicates d JOIN articles a USING (article_id) "
+            "ORDER BY d.source_name").fetchall()
+    finally:
+        con.close()
+    assert rows == [
+        ("copy-of-first.txt", "same_bytes", original.name),
+        ("first-as-utf16.txt", "same_text", original.name),
+    ]

@@ -158,10 +158,14 @@ def test_runaway_query_stops_at_timeout_with_exit_124(home):
     assert "limit" in proc.stderr and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
 
 
-def test_ctrl_c_ends_a_query_cleanly_with_exit_130(home):
+def test_ctrl_c_ends_a_query_cleanly_with_exit_130(home, tmp_path):
     proc = subprocess.Popen([str(BIN / "corpus"), "sql", SLOW, "--timeout", "100", "--home", str(home)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**ENV, "TMPDIR": str(tmp_path)})
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("corpus-sql-*")) and time.monotonic() < deadline:  # the snapshot exists
+        time.sleep(0.1)
+    time.sleep(1)
     proc.send_signal(signal.SIGINT)
     try:
         _, stderr = proc.communicate(timeout=30)

@@ -21,6 +21,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -138,11 +139,12 @@ def _check_node(node: Any, known: set[str]) -> None:
                 raise RefusedQuery(f"read-only SQL: no other database ({catalog}) is reachable")
             if schema in ("information_schema", "pg_catalog"):
                 pass
-            elif name.lower() not in known:
-                looks_like_file = any(c in name for c in "/\\:.*?")
+            elif name.lower() not in known and any(c in name for c in "/\\:.*?~"):
+                # a quoted path is a file to DuckDB (a replacement scan); an unknown plain name is left to
+                # DuckDB, whose catalog error suggests the right table
                 raise RefusedQuery(
-                    f"read-only SQL: {name!r} is not a table of the corpus"
-                    + ("; files are read through the corpus's tables and views only" if looks_like_file else "")
+                    f"read-only SQL: {name!r} is not a table of the corpus; files are read through the "
+                    "corpus's tables and views only"
                 )
         for v in node.values():
             _check_node(v, known)
@@ -202,6 +204,7 @@ class Snapshot:
         con = self.con
         con.execute("SET enable_progress_bar = false")  # DuckDB would draw its own bar on the output
         con.execute(f"SET temp_directory = {_sql_str(str(self._tmp))}")
+        con.execute("SET python_enable_replacements = false")  # no Python variable is a table either
         con.execute("SET autoinstall_known_extensions = false")
         con.execute("SET autoload_known_extensions = false")
         con.execute("SET allowed_paths = [" + ", ".join(_sql_str(p) for p in self.allowed) + "]")
@@ -210,41 +213,53 @@ class Snapshot:
         con.execute("SET lock_configuration = true")
 
     def query(self, sql: str, timeout: float | None = DEFAULT_TIMEOUT) -> tuple[list[str], list[tuple]]:
-        """Check and run one read-only statement; returns (column names, rows)."""
+        """Check and run one read-only statement; returns (column names, rows).
+
+        The statement runs in a worker thread while this thread waits in short steps, so that Ctrl-C
+        (KeyboardInterrupt) and the time limit are noticed at once and end the query with
+        `con.interrupt()`, whatever DuckDB is doing.
+        """
         stmt = check_statement(self.con, sql, self.relations)
-        fired = threading.Event()
+        box: dict[str, Any] = {}
+        # an Event, not Thread.join(): a join cut short by KeyboardInterrupt can mark a running thread as ended
+        done = threading.Event()
 
-        def stop() -> None:
-            fired.set()
-            self.con.interrupt()
+        def work() -> None:
+            try:
+                cur = self.con.execute(stmt)
+                box["result"] = ([], []) if cur.description is None else (
+                    [d[0] for d in cur.description], cur.fetchall())
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                box["error"] = exc
+            finally:
+                done.set()
 
-        timer = threading.Timer(timeout, stop) if timeout and timeout > 0 else None
-        if timer is not None:
-            timer.daemon = True
-            timer.start()
+        deadline = time.monotonic() + timeout if timeout and timeout > 0 else None
+        threading.Thread(target=work, name="corpus-sql", daemon=True).start()
         try:
-            cur = self.con.execute(stmt)
-            if cur.description is None:
-                return [], []
-            return [d[0] for d in cur.description], cur.fetchall()
-        except duckdb.Error as exc:
-            if fired.is_set():
-                raise QueryTimeout(f"the query ran past its {timeout:g}s limit and was stopped (--timeout)") from None
-            if isinstance(exc, duckdb.InterruptException):
-                raise KeyboardInterrupt from None
-            raise RefusedQuery(f"SQL error: {_first_line(exc)}") from None
-        except RuntimeError as exc:  # DuckDB's own SIGINT handler ends the query with "Query interrupted"
-            if fired.is_set():
-                raise QueryTimeout(f"the query ran past its {timeout:g}s limit and was stopped (--timeout)") from None
-            if "interrupt" in str(exc).lower():
-                raise KeyboardInterrupt from None
-            raise
+            while not done.wait(0.05):
+                if deadline is not None and time.monotonic() > deadline:
+                    self._stop(done)
+                    raise QueryTimeout(f"the query ran past its {timeout:g}s limit and was stopped (--timeout)")
         except KeyboardInterrupt:
-            self.con.interrupt()
+            self._stop(done)
             raise
-        finally:
-            if timer is not None:
-                timer.cancel()
+        exc = box.get("error")
+        if exc is None:
+            return box["result"]
+        if isinstance(exc, KeyboardInterrupt) or (
+            isinstance(exc, (RuntimeError, duckdb.InterruptException)) and "interrupt" in str(exc).lower()
+        ):
+            raise KeyboardInterrupt  # DuckDB's own SIGINT handler ended the query
+        if isinstance(exc, duckdb.Error):
+            raise RefusedQuery(f"SQL error: {_first_line(exc)}") from None
+        raise exc
+
+    def _stop(self, done: threading.Event) -> None:
+        """Interrupt the running statement until its thread has ended (an early interrupt can be missed)."""
+        while not done.is_set():
+            self.con.interrupt()
+            done.wait(0.2)
 
     def close(self) -> None:
         try:

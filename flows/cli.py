@@ -33,8 +33,8 @@ app.add_typer(entities_app, name="entities")
 
 # Data is printed as it is: no Rich markup, no :emoji: codes, no highlighting on either console. Styled
 # words are Text objects built in code; control characters in data are shown escaped (see visible()).
-out = Console(soft_wrap=True, markup=False, emoji=False)
-err = Console(stderr=True, soft_wrap=True, markup=False, emoji=False)
+out = Console(soft_wrap=True, markup=False, emoji=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
 
 
 def _flag_type(self: TyperOption, ctx: Any) -> str | None:
@@ -278,7 +278,7 @@ def _render(cols: list[str], rows: list[tuple], fmt: str) -> None:
         for r in rows:
             t.add_row(*(Text(visible(v)) for v in r))
         # off a terminal Rich assumes 80 columns and wraps every cell; give tables room instead
-        (out if out.is_terminal else Console(width=240, markup=False, emoji=False)).print(t)
+        (out if out.is_terminal else Console(width=240, markup=False, emoji=False, highlight=False)).print(t)
 
 
 @app.command(context_settings={"ignore_unknown_options": True})

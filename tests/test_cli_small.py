@@ -39,8 +39,12 @@ def test_a_run_is_quiet_by_default_and_verbose_on_request(cli_env, tmp_path):
 
 
 def test_corpus_log_level_sets_the_console_level(monkeypatch):
+    import logging
+
     from flows import cli
 
+    for handler in logging.getLogger().handlers:  # _console_logs also sets a live Prefect handler's level
+        monkeypatch.setattr(handler, "level", handler.level)
     monkeypatch.delenv("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", raising=False)
     monkeypatch.setenv("CORPUS_LOG_LEVEL", "info")
     cli._console_logs(verbose=False)

@@ -23,6 +23,12 @@ $(VENV)/.installed-dev: pyproject.toml constraints.txt $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/corpus ingest --inbox samples/articles
 	$(BIN)/corpus sql "select left(source_name, 12) as source, left(coalesce(title, ''), 24) as title, author, published, language as lang, length(clean_text) as chars, (select count(*) from mentions m where m.article_id = a.article_id) as mentions from articles a order by source_name"
+	@echo
+	@echo "The corpus is in ./corpus_data. Go on with ./corpus (no activation needed), e.g."
+	@echo "  ./corpus status"
+	@echo "  ./corpus sql \"select title, language from articles\""
+	@echo "  ./corpus --help"
+	@echo "or put corpus on PATH for this shell: . .venv/bin/activate"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest

@@ -5,14 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
+from rich.text import Text
+from typer.core import TyperOption
 
 from flows import ops
 from transforms.errors import TransformError
@@ -27,14 +31,76 @@ entities_app = typer.Typer(no_args_is_help=True, help="Gazetteer tools.")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(entities_app, name="entities")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Data is printed as it is: no Rich markup, no :emoji: codes, no highlighting on either console. Styled
+# words are Text objects built in code; control characters in data are shown escaped (see visible()).
+out = Console(soft_wrap=True, markup=False, emoji=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
+
+
+def _flag_type(self: TyperOption, ctx: Any) -> str | None:
+    """Help shows `--json`, not `--json <bool>`: a flag takes no value."""
+    return None if getattr(self, "is_flag", False) else _plain_type(self, ctx)
+
+
+_plain_type = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+
+
+def visible(value: Any) -> str:
+    """`value` as text with control characters (ESC, BEL, CR, C1 codes...) written as \\xNN.
+
+    A stored title holding ESC[31m must not recolour the terminal or move its cursor; tab and newline
+    stay as they are.
+    """
+    text = "" if value is None else str(value)
+    if text.isprintable() or not any(unicodedata.category(c) == "Cc" for c in text):
+        return text
+    return "".join(
+        c if c in "\n\t" or unicodedata.category(c) != "Cc" else f"\\x{ord(c):02x}" for c in text
+    )
+
+
+def _styled(*parts: str | tuple[str, str]) -> Text:
+    """Text from plain strings (shown as they are) and (string, style) pairs."""
+    return Text.assemble(*((visible(p), "") if isinstance(p, str) else (visible(p[0]), p[1]) for p in parts))
+
 
 HomeOpt = Annotated[str | None, typer.Option("--home", help="Corpus home (default $CORPUS_HOME or ./corpus_data).")]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="Show Prefect's and GX's log lines on stderr (default: $CORPUS_LOG_LEVEL or WARNING)."
+    ),
+]
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _console_logs(verbose: bool) -> None:
+    """A run shows its progress bar and summary; Prefect's and GX's INFO lines only when asked.
+
+    Only the console handler is quietened: Prefect's API handler still records every flow and task log
+    line, so the run's full log stays in the Prefect UI.
+    """
+    import logging
+
+    level = "INFO" if verbose else (os.environ.get("CORPUS_LOG_LEVEL") or "WARNING").strip().upper()
+    if level not in LOG_LEVELS:
+        _fail(f"CORPUS_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+    os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = level  # read when Prefect sets its logging up
+    for handler in logging.getLogger().handlers:  # Prefect already imported in this process (tests)
+        if type(handler).__name__ == "PrefectConsoleHandler":
+            handler.setLevel(level)
+
+
+def _say_if_new_home(home: str | None) -> None:
+    """A mistyped --home must not pass for an empty corpus: say that a new one is being made."""
+    new_home = ops.is_new_home(home)
+    if new_home is not None:
+        err.print(visible(f"creating a new corpus home at {new_home}"))
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(_styled(("error:", "bold red"), " ", message))
     raise typer.Exit(code)
 
 
@@ -87,16 +153,15 @@ def _run_with_progress(**kwargs: Any) -> dict[str, Any]:
 
 def _print_summary(s: dict[str, Any]) -> None:
     out.print(
-        f"run {s['run_id']}: [bold]{s['n_new']} new[/], {s['n_duplicate']} duplicate(s), "
-        f"{s['n_quarantined']} quarantined, {s['n_seen']} seen  (home: {s['home']})",
-        highlight=False,
+        _styled(
+            f"run {s['run_id']}: ", (f"{s['n_new']} new", "bold"), f", {s['n_duplicate']} duplicate(s), "
+            f"{s['n_quarantined']} quarantined, {s['n_seen']} seen  (home: {s['home']})"
+        )
     )
     for reason, n in sorted(s.get("quarantined_by_reason", {}).items()):
-        out.print(f"  quarantined {n} × {reason}", highlight=False)
+        out.print(visible(f"  quarantined {n} × {reason}"))
     if s.get("stage_seconds"):
-        out.print(
-            "  seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in s["stage_seconds"].items()), highlight=False
-        )
+        out.print("  seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in s["stage_seconds"].items()))
 
 
 @app.command()
@@ -116,10 +181,13 @@ def ingest(
             help=("Clean and link on Dask: the cluster at $CORPUS_DASK_ADDRESS, else 2 local worker processes."),
         ),
     ] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """One run of the Prefect ingest flow over the inbox."""
     from warehouse import WarehouseError
 
+    _console_logs(verbose)
+    _say_if_new_home(home)
     try:
         summary = _run_with_progress(home=home, inbox=inbox, batch_size=batch_size, dask=dask)
     except ops.UserError as exc:
@@ -144,20 +212,24 @@ def add(
         str | None, typer.Option("--from-file", help="A text file with one URL or path per line.")
     ] = None,
     home: HomeOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Put articles into the inbox (URLs are fetched with trafilatura)."""
+    new_home = ops.is_new_home(home)
     try:
         res = ops.add_articles(list(targets or []), home=home, url_file=from_file)
     except ops.UserError as exc:
         _fail(str(exc))
+    if new_home is not None and res.added:
+        err.print(visible(f"creating a new corpus home at {new_home}"))
     for p in res.added:
-        out.print(f"added {p}", highlight=False)
+        out.print(visible(f"added {p}"))
     for item, why in res.failed:
-        err.print(f"[red]not added[/] {item}: {why}", highlight=False)
+        err.print(_styled(("not added", "red"), f" {item}: {why}"))
     if now and res.added:
-        ingest(home=home, inbox=None, batch_size=None, json_out=False, dask=False)
+        ingest(home=home, inbox=None, batch_size=None, json_out=False, dask=False, verbose=verbose)
     if res.failed:
-        raise typer.Exit(1)
+        raise typer.Exit(2 if res.missing else 1)
 
 
 @app.command()
@@ -180,7 +252,7 @@ def serve(
     from flows.serve import serve as serve_flow
 
     try:
-        serve_flow(home, cron=cron, inbox=inbox, port=port, echo=lambda m: out.print(m, highlight=False))
+        serve_flow(home, cron=cron, inbox=inbox, port=port, echo=lambda m: out.print(visible(m)))
     except ops.UserError as exc:
         _fail(str(exc))
     except ServerStartError as exc:
@@ -188,38 +260,59 @@ def serve(
 
 
 def _render(cols: list[str], rows: list[tuple], fmt: str) -> None:
+    """Rows as a table, CSV or JSON, every value verbatim (control characters escaped on a terminal)."""
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(cols)
         w.writerows(rows)
-        sys.stdout.write(buf.getvalue())
+        # piped or redirected, CSV is the data byte for byte; on a terminal, control characters are escaped
+        sys.stdout.write(visible(buf.getvalue()) if sys.stdout.isatty() else buf.getvalue())
     elif fmt == "json":
         sys.stdout.write(
             json.dumps([dict(zip(cols, r, strict=True)) for r in rows], default=str, ensure_ascii=False, indent=1)
             + "\n"
         )
     else:
-        t = Table(*cols, show_lines=False)
+        t = Table(*(Column(Text(visible(c))) for c in cols), show_lines=False)
         for r in rows:
-            t.add_row(*("" if v is None else str(v) for v in r))
+            t.add_row(*(Text(visible(v)) for v in r))
         # off a terminal Rich assumes 80 columns and wraps every cell; give tables room instead
-        (out if out.is_terminal else Console(width=240)).print(t)
+        (out if out.is_terminal else Console(width=240, markup=False, emoji=False, highlight=False)).print(t)
 
 
-@app.command()
+@app.command(context_settings={"ignore_unknown_options": True})
 def sql(
-    query: Annotated[str, typer.Argument(help="A read-only SQL statement.")],
+    query: Annotated[
+        str,
+        typer.Argument(
+            help="One read-only SQL statement (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN); - reads it "
+            "from stdin. A query may start with a -- comment.",
+            show_default=False,
+        ),
+    ],
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
     home: HomeOpt = None,
+    timeout: Annotated[
+        float, typer.Option(help="Stop the query after this many seconds (exit 124); 0 = no limit.")
+    ] = 300.0,
 ) -> None:
-    """Read-only SQL on the warehouse."""
+    """Read-only SQL on the warehouse, in DuckDB's sandbox, on a snapshot of the catalog."""
     from warehouse import WarehouseError
+    from warehouse.reader import QueryTimeout
 
     if format not in ("table", "csv", "json"):
         _fail(f"--format must be table, csv or json, not {format!r}")
+    if query == "-":
+        query = sys.stdin.read()
+    if not query.strip():
+        _fail("the query is empty: give one SQL statement, e.g. corpus sql \"select count(*) from articles\"")
     try:
-        cols, rows = ops.query(query, home=home)
+        cols, rows = ops.query(query, home=home, timeout=timeout)
+    except QueryTimeout as exc:
+        _fail(str(exc), 124)
+    except KeyboardInterrupt:
+        _fail("interrupted: the query was stopped", 130)
     except (ops.UserError, WarehouseError) as exc:
         _fail(str(exc))
     _render(cols, rows, format)
@@ -234,45 +327,55 @@ def status(home: HomeOpt = None) -> None:
         s = ops.status(home)
     except WarehouseError as exc:
         _fail(str(exc))
-    out.print(f"[bold]corpus home[/] {s['home']}", highlight=False)
+    out.print(_styled(("corpus home", "bold"), " ", s["home"]))
     _render(["table", "rows"], list(s["counts"].items()), "table")
-    out.print("[bold]last runs[/]")
+    out.print(_styled(("inbox", "bold"), f": {s['n_inbox']} file(s) waiting"))
+    out.print(_styled(("last runs", "bold")))
     _render(["run_id", "status", "started_at", "finished_at", "seen", "new", "dup", "quarantined"], s["runs"], "table")
-    out.print(f"[bold]quarantine[/]: {s['n_held']} held" + (" (latest 20)" if s["n_held"] > 20 else ""))
+    out.print(_styled(("quarantine", "bold"), f": {s['n_held']} held" + (" (latest 20)" if s["n_held"] > 20 else "")))
     if s["quarantine"]:
         _render(["source_name", "stage", "reason", "detail", "at"], s["quarantine"], "table")
     failed = [v for v in s["validation"] if not v[2]]
     out.print(
-        f"[bold]latest validation[/]: {len(s['validation']) - len(failed)} of {len(s['validation'])} "
-        "expectations passed on the last validated run"
+        _styled(
+            ("latest validation", "bold"),
+            f": {len(s['validation']) - len(failed)} of {len(s['validation'])} "
+            "expectations passed on the last validated run",
+        )
     )
     if failed:
         _render(["suite", "expectation", "success", "unexpected"], failed, "table")
     if s["data_docs"]:
-        out.print(f"GX Data Docs: file://{s['data_docs']}", highlight=False)
+        out.print(visible(f"Data Docs: file://{s['data_docs']}"))
 
 
 @quarantine_app.command("list")
 def quarantine_list(
     home: HomeOpt = None,
     all_rows: Annotated[bool, typer.Option("--all", help="Include resolved rows.")] = False,
-    format: Annotated[str, typer.Option("--format", "-f")] = "table",
+    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
 ) -> None:
     """What is held in quarantine, with stage and reason."""
     from warehouse import WarehouseError
 
+    if format not in ("table", "csv", "json"):
+        _fail(f"--format must be table, csv or json, not {format!r}")
     try:
         cols, rows = ops.quarantine_rows(home, include_resolved=all_rows)
     except WarehouseError as exc:
         _fail(str(exc))
+    if not rows and format == "table":
+        out.print("nothing is held" if not all_rows else "the quarantine is empty")
+        return
     _render(cols, rows, format)
 
 
 @quarantine_app.command("retry")
-def quarantine_retry(home: HomeOpt = None) -> None:
+def quarantine_retry(home: HomeOpt = None, verbose: VerboseOpt = False) -> None:
     """Re-run held articles from the archive (after a fix to rules, gazetteer or limits)."""
     from warehouse import WarehouseError
 
+    _console_logs(verbose)
     try:
         summary = _run_with_progress(home=home, retry_quarantined=True)
     except WarehouseError as exc:
@@ -332,10 +435,10 @@ def entities_suggest(
     for c in shown:
         for i, s in enumerate(c.members):
             t.add_row(
-                c.cluster_id if i == 0 else "",
-                str(c.count) if i == 0 else "",
-                f"{s.text} ({s.count})" + (" [surname]" if s in c.surnames else ""),
-                s.example,
+                Text(c.cluster_id if i == 0 else ""),
+                Text(str(c.count) if i == 0 else ""),
+                Text(visible(f"{s.text} ({s.count})" + (" [surname]" if s in c.surnames else ""))),
+                Text(visible(s.example)),
                 end_section=i == len(c.members) - 1,
             )
     out.print(t)
@@ -343,7 +446,6 @@ def entities_suggest(
         f"{len(shown)} of {len(res.clusters)} cluster(s) from {res.n_candidates} unknown spelling(s) in "
         f"{res.n_articles} article(s). `corpus entities accept CLUSTER` makes one an entity, "
         "`corpus entities reject CLUSTER` keeps its spellings apart.",
-        highlight=False,
     )
     if res.pending:
         out.print(
@@ -370,9 +472,8 @@ def entities_accept(
     out.print(
         f"accepted {cluster} as {acc.id} ({acc.type}) '{acc.name}': {', '.join(acc.spellings)}"
         + (f"; surnames {', '.join(acc.surnames)}" if acc.surnames else ""),
-        highlight=False,
     )
-    out.print("run `corpus renormalize` to link the stored articles with it", highlight=False)
+    out.print("run `corpus renormalize` to link the stored articles with it")
 
 
 @entities_app.command("reject")
@@ -391,7 +492,7 @@ def entities_reject(
         rej = ops.reject_entity(cluster, home, spellings=list(spelling or []) or None)
     except (ops.UserError, WarehouseError) as exc:
         _fail(str(exc))
-    out.print(f"rejected {cluster}: {len(rej.pairs)} pair(s) of spellings kept apart", highlight=False)
+    out.print(f"rejected {cluster}: {len(rej.pairs)} pair(s) of spellings kept apart")
 
 
 @app.command()
@@ -399,8 +500,10 @@ def renormalize(
     home: HomeOpt = None,
     batch_size: Annotated[int | None, typer.Option(help="Articles per task (default $CORPUS_BATCH_SIZE).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Re-link every stored article with the current gazetteer (a Prefect flow; never reads the inbox)."""
+    _console_logs(verbose)
     with _user_and_busy_errors():
         s = ops.run_renormalize(home, batch_size=batch_size)
     if json_out:
@@ -422,7 +525,7 @@ def compact(
     with _user_and_busy_errors():
         result = ops.compact(home, rows_per_file=rows_per_file)
     for table, (before, after) in result.items():
-        out.print(f"{table}: {before} file(s) -> {after}", highlight=False)
+        out.print(f"{table}: {before} file(s) -> {after}")
 
 
 def main() -> int:

@@ -32,7 +32,7 @@ from transforms.names.decisions import (
 )
 from transforms.names.suggest import CandidateCollector, Cluster, cluster_spellings
 from transforms.records import Mention
-from warehouse import connect_readonly
+from warehouse.reader import Snapshot
 
 DECISIONS = Path("gazetteer") / "decisions.yaml"
 SCAN_ROWS = 500  # articles fetched from DuckDB at a time
@@ -71,9 +71,10 @@ def current_gazetteer(home: str | None = None) -> Gazetteer:
 
 def _scan(home: str | None) -> Iterator[tuple[str, str, list[Mention]]]:
     """(article_id, clean_text, stored body mentions) of every article, streamed."""
-    con = connect_readonly(home)
+    # a private snapshot of the catalog: a long scan never holds corpus.duckdb's lock against a writer
+    snap = Snapshot(home)
     try:
-        cur = con.execute(
+        cur = snap.con.execute(
             "WITH ms AS (SELECT article_id, list(start_char ORDER BY start_char) AS s, "
             "list(end_char ORDER BY start_char) AS e FROM mentions WHERE field = 'body' GROUP BY article_id) "
             "SELECT a.article_id, a.clean_text, ms.s, ms.e FROM articles a LEFT JOIN ms USING (article_id) "
@@ -83,7 +84,7 @@ def _scan(home: str | None) -> Iterator[tuple[str, str, list[Mention]]]:
                 spans = [Mention(s, e, "", "", "", 0.0) for s, e in zip(starts or [], ends or [], strict=True)]
                 yield aid, text or "", spans
     finally:
-        con.close()
+        snap.close()
 
 
 def suggest(home: str | None = None, min_count: int = 1, min_spellings: int = 2) -> Suggestions:

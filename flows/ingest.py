@@ -83,6 +83,7 @@ class ReadResult:
     n_seen: int = 0
     n_duplicate: int = 0
     n_units: int = 0
+    duplicates: list[dict[str, Any]] = field(default_factory=list)  # which source duplicated what
 
 
 @lru_cache(maxsize=4)
@@ -265,6 +266,8 @@ def read_task(
                 writer.archive(doc.raw, doc.content_sha256, durable=False)
             if doc.content_sha256 in known_shas or doc.content_sha256 in held_shas:
                 out.n_duplicate += 1
+                out.duplicates.append({"source_name": doc.source_name, "content_sha256": doc.content_sha256,
+                                       "reason": "same_bytes" if doc.content_sha256 in known_shas else "held"})
                 continue
             known_shas.add(doc.content_sha256)
             out.docs.append(doc)
@@ -512,6 +515,9 @@ def ingest_flow(
                 for art in prepared.articles:
                     if art["article_id"] in known_ids:
                         stats.n_duplicate += 1
+                        read.duplicates.append({"source_name": art.get("source_name"), "reason": "same_text",
+                                                "content_sha256": art.get("content_sha256"),
+                                                "article_id": art["article_id"]})
                     else:
                         fresh.append(art)
                         fresh_rows.add(art["_row"])
@@ -526,6 +532,7 @@ def ingest_flow(
                 quarantine = read.quarantine + [f.as_row() for f in prepared.failures]
                 t = time.perf_counter()
                 landed = land_task(writer, run_id, batch_no, quote(verdict), quote(quarantine))
+                writer.record_duplicates(read.duplicates, run_id)
                 stats.stage_seconds["land"] += time.perf_counter() - t
                 if consume_inbox and read.consumed:
                     consume(read.consumed)

@@ -12,7 +12,7 @@ from typing import Any
 from flows.fetch import FetchError, fetch_url, is_url, name_for_url
 from flows.settings import Settings
 from warehouse import Warehouse, connect_readonly
-from warehouse.inbox import add_bytes
+from warehouse.inbox import add_bytes, scan_inbox
 from warehouse.paths import HomeLayout, resolve_home
 
 CONTRACT_TABLES = ("articles", "mentions", "removed_spans", "entities", "quarantine", "runs")
@@ -93,6 +93,7 @@ def _one_api_for_dask_workers() -> Iterator[None]:
 class AddResult:
     added: list[Path]
     failed: list[tuple[str, str]]
+    missing: int = 0  # how many of `failed` name no file, folder or URL at all (a usage error, exit 2)
 
 
 def add_articles(targets: list[str], home: str | None = None, url_file: str | None = None) -> AddResult:
@@ -125,6 +126,7 @@ def add_articles(targets: list[str], home: str | None = None, url_file: str | No
             files = [path]
         else:
             result.failed.append((item, "no such file, folder or http(s) URL"))
+            result.missing += 1
             continue
         for f in files:
             try:
@@ -136,21 +138,15 @@ def add_articles(targets: list[str], home: str | None = None, url_file: str | No
     return result
 
 
-def query(sql: str, home: str | None = None) -> tuple[list[str], list[tuple]]:
-    """Run read-only SQL; returns (column names, rows)."""
-    import duckdb
+def query(sql: str, home: str | None = None, timeout: float | None = None) -> tuple[list[str], list[tuple]]:
+    """Run one read-only statement in the sandbox, on a snapshot of the catalog; returns (column names, rows).
 
-    con = connect_readonly(home)
-    try:
-        cur = con.execute(sql)
-        if cur.description is None:
-            return [], []
-        cols = [d[0] for d in cur.description]
-        return cols, cur.fetchall()
-    except duckdb.Error as exc:
-        raise UserError(f"SQL error: {exc}") from exc
-    finally:
-        con.close()
+    A refused or failing statement raises warehouse.reader.RefusedQuery (a WarehouseError), the time limit
+    QueryTimeout. `timeout` defaults to warehouse.reader.DEFAULT_TIMEOUT (300 s).
+    """
+    from warehouse import reader
+
+    return reader.run_query(sql, home, reader.DEFAULT_TIMEOUT if timeout is None else timeout)
 
 
 def status(home: str | None = None) -> dict[str, Any]:
@@ -173,10 +169,18 @@ def status(home: str | None = None) -> dict[str, Any]:
     finally:
         con.close()
     docs_index = layout.docs / "index.html"
+    waiting, _ = scan_inbox(layout.inbox)
     return {
         "home": str(layout.home), "counts": counts, "runs": runs, "quarantine": held, "n_held": n_held,
         "validation": validation, "data_docs": str(docs_index) if docs_index.exists() else None,
+        "n_inbox": len(waiting),
     }
+
+
+def is_new_home(home: str | None = None) -> Path | None:
+    """The resolved home when it holds no warehouse yet (a first run, or a mistyped --home), else None."""
+    path = resolve_home(home)
+    return None if HomeLayout(path).db.exists() else path
 
 
 def quarantine_rows(home: str | None = None, include_resolved: bool = False) -> tuple[list[str], list[tuple]]:

@@ -462,8 +462,9 @@ def test_data_docs_are_built(tmp_path):
     report = run(batch)
     index = ex.build_data_docs(report.gx_results, tmp_path / "docs")
     assert index == (tmp_path / "docs" / "index.html").resolve()
-    pages = sorted(p.parent.parent.parent.name for p in (tmp_path / "docs" / "validations").rglob("*.html"))
-    assert pages == ["articles", "entities", "mentions", "removed_spans"]
+    page = index.read_text(encoding="utf-8")
+    for suite in ("articles", "entities", "mentions", "removed_spans"):
+        assert f'id="suite-{suite}"' in page
 
 
 def test_data_docs_never_raise(tmp_path):

@@ -469,7 +469,8 @@ def _warehouse_snapshot(home: Path) -> dict[str, object]:
 @pytest.mark.slow
 def test_dask_runner_gives_the_same_warehouse(sample_home, cli_env, corpus_home):
     pytest.importorskip("prefect_dask")
-    proc = run_cli(["ingest", "--dask", "--inbox", str(SAMPLES)], dict(cli_env, CORPUS_DASK_ADDRESS=""),
+    # --verbose: the INFO line naming the LocalCluster is how the test sees that Dask really ran
+    proc = run_cli(["ingest", "--dask", "--verbose", "--inbox", str(SAMPLES)], dict(cli_env, CORPUS_DASK_ADDRESS=""),
                    timeout=240)
     assert "5 new" in proc.stdout, proc.stdout + proc.stderr[-3000:]
     assert "LocalCluster" in proc.stderr  # it really ran on Dask

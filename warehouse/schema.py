@@ -84,6 +84,11 @@ OPS_DDL = [
         source_name VARCHAR, content_sha256 VARCHAR, stage VARCHAR, reason VARCHAR, detail VARCHAR,
         run_id VARCHAR, quarantined_at TIMESTAMPTZ, article_id VARCHAR, archive_path VARCHAR,
         resolved_at TIMESTAMPTZ, resolution VARCHAR)""",
+    # which source was a duplicate of which article (reason: same_bytes, same_text or held); new in
+    # place of a migration: CREATE IF NOT EXISTS adds it to older warehouses when a writer opens them
+    """CREATE TABLE IF NOT EXISTS duplicates (
+        run_id VARCHAR, source_name VARCHAR, content_sha256 VARCHAR, article_id VARCHAR, reason VARCHAR,
+        seen_at TIMESTAMPTZ)""",
     """CREATE TABLE IF NOT EXISTS validation_results (
         run_id VARCHAR, batch_no INTEGER, suite VARCHAR, expectation VARCHAR, success BOOLEAN,
         unexpected_count BIGINT, checked_at TIMESTAMPTZ)""",

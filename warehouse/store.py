@@ -309,6 +309,25 @@ class WarehouseWriter:
             self._insert_quarantine(con, rows, run_id, utcnow())
             con.execute("COMMIT")
 
+    def record_duplicates(self, rows: Sequence[dict[str, Any]], run_id: str) -> None:
+        """Note which source duplicated which article; a same-bytes row gets its article's id from `articles`."""
+        if not rows:
+            return
+        with self.connect() as con:
+            con.execute("BEGIN")
+            con.executemany(
+                "INSERT INTO duplicates VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, r.get("source_name"), r.get("content_sha256"), r.get("article_id"), r.get("reason"),
+                  utcnow()) for r in rows],
+            )
+            con.execute(
+                "UPDATE duplicates SET article_id = a.article_id FROM (SELECT content_sha256, min(article_id) AS "
+                "article_id FROM articles GROUP BY ALL) a WHERE duplicates.run_id = ? AND duplicates.article_id "
+                "IS NULL AND duplicates.content_sha256 = a.content_sha256",
+                [run_id],
+            )
+            con.execute("COMMIT")
+
     @staticmethod
     def _insert_quarantine(con, rows: Iterable[dict[str, Any]], run_id: str, now: dt.datetime) -> None:
         values = [

@@ -36,7 +36,7 @@ import ahocorasick  # type: ignore[import-not-found]  # pyahocorasick ships no s
 from rapidfuzz import fuzz, process
 
 from ..records import Mention
-from .context import Placed, holds, needs_article
+from .context import Placed, PlacedIndex, holds, needs_article
 from .fold import fold, fold_key, fold_with_map
 from .gazetteer import Gazetteer, NameSpec
 from .skeleton import consonant_count, light_token, skeleton_token
@@ -76,7 +76,8 @@ _AR_MARKS = "\u064b-\u065f\u0670\u0640"
 _AR_ARTICLE_BEFORE = re.compile(rf"(?:^|(?<=[\s\W\d_])|(?<=[وفبك]))(?:[ا\u0671][{_AR_MARKS}]*ل[{_AR_MARKS}]*)$")
 _AR_TAIL = re.compile(rf"[{_AR_MARKS}\u0621]+")
 _PREV_WORD = re.compile(r"([^\W\d_][\w.'’-]*)[ \t]+$")
-_NEXT_WORD = re.compile(r"^[ \t]+([^\W\d_]\w*)")
+# used with .match(text, pos): no "^", which never matches at pos > 0
+_NEXT_WORD = re.compile(r"[ \t]+([^\W\d_]\w*)")
 
 
 @dataclass(slots=True)
@@ -112,7 +113,8 @@ class Linker:
         self._types = {e.entity_id: e.type for e in gazetteer.entities}
         self._coref_policy = {e.entity_id: e.coref for e in gazetteer.entities}
         self._titles = {t.rstrip(".") for t in gazetteer.titles}
-        self._stop = set(gazetteer.name_stopwords) | self._titles
+        self._name_stop = set(gazetteer.name_stopwords)
+        self._stop = self._name_stop | self._titles
         self._blocked_next = set(gazetteer.coref_blocked_if_followed_by)
         self._specs: list[NameSpec] = gazetteer.all_names()
         self._case: dict[int, str] = {}
@@ -193,18 +195,29 @@ class Linker:
         kind = {id(c): self._specs[c.specs[0]].kind for c in chosen}
         blocked = sorted((c.start, c.end) for c in chosen if kind[id(c)] == "blocker")
         covered = {(c.start, c.end) for c in chosen if kind[id(c)] != "surname"}
-        # a longer unseen spelling beats the exact names inside it ("Katta'ib Hezbollah")
+        # a longer unseen spelling beats the exact names inside it ("Katta'ib Hezbollah");
+        # `chosen` do not overlap, so their starts and ends are both sorted
         skeletal = []
+        starts = [c.start for c in chosen]
+        gone: set[int] = set()
         for sc, spec in self._skeleton_candidates(text, blocked, covered):
-            inside = [c for c in chosen if c.start < sc.end and sc.start < c.end]
+            k = bisect_left(starts, sc.start)
+            if k > 0 and chosen[k - 1].end > sc.start:
+                k -= 1
+            inside = []
+            while k < len(chosen) and chosen[k].start < sc.end:
+                if id(chosen[k]) not in gone:
+                    inside.append(chosen[k])
+                k += 1
             if all(
                 kind[id(c)] == "surname"
                 or (sc.start <= c.start and c.end <= sc.end and c.end - c.start < sc.end - sc.start)
                 for c in inside
             ):
                 skeletal.append((sc, spec))
-                gone = {id(c) for c in inside}
-                chosen = [c for c in chosen if id(c) not in gone]
+                gone.update(id(c) for c in inside)
+        if gone:
+            chosen = [c for c in chosen if id(c) not in gone]
         direct: list[Mention] = []
         pending: list[tuple[_Cand, NameSpec]] = []
         for c, spec in [(c, self._specs[c.specs[0]]) for c in chosen] + skeletal:
@@ -283,17 +296,14 @@ class Linker:
     def _resolve_overlaps(cands: list[_Cand]) -> list[_Cand]:
         """Keep the longest candidates that do not overlap (earlier start wins a tie)."""
         cands.sort(key=lambda c: (-(c.end - c.start), c.start))
-        starts: list[int] = []
-        spans: list[tuple[int, int]] = []
+        if not cands:
+            return []
+        taken = bytearray(max(c.end for c in cands) + 1)  # one byte per character: linear
         kept: list[_Cand] = []
         for c in cands:
-            k = bisect_left(starts, c.start)
-            if k > 0 and spans[k - 1][1] > c.start:
+            if taken.find(1, c.start, c.end) >= 0:
                 continue
-            if k < len(spans) and spans[k][0] < c.end:
-                continue
-            starts.insert(k, c.start)
-            spans.insert(k, (c.start, c.end))
+            taken[c.start : c.end] = b"\x01" * (c.end - c.start)
             kept.append(c)
         kept.sort(key=lambda c: c.start)
         return kept
@@ -381,6 +391,8 @@ class Linker:
         # words that make a name of their own: not titles, not connectors
         n_names = sum(1 for t in toks if t[:1].isupper() and t.rstrip(".") not in self._titles)
         lower = [t[:1].islower() for t in toks]
+        # a name n-gram neither starts nor ends with a stop word or a one- or two-letter word
+        edge_bad = [len(t) <= 2 or (t in self._name_stop) for t in toks]
         taken = [False] * n
         hits: list[tuple[int, int, int, str, float]] = []
         for size in range(min(n, MAX_NGRAM), 0, -1):
@@ -390,6 +402,8 @@ class Linker:
                     continue
                 if lower[i] or lower[j - 1]:
                     continue  # an n-gram neither starts nor ends with "of", "bin", "e"
+                if size >= 2 and (edge_bad[i] or edge_bad[j - 1]):
+                    continue  # "Photos By Sarah" is a byline, not Basra
                 if size == 1 and consonant_count(skel[i]) < 3 and len(toks[i]) < 5:
                     continue  # "Days" is not Daesh
                 if size == 1 and (n_names > 1 or len(toks[i]) < 4):
@@ -448,7 +462,7 @@ class Linker:
     def _resolve_pending(
         self, text: str, direct: list[Mention], pending: list[tuple[_Cand, NameSpec]]
     ) -> list[Mention]:
-        placed = [Placed(m.start, m.end, m.entity_id) for m in direct]
+        placed = PlacedIndex(Placed(m.start, m.end, m.entity_id) for m in direct)
         out = list(direct)
         order = {"alias": 0, "arabic": 0, "acronym": 0, "surname": 1, "calque": 2}
         pending.sort(key=lambda p: (order.get(p[1].kind, 0), p[0].start))
@@ -474,11 +488,11 @@ class Linker:
                     continue
                 m = self._mention(text, c, spec)
             out.append(m)
-            placed.append(Placed(m.start, m.end, m.entity_id))
+            placed.add(Placed(m.start, m.end, m.entity_id))
         out.sort(key=lambda m: m.start)
         return out
 
-    def _coref(self, text: str, c: _Cand, placed: list[Placed]) -> str | None:
+    def _coref(self, text: str, c: _Cand, placed: PlacedIndex) -> str | None:
         """Entity that a lone surname refers to, or None."""
         surface = text[c.start : c.end]
         if not _ARABIC_CHAR.search(surface):
@@ -493,22 +507,22 @@ class Linker:
             if nxt and nxt.group(1) in self._blocked_next:
                 return None
         holders: list[str] = list(dict.fromkeys(eid for i in c.specs if (eid := self._specs[i].entity_id) is not None))
-        earlier = [p for p in placed if p.entity_id in holders and p.start < c.start]
-        if earlier:
-            return max(earlier, key=lambda p: p.start).entity_id
+        earlier = placed.latest_before(holders, c.start)
+        if earlier is not None:
+            return earlier
         if len(holders) == 1 and self._coref_policy[holders[0]] == "unique":
             return holders[0]
         return None
 
-    def _appositive(self, text: str, c: _Cand, eid: str | None, placed: list[Placed]) -> bool:
+    def _appositive(self, text: str, c: _Cand, eid: str | None, placed: PlacedIndex) -> bool:
         """A calque next to a mention of the same entity, separated by commas, spaces or titles."""
-        for p in placed:
-            if p.entity_id != eid:
-                continue
-            if p.start >= c.end and p.start - c.end <= 40:
-                gap = text[c.end : p.start]
-            elif p.end <= c.start and c.start - p.end <= 40:
-                gap = text[p.end : c.start]
+        if eid is None:
+            return False
+        for ps, pe in placed.spans(eid, c.start - 440, c.end + 41):
+            if ps >= c.end and ps - c.end <= 40:
+                gap = text[c.end : ps]
+            elif pe <= c.start and c.start - pe <= 40:
+                gap = text[pe : c.start]
             else:
                 continue
             words = [w.rstrip(".") for w in re.split(r"[\s,]+", gap) if w]

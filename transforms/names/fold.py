@@ -88,6 +88,23 @@ def _build_table() -> dict[int, str]:
 
 
 _TABLE = _build_table()
+_TABLE.update({ord("ı"): "i", ord("ł"): "l", ord("Ł"): "l", ord("đ"): "d", ord("Đ"): "d", ord("ø"): "o", ord("Ø"): "o"})
+
+# Apostrophes that separate words rather than join a name's syllables (Kata'ib, Qa'ida):
+# French / Italian elision before a capitalised name (d'Abou, l'Irak, dell'Iran, all'Iraq, qu'Ali),
+# and a Turkish case suffix after a capitalised name (Bağdat'ta, Süleymani'nin, Necef'teki).
+# They fold to a space instead of vanishing, so the name stands alone in the folded text.
+_UPPER = "A-ZÀ-ÖØ-Þ" + "".join(chr(c) for c in range(0x100, 0x250) if chr(c).isupper())
+_APOS = "'’´ʼ`"
+TR_SUFFIX = (
+    r"(?:[yn][ıiuü]n?|[ıiuü]n|[ıü]|[yns]?[ae]|n?[dt][ae]n?|n?[dt][ae]ki(?:n[ie]|l[ae]r)?|y?l[ae]|[dt][ıiuü]r|l[ae]r[ıi]?(?:n?[dt][ae]n?)?"
+    r"|[yn]?[ıiuü]n[ae]|[yn]?[ıiuü]nd[ae]n?|n?[dt][ae]y[ıi]z|y?d[ıi]|[yn]?[ıiuü]yl[ae]|c[ıi]l[ae]r)"
+)
+_ELISION = re.compile(
+    rf"(?<![^\W\d_])(?:[dDlL]|[Qq]u|[DdAaNnSsCc]ol?l|[DdAaNnSs]ell|[DdAaNnSs]all|[DdAaNnSs]egl|[DdAaNnSs]agl|[Aa]gl)[{_APOS}](?=[{_UPPER}])"
+    rf"|(?<=[^\W\d_])[{_APOS}](?={TR_SUFFIX}(?![^\W\d_]))"
+)
+_TR_WORD = re.compile(rf"(?<![^\W\d_])[{_UPPER}][^\W\d_]*[{_APOS}]{TR_SUFFIX}(?![^\W\d_])")
 _HIGH_RE = re.compile("[^\x00-\u2fff]")
 
 _AR = "[\u0620-\u064a\u0671-\u06d3]"  # Arabic-script letters
@@ -130,8 +147,29 @@ class FoldedText:
         return self.to_original(start), self.to_original(end - 1) + 1
 
 
+def _word_apostrophes(s: str) -> list[int]:
+    """Offsets of the apostrophes of s that separate words (elision, Turkish suffix)."""
+    out = []
+    for m in _ELISION.finditer(s):
+        if m.group()[-1] in _APOS:
+            out.append(m.end() - 1)  # elision: the apostrophe closes the match
+        else:
+            # a Turkish suffix: only after a capitalised word (a name), found by _TR_WORD
+            w = _TR_WORD.search(s, max(0, m.start() - 60), m.end() + 12)
+            if w and w.start() < m.start() < w.end():
+                out.append(m.start())
+    return out
+
+
 def _translate(s: str) -> str:
     t = s.translate(_TABLE)
+    if any(a in s for a in _APOS):
+        cut = _word_apostrophes(s)
+        if cut:
+            chars = list(t)
+            for i in cut:
+                chars[i] = " "
+            t = "".join(chars)
     if not t.isascii() and _HIGH_RE.search(t):
         # characters above the table (CJK, symbols): lower-case them one for one
         t = "".join(c if ord(c) < 0x3000 or len(c.lower()) != 1 else c.lower() for c in t)

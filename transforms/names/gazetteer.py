@@ -17,7 +17,22 @@ from .fold import fold
 
 ENTITY_TYPES = ("PERSON", "ORG", "PLACE")
 _TOP_KEYS = {"version", "titles", "name_stopwords", "coref", "blockers", "entities", "calques"}
-_ENTITY_KEYS = {"id", "canonical_name", "type", "aliases", "acronyms", "arabic", "surnames", "coref", "skeleton"}
+_ENTITY_KEYS = {
+    "id",
+    "canonical_name",
+    "type",
+    "aliases",
+    "acronyms",
+    "arabic",
+    "surnames",
+    "names",
+    "coref",
+    "skeleton",
+}
+# `names:` of an entity: language code -> names in that language; these scripts are folded as Arabic
+_ARABIC_SCRIPT_LANGS = {"ar", "fa", "ckb", "ur"}
+_LANG = re.compile(r"[a-z]{2,3}")
+_LANG_KEYS = {"names", "surnames", "acronyms"}
 _ALIAS_KEYS = {"name", "case_sensitive", "when"}
 _ACRONYM_KEYS = {"form", "when"}
 _CALQUE_KEYS = {"phrase", "entity", "when"}
@@ -291,6 +306,26 @@ class _Validator:
                 raise self.fail(raw, f"{kind} of {eid}: expected a string or a mapping, got {item!r}")
         return out
 
+    def language_names(self, raw: Any, eid: str, ids: set[str], parent: Any) -> list[NameSpec]:
+        """`names: {lang: [alias, ...] | {names: [...], surnames: [...], acronyms: [...]}}`."""
+        if raw is None:
+            return []
+        if not isinstance(raw, dict):
+            raise self.fail(parent, f"names of {eid} must be a mapping of language code to names")
+        out: list[NameSpec] = []
+        for lang, val in raw.items():
+            if not isinstance(lang, str) or not _LANG.fullmatch(lang):
+                raise self.fail(raw, f"names of {eid}: language must be a 2-3 letter code, got {lang!r}")
+            kind = "arabic" if lang in _ARABIC_SCRIPT_LANGS else "alias"
+            if isinstance(val, dict):
+                self.keys(val, _LANG_KEYS, f"names.{lang} of {eid}")
+                out += self.name_list(val.get("names"), eid, kind, ids, val)
+                out += self.name_list(val.get("surnames"), eid, "surname", ids, val)
+                out += self.name_list(val.get("acronyms"), eid, "acronym", ids, val)
+            else:
+                out += self.name_list(val, eid, kind, ids, raw)
+        return out
+
     def gazetteer(self, data: Any) -> Gazetteer:
         if not isinstance(data, dict):
             raise GazetteerError(f"{self.name}:1: the gazetteer must be a mapping with `version` and `entities`")
@@ -331,6 +366,7 @@ class _Validator:
             names = [] if any(fold(a.name) == fold(cname) for a in aliases) else [NameSpec(cname.strip(), eid, "alias")]
             names += aliases
             names += self.name_list(e.get("arabic"), eid, "arabic", ids, e)
+            names += self.language_names(e.get("names"), eid, ids, e)
             names += self.name_list(e.get("surnames"), eid, "surname", ids, e)
             names += self.name_list(e.get("acronyms"), eid, "acronym", ids, e)
             surfaces = list(dict.fromkeys(n.name for n in names))

@@ -37,7 +37,7 @@ from rapidfuzz import fuzz, process
 
 from ..records import Mention
 from .context import Placed, PlacedIndex, holds, needs_article
-from .fold import fold, fold_key, fold_with_map
+from .fold import _UPPER, TR_SUFFIX, fold, fold_key, fold_with_map
 from .gazetteer import Gazetteer, NameSpec
 from .skeleton import consonant_count, light_token, skeleton_token
 
@@ -60,12 +60,13 @@ _CLITICS = set("وفبلك")
 _ARTICLE_BEFORE = re.compile(
     r"(?:^|[^\w'’])((?:al|el|ad|an|ar|as|ash|at|ath|adh|az|ul)[-‐‑]|(?:al|el) )$", re.IGNORECASE
 )
-_CAP = r"[A-ZÀ-ÖØ-Þ](?:\w|['’ʿʾ](?=\w))*"
+_CAP = rf"[{_UPPER}](?:\w|['’ʿʾ](?=\w))*"
 _ART = r"(?:(?:[Aa]l|[Ee]l|[Aa][dnrstz]|[Aa]sh|[Uu]l)[-‐‑])"
 _NAME = rf"{_ART}?{_CAP}"
 _CONNECTOR = r"(?:bin|ibn|bint|abu|abd|de|of|the|al|el|ul)"
 _SPAN_RE = re.compile(
-    rf"(?<![\w'’]){_NAME}(?:(?:[-‐‑](?:e|i|ye)[-‐‑ ]|(?:[ \t]+|[-‐‑])(?:{_CONNECTOR}[ \t]+){{0,2}}){_NAME})*"
+    # a name starts after a non-word character, or after an elided article (d'Abou, l'Irak, dell'Iran)
+    rf"(?:(?<![\w'’])|(?<=(?<!\w)[dDlL]['’])|(?<=(?<!\w)[Qq]u['’])|(?<=ll['’])|(?<=gl['’])){_NAME}(?:(?:[-‐‑](?:e|i|ye)[-‐‑ ]|(?:[ \t]+|[-‐‑])(?:{_CONNECTOR}[ \t]+){{0,2}}){_NAME})*"
 )
 _TOKEN_RE = re.compile(r"[^\W\d_](?:\w|['’ʿʾ](?=\w))*")
 _VOWEL_END = set("aeiouyY")
@@ -75,6 +76,42 @@ _ARTICLE_TOKENS = {"al", "el", "ad", "an", "ar", "as", "ash", "at", "az", "ul"}
 _AR_MARKS = "\u064b-\u065f\u0670\u0640"
 _AR_ARTICLE_BEFORE = re.compile(rf"(?:^|(?<=[\s\W\d_])|(?<=[وفبك]))(?:[ا\u0671][{_AR_MARKS}]*ل[{_AR_MARKS}]*)$")
 _AR_TAIL = re.compile(rf"[{_AR_MARKS}\u0621]+")
+# a Turkish case suffix after an apostrophe closing a name token (Süleymani'nin): not part of the name
+_TR_TAIL = re.compile(rf"['’´ʼ]{TR_SUFFIX}$")
+# inflections glued to a place name (Hungarian cases, German genitive) or to a person's name
+# (German genitive): the mention covers the name only. Latin keys only, folded (no accents).
+GLUED_SUFFIXES = {
+    "PLACE": (
+        "s",
+        "ban",
+        "ben",
+        "ba",
+        "be",
+        "bol",
+        "rol",
+        "ra",
+        "re",
+        "nak",
+        "nek",
+        "val",
+        "vel",
+        "hoz",
+        "hez",
+        "on",
+        "en",
+        "tol",
+        "ig",
+        "ot",
+        "et",
+        "ert",
+        "nal",
+        "nel",
+    ),
+    "PERSON": ("s",),
+}
+# Cyrillic and Greek case endings glued to a name ending in a consonant (Багдаде, Тегерана) or a vowel (Βαγδάτης)
+_CYRILLIC_SUFFIXES = ("а", "у", "е", "ом", "ой", "ы", "и", "ю", "я", "ем")
+_GREEK_SUFFIXES = ("ς", "ν")
 _PREV_WORD = re.compile(r"([^\W\d_][\w.'’-]*)[ \t]+$")
 # used with .match(text, pos): no "^", which never matches at pos > 0
 _NEXT_WORD = re.compile(r"[ \t]+([^\W\d_]\w*)")
@@ -137,12 +174,38 @@ class Linker:
                 self._case[i] = _case_letters(spec.name)
             keys.setdefault(key, []).append(i)
         self._auto = ahocorasick.Automaton()
+        inflected: dict[str, tuple[list[int], int]] = {}
         for key, idx in keys.items():
             idx.sort(key=lambda i: _PRIORITY[self._specs[i].kind])
             arabic = bool(_ARABIC_CHAR.search(key))
             pattern = (key + " ") if arabic else (" " + key + " ")
-            self._auto.add_word(pattern, (len(pattern), tuple(idx), arabic))
+            self._auto.add_word(pattern, (len(pattern), tuple(idx), arabic, 0))
+            if not arabic:
+                for suffix in self._glued_suffixes(key, idx):
+                    if key + suffix not in keys:
+                        inflected.setdefault(key + suffix, ([], len(suffix)))[0].extend(idx)
+        for key, (idx, cut) in inflected.items():
+            pattern = " " + key + " "
+            self._auto.add_word(pattern, (len(pattern), tuple(idx), False, cut))
         self._auto.make_automaton()
+
+    def _glued_suffixes(self, key: str, idx: list[int]) -> tuple[str, ...]:
+        """Inflections that may be glued to the folded name `key` (see GLUED_SUFFIXES)."""
+        specs = [self._specs[i] for i in idx if self._specs[i].kind in ("alias", "surname")]
+        if not specs or len(specs) != len(idx) or any(s.when for s in specs) or len(key) < 4:
+            return ()
+        types = {self._types[s.entity_id] for s in specs if s.entity_id}
+        last = key[-1]
+        if "\u0400" <= last <= "\u04ff":
+            return _CYRILLIC_SUFFIXES if last not in "аеиоуыэюяй" else ()
+        if "\u0370" <= last <= "\u03ff":
+            return _GREEK_SUFFIXES if last in "αεηιουω" else ()
+        if not key.isascii() or len(types) != 1:
+            return ()
+        (etype,) = types
+        if etype == "PERSON" and (len(key) < 5 or last in "sxz"):
+            return ()
+        return GLUED_SUFFIXES.get(etype, ())
 
     def _build_acronyms(self) -> None:
         forms: dict[str, list[int]] = {}
@@ -238,14 +301,14 @@ class Linker:
         ft = fold_with_map(text)
         padded = " " + ft.text + " "
         out: list[_Cand] = []
-        for end_i, (plen, idx, arabic) in self._auto.iter(padded):
+        for end_i, (plen, idx, arabic, cut) in self._auto.iter(padded):
             start_i = end_i - plen + 1
             if arabic:
                 fs, fe = start_i - 1, end_i - 1
                 if not self._arabic_left_ok(padded, start_i):
                     continue
             else:
-                fs, fe = start_i, end_i - 1
+                fs, fe = start_i, end_i - 1 - cut
             os_, oe = ft.span_to_original(fs, fe)
             if arabic:
                 os_, oe = _arabic_word_span(text, os_, oe)
@@ -356,6 +419,10 @@ class Linker:
             for t in _TOKEN_RE.finditer(text, s0, e0):
                 ts, te = t.span()
                 tok = t.group()
+                tail = _TR_TAIL.search(tok) if "'" in tok or "’" in tok or "´" in tok or "ʼ" in tok else None
+                if tail:
+                    tok = tok[: tail.start()]
+                    te = ts + len(tok)
                 j = bisect_left(occ_starts, te)
                 if j > 0 and occupied[j - 1][1] > ts:
                     if seg:

@@ -133,10 +133,13 @@ def holds(
         elif key == "not_followed_by":
             if _rx(val).match(text[end : end + _WINDOW]):
                 return False
-        elif key == "near_text":
+        elif key in ("near_text", "not_near_text"):
             n = val["chars"]
             window = text[max(0, start - n) : start] + " " + text[end : end + n]
-            if not _rx(val["pattern"], re.IGNORECASE).search(window):
+            if bool(_rx(val["pattern"], re.IGNORECASE).search(window)) != (key == "near_text"):
+                return False
+        elif key == "all":
+            if not all(holds(c, text, start, end, placed, local_only) for c in val):
                 return False
         elif key == "not_in_caps_context":
             if in_caps_context(text, start, end):
@@ -162,6 +165,6 @@ def needs_article(cond: dict[str, Any] | None) -> bool:
     for key, val in cond.items():
         if key in ("article_mentions", "near_entities", "not_near_entities"):
             return True
-        if key == "any" and any(needs_article(c) for c in val):
+        if key in ("any", "all") and any(needs_article(c) for c in val):
             return True
     return False

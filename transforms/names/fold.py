@@ -111,7 +111,9 @@ _AR = "[\u0620-\u064a\u0671-\u06d3]"  # Arabic-script letters
 _D = "\x00"
 # not inside a word: no letter before, even with up to three deleted marks in between («عبدُالمهدي»)
 _AR_WORD_START = "".join(f"(?<!{_AR}{_D * k})" for k in range(4))
-_LATIN_ART = r"(?:al|el)[\x01 ]|(?:ad|an|ar|as|ash|at|ath|adh|az|il|ul|ud|ur|us|ut|uz)\x01"
+# a stray space after the hyphen ("al- Muhandis", a scrape artefact) goes with the article;
+# Turkish writes the assimilated article with e (es-Sadr, eş-Şabi, et-Tikriti)
+_LATIN_ART = r"(?:al|el)(?:\x01 ?| )|(?:ad|an|ar|as|ash|at|ath|adh|az|il|ul|ud|ur|us|ut|uz|ed|en|er|es|esh|et|ez)\x01 ?"
 _DELETE_RE = re.compile(
     # possessive 's (apostrophe already turned into DEL) and plain deleted marks
     r"\x00s(?![a-z0-9])|\x00+"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ ENTITY_TYPES = ("PERSON", "ORG", "PLACE")
 _TOP_KEYS = {"version", "titles", "name_stopwords", "coref", "blockers", "entities", "calques"}
 _ENTITY_KEYS = {
     "id",
+    "when",
     "canonical_name",
     "type",
     "aliases",
@@ -44,6 +45,8 @@ _CONDITION_KEYS = _REGEX_CONDITIONS | {
     "near_entities",
     "not_near_entities",
     "near_text",
+    "not_near_text",
+    "all",
     "not_in_caps_context",
 }
 
@@ -246,9 +249,9 @@ class _Validator:
         if not isinstance(cond, dict):
             raise self.fail(where, "condition must be a mapping")
         for k, v in cond.items():
-            if k == "any":
+            if k in ("any", "all"):
                 if not isinstance(v, list) or not v:
-                    raise self.fail(cond, "`any` must be a non-empty list of conditions")
+                    raise self.fail(cond, f"`{k}` must be a non-empty list of conditions")
                 for sub in v:
                     self.condition(sub, ids, cond)
             elif k in _REGEX_CONDITIONS:
@@ -264,7 +267,7 @@ class _Validator:
                         raise self.fail(v, f"{k}: unknown entity id {i!r}")
                 if not isinstance(v.get("chars"), int) or v["chars"] <= 0:
                     raise self.fail(v, f"{k}.chars must be a positive integer")
-            elif k == "near_text":
+            elif k in ("near_text", "not_near_text"):
                 self.keys(v, {"pattern", "chars"}, k)
                 self.regex(v.get("pattern"), v)
                 if not isinstance(v.get("chars"), int) or v["chars"] <= 0:
@@ -369,6 +372,14 @@ class _Validator:
             names += self.language_names(e.get("names"), eid, ids, e)
             names += self.name_list(e.get("surnames"), eid, "surname", ids, e)
             names += self.name_list(e.get("acronyms"), eid, "acronym", ids, e)
+            if "when" in e:
+                ewhen = self.condition(e["when"], ids, e)
+                names = [
+                    replace(n, when=ewhen if not n.when else {"all": [ewhen, n.when]})
+                    if n.kind in ("alias", "arabic", "surname")
+                    else n
+                    for n in names
+                ]
             surfaces = list(dict.fromkeys(n.name for n in names))
             entities.append(Entity(eid, cname.strip(), etype, surfaces, coref, skel, tuple(names)))
         calques: list[NameSpec] = []

@@ -49,6 +49,8 @@ SHORT_SKELETON_MIN_RATIO = 90.0  # ... when the key has fewer than 3 consonants
 SINGLE_WORD_MIN_RATIO = 85.0  # ... when the name is one word (Mileage is not Maliki)
 MIN_SKELETON_CONSONANTS = 2
 FUZZY_MIN_RATIO = 88.0  # light-key ratio for a multi-word fuzzy match
+FUZZY_MIN_CHARS = 8  # ... of a name with a light key at least this long
+FUZZY_WORD_MIN_RATIO = 75.0  # ... where only one word differs, and by at most this much
 TYPE_MARGIN = 3.0  # another entity of the same type closer than this: ambiguous, no link
 MAX_NGRAM = 8
 
@@ -58,10 +60,10 @@ _PRIORITY = {"blocker": 0, "alias": 1, "arabic": 1, "acronym": 1, "calque": 2, "
 _ARABIC_CHAR = re.compile(r"[\u0600-\u06ff]")
 _CLITICS = set("وفبلك")
 _ARTICLE_BEFORE = re.compile(
-    r"(?:^|[^\w'’])((?:al|el|ad|an|ar|as|ash|at|ath|adh|az|ul)[-‐‑]|(?:al|el) )$", re.IGNORECASE
+    r"(?:^|[^\w'’])((?:al|el|ad|an|ar|as|ash|at|ath|adh|az|ul|ed|en|er|es|esh|et|ez)[-‐‑] ?|(?:al|el) )$", re.IGNORECASE
 )
 _CAP = rf"[{_UPPER}](?:\w|['’ʿʾ](?=\w))*"
-_ART = r"(?:(?:[Aa]l|[Ee]l|[Aa][dnrstz]|[Aa]sh|[Uu]l)[-‐‑])"
+_ART = r"(?:(?:[Aa]l|[Ee]l|[Aa][dnrstz]|[Aa]sh|[Uu]l|[Ee][dnrstz]|[Ee]sh)[-‐‑] ?)"
 _NAME = rf"{_ART}?{_CAP}"
 _CONNECTOR = r"(?:bin|ibn|bint|abu|abd|de|of|the|al|el|ul)"
 _SPAN_RE = re.compile(
@@ -71,7 +73,7 @@ _SPAN_RE = re.compile(
 )
 _TOKEN_RE = re.compile(r"[^\W\d_](?:\w|['’ʿʾ](?=\w))*")
 _VOWEL_END = set("aeiouyY")
-_ARTICLE_TOKENS = {"al", "el", "ad", "an", "ar", "as", "ash", "at", "az", "ul"}
+_ARTICLE_TOKENS = {"al", "el", "ad", "an", "ar", "as", "ash", "at", "az", "ul", "ed", "es", "et", "ez", "er"}
 # folding drops the article and marks; a mention still spans the whole written name: its article
 # («بالنجف» → «النجف», the proclitic stays out) and its final hamza and tashkeel («كربلاءَ»)
 _AR_MARKS = "\u064b-\u065f\u0670\u0640"
@@ -479,7 +481,7 @@ class Linker:
                 hit = self._skeleton_hit("".join(skel[i:j]), "".join(light[i:j]), size == 1)
                 if hit is None and size >= 2 and len(toks[i]) > 1 and len(toks[j - 1]) > 1:
                     words = sum(len(f.split()) for f in folded[i:j])
-                    hit = self._fuzzy_hit("".join(light[i:j]), words)
+                    hit = self._fuzzy_hit("".join(light[i:j]), words, [w for f in folded[i:j] for w in f.split()])
                 if hit is not None:
                     spec_i, method, score = hit
                     hits.append((i, j, spec_i, method, score))
@@ -502,15 +504,23 @@ class Linker:
             return None
         return best[2], "skeleton", 0.95 * ratio / 100
 
-    def _fuzzy_hit(self, light: str, words: int) -> tuple[int, str, float] | None:
+    def _fuzzy_hit(self, light: str, words: int, tokens: list[str]) -> tuple[int, str, float] | None:
+        """A typo in a long multi-word name: one word differs a little, the others have its light key."""
         choices = self._multi_lights.get(words)
-        if len(light) < 8 or not choices:
+        if len(light) < FUZZY_MIN_CHARS or not choices:
             return None
         res = process.extractOne(light, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_RATIO)
         if res is None:
             return None
         _, ratio, k = res
         _, eid, spec_i = self._multi[words][k]
+        mine = [light_token(t) for t in tokens]
+        theirs = [light_token(t) for t in fold(self._specs[spec_i].name).split()]
+        differ = [(a, b) for a, b in zip(mine, theirs, strict=False) if a != b]
+        if len(mine) != len(theirs) or len(differ) > 1:
+            return None  # "Abbas Abdel-Hussein" is not "Husayn ibn Ali": the rest of the name must match
+        if differ and (min(len(differ[0][0]), len(differ[0][1])) < 4 or fuzz.ratio(*differ[0]) < FUZZY_WORD_MIN_RATIO):
+            return None
         if not self._type_confirms(light, eid, ratio):
             return None
         return spec_i, "fuzzy", 0.9 * ratio / 100

@@ -178,6 +178,11 @@ def _translate(s: str) -> str:
     return t
 
 
+# a scrape artefact: a word glued to the capitalised name after it ("theSaddam Hussein",
+# "forQasem Soleimani", "LeaderHadi al-Amiri"); folding inserts a word break there
+GLUED_RE = re.compile(r"(?<![^\W\d_])[A-Z]?[a-z]{2,}(?=[A-Z][a-z])")
+
+
 def fold_with_map(s: str, collapse_spaces: bool = False) -> FoldedText:
     """Fold s and keep the offset map back to s (white space runs kept unless collapse_spaces)."""
     t = _translate(s)
@@ -185,14 +190,39 @@ def fold_with_map(s: str, collapse_spaces: bool = False) -> FoldedText:
     fstarts: list[int] = []
     ostarts: list[int] = []
     pos = flen = 0
+    glued = [m.end() for m in GLUED_RE.finditer(s)]
+    gi = 0
     for m in (_DELETE_RE if collapse_spaces else _DELETE_FAST_RE).finditer(t):
         a, b = m.span()
+        while gi < len(glued) and glued[gi] < a:
+            g = glued[gi]
+            gi += 1
+            if g <= pos:
+                continue
+            pieces.append(t[pos:g] + " ")  # the break maps to the name's first letter
+            fstarts.append(flen)
+            ostarts.append(pos)
+            flen += g - pos + 1
+            pieces.append("")
+            fstarts.append(flen)
+            ostarts.append(g)
+            pos = g
         if a > pos:
             pieces.append(t[pos:a])
             fstarts.append(flen)
             ostarts.append(pos)
             flen += a - pos
         pos = b
+    for g in glued[gi:]:
+        if g > pos:
+            pieces.append(t[pos:g] + " ")
+            fstarts.append(flen)
+            ostarts.append(pos)
+            flen += g - pos + 1
+            pieces.append("")
+            fstarts.append(flen)
+            ostarts.append(g)
+            pos = g
     if pos < len(t) or not fstarts:
         pieces.append(t[pos:])
         fstarts.append(flen)

@@ -56,7 +56,7 @@ MAX_NGRAM = 8
 
 SCORES = {"exact": 1.0, "arabic": 1.0, "acronym": 0.95, "calque": 0.9, "coref": 0.85}
 
-_PRIORITY = {"blocker": 0, "alias": 1, "arabic": 1, "acronym": 1, "calque": 2, "surname": 3}
+_PRIORITY = {"blocker": 0, "alias": 1, "arabic": 1, "acronym": 1, "calque": 2, "surname": 3, "given": 4}
 _ARABIC_CHAR = re.compile(r"[\u0600-\u06ff]")
 _CLITICS = set("وفبلك")
 _ARTICLE_BEFORE = re.compile(
@@ -115,6 +115,41 @@ GLUED_SUFFIXES = {
 # Cyrillic and Greek case endings glued to a name ending in a consonant (Багдаде, Тегерана) or a vowel (Βαγδάτης)
 _CYRILLIC_SUFFIXES = ("а", "у", "е", "ом", "ой", "ы", "и", "ю", "я", "ем")
 _GREEK_SUFFIXES = ("ς", "ν")
+# articles and honorifics that are not a given name ("Prophet Muhammad", "Imam Hussein")
+_GIVEN_SKIP = {
+    "al",
+    "el",
+    "as",
+    "es",
+    "ad",
+    "an",
+    "ar",
+    "at",
+    "az",
+    "ash",
+    "аль",
+    "ас",
+    "эль",
+    "αλ",
+    "ibn",
+    "bin",
+    "imam",
+    "imame",
+    "iman",
+    "nabi",
+    "peygamber",
+    "profeta",
+    "profetul",
+    "prophete",
+    "prophet",
+    "пророк",
+    "имам",
+    "seyyed",
+    "sayyid",
+    "hz",
+    "hazreti",
+    "sheikh",
+}
 _PREV_WORD = re.compile(r"([^\W\d_][\w.'’-]*)[ \t]+$")
 # used with .match(text, pos): no "^", which never matches at pos > 0
 _NEXT_WORD = re.compile(r"[ \t]+([^\W\d_]\w*)")
@@ -157,6 +192,7 @@ class Linker:
         self._stop = self._name_stop | self._titles
         self._blocked_next = set(gazetteer.coref_blocked_if_followed_by)
         self._specs: list[NameSpec] = gazetteer.all_names()
+        self._specs += self._given_names()
         self._case: dict[int, str] = {}
         self._build_automaton()
         self._build_acronyms()
@@ -164,6 +200,39 @@ class Linker:
         self._segment_cache: dict[tuple[str, ...], list[tuple[int, int, int, str, float]]] = {}
 
     # ------------------------------------------------------------------ building
+
+    def _given_names(self) -> list[NameSpec]:
+        """Given names and kunyas of persons ("Qais", "Chris", "Abu Mahdi"), from their full names.
+
+        They link only after the entity's full name in the same article (see _coref). A given name
+        shared by two entities ("Ali"), or that is already a name of anything, is left out.
+        """
+        taken = {fold(sp.name) for sp in self._specs}
+        found: dict[str, set[str]] = {}
+        forms: dict[str, str] = {}
+        for e in self.gazetteer.entities:
+            if e.type != "PERSON":
+                continue
+            for sp in e.names:
+                if sp.kind != "alias" or sp.when or sp.case_sensitive:
+                    continue
+                # a two-word name (articles aside): "Qais al-Khazali", "Chris Stevens", "Abu Mahdi al-Muhandis"
+                words = [w for w in sp.name.replace("-", " ").split() if fold(w) not in _GIVEN_SKIP]
+                kunya = fold(words[0]) in ("abu", "abou", "ebu")
+                if len(words) != 2 + kunya or words[0].rstrip(".") in self._stop:
+                    continue
+                n = 2 if kunya else 1
+                given = " ".join(words[:n])
+                key = fold(given)
+                if len(key.replace(" ", "")) < 4 or not words[n - 1][:1].isupper() and not _ARABIC_CHAR.search(given):
+                    continue
+                found.setdefault(key, set()).add(e.entity_id)
+                forms.setdefault(key, given)
+        return [
+            NameSpec(forms[k], next(iter(eids)), "given")
+            for k, eids in sorted(found.items())
+            if len(eids) == 1 and k not in taken
+        ]
 
     def _build_automaton(self) -> None:
         keys: dict[str, list[int]] = {}
@@ -260,7 +329,7 @@ class Linker:
         chosen = self._resolve_overlaps(cands)
         kind = {id(c): self._specs[c.specs[0]].kind for c in chosen}
         blocked = sorted((c.start, c.end) for c in chosen if kind[id(c)] == "blocker")
-        covered = {(c.start, c.end) for c in chosen if kind[id(c)] != "surname"}
+        covered = {(c.start, c.end) for c in chosen if kind[id(c)] not in ("surname", "given")}
         # a longer unseen spelling beats the exact names inside it ("Katta'ib Hezbollah");
         # `chosen` do not overlap, so their starts and ends are both sorted
         skeletal = []
@@ -276,7 +345,7 @@ class Linker:
                     inside.append(chosen[k])
                 k += 1
             if all(
-                kind[id(c)] == "surname"
+                kind[id(c)] in ("surname", "given")
                 or (sc.start <= c.start and c.end <= sc.end and c.end - c.start < sc.end - sc.start)
                 for c in inside
             ):
@@ -289,7 +358,7 @@ class Linker:
         for c, spec in [(c, self._specs[c.specs[0]]) for c in chosen] + skeletal:
             if spec.kind == "blocker":
                 continue
-            if spec.kind in ("surname", "calque") or needs_article(spec.when):
+            if spec.kind in ("surname", "given", "calque") or needs_article(spec.when):
                 pending.append((c, spec))
             else:
                 direct.append(self._mention(text, c, spec))
@@ -320,6 +389,13 @@ class Linker:
                 if m:
                     os_ = m.start(1)
             surface = text[os_:oe]
+            if not arabic and os_ > 0 and text[os_ - 1].isalpha():
+                # glued to the word before ("theSaddam Hussein"): a full name, or a surname after
+                # a lower-case word ("forSoleimani"), never after a capitalised one ("McSadr")
+                lower_glue = text[os_ - 1].islower()
+                idx = tuple(
+                    i for i in idx if self._specs[i].kind == "alias" or (lower_glue and self._specs[i].kind != "calque")
+                )
             keep = [i for i in idx if self._local_ok(i, surface, text, os_, oe, arabic)]
             if keep:
                 method = "arabic" if arabic else ("calque" if self._specs[keep[0]].kind == "calque" else "exact")
@@ -542,10 +618,10 @@ class Linker:
     ) -> list[Mention]:
         placed = PlacedIndex(Placed(m.start, m.end, m.entity_id) for m in direct)
         out = list(direct)
-        order = {"alias": 0, "arabic": 0, "acronym": 0, "surname": 1, "calque": 2}
+        order = {"alias": 0, "arabic": 0, "acronym": 0, "surname": 1, "given": 1, "calque": 2}
         pending.sort(key=lambda p: (order.get(p[1].kind, 0), p[0].start))
         for c, spec in pending:
-            if spec.kind == "surname":
+            if spec.kind in ("surname", "given"):
                 eid = self._coref(text, c, placed)
                 if eid is None:
                     continue
@@ -576,19 +652,29 @@ class Linker:
         if not _ARABIC_CHAR.search(surface):
             if not surface[:1].isupper() and not (surface[:3].lower() in ("al-", "el-") and surface[3:4].isupper()):
                 return None
+            titled = False
             prev = _PREV_WORD.search(text, max(0, c.start - 40), c.start)
             if prev:
                 w = prev.group(1).rstrip(".")
                 if w[:1].isupper() and w not in self._stop and w.split("-")[-1] not in self._stop:
                     return None  # "Maryam Rajavi", "Mir-Hossein Mousavi": another person
+                titled = w in self._titles or prev.group(1) in self._titles
             nxt = _NEXT_WORD.match(text, c.end, min(len(text), c.end + 40))
             if nxt and nxt.group(1) in self._blocked_next:
                 return None
+            if nxt and self._specs[c.specs[0]].kind == "given" and nxt.group(1)[:1].isupper():
+                return None  # "Qais Smith": a given name followed by another surname
+        else:
+            titled = False
         holders: list[str] = list(dict.fromkeys(eid for i in c.specs if (eid := self._specs[i].entity_id) is not None))
         earlier = placed.latest_before(holders, c.start)
         if earlier is not None:
             return earlier
-        if len(holders) == 1 and self._coref_policy[holders[0]] == "unique":
+        if self._specs[c.specs[0]].kind == "given":
+            return None  # a given name or kunya alone: only after the full name
+        if len(holders) == 1 and (self._coref_policy[holders[0]] == "unique" or titled):
+            # an ambiguous surname ("Maliki" is also a school of law) needs a full name earlier
+            # or a title right before it ("Prime Minister Maliki")
             return holders[0]
         return None
 

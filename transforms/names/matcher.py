@@ -622,7 +622,8 @@ class Linker:
         pending.sort(key=lambda p: (order.get(p[1].kind, 0), p[0].start))
         for c, spec in pending:
             if spec.kind in ("surname", "given"):
-                eid = self._coref(text, c, placed)
+                c.specs = [i for i in c.specs if holds(self._specs[i].when, text, c.start, c.end, placed)]
+                eid = self._coref(text, c, placed) if c.specs else None
                 if eid is None:
                     continue
                 m = Mention(

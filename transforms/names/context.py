@@ -134,9 +134,10 @@ def holds(
             if _rx(val).match(text[end : end + _WINDOW]):
                 return False
         elif key in ("near_text", "not_near_text"):
-            n = val["chars"]
-            window = text[max(0, start - n) : start] + " " + text[end : end + n]
-            if bool(_rx(val["pattern"], re.IGNORECASE).search(window)) != (key == "near_text"):
+            n, rx = val["chars"], _rx(val["pattern"], re.IGNORECASE)
+            # the text on each side, searched in place (no copy of the windows)
+            found = rx.search(text, max(0, start - n), start) is not None or rx.search(text, end, end + n) is not None
+            if found != (key == "near_text"):
                 return False
         elif key == "all":
             if not all(holds(c, text, start, end, placed, local_only) for c in val):

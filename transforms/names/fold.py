@@ -100,11 +100,12 @@ TR_SUFFIX = (
     r"(?:[yn][ıiuü]n?|[ıiuü]n|[ıü]|[yns]?[ae]|n?[dt][ae]n?|n?[dt][ae]ki(?:n[ie]|l[ae]r)?|y?l[ae]|[dt][ıiuü]r|l[ae]r[ıi]?(?:n?[dt][ae]n?)?"
     r"|[yn]?[ıiuü]n[ae]|[yn]?[ıiuü]nd[ae]n?|n?[dt][ae]y[ıi]z|y?d[ıi]|[yn]?[ıiuü]yl[ae]|c[ıi]l[ae]r)"
 )
-_ELISION = re.compile(
-    rf"(?<![^\W\d_])(?:[dDlL]|[Qq]u|[DdAaNnSsCc]ol?l|[DdAaNnSs]ell|[DdAaNnSs]all|[DdAaNnSs]egl|[DdAaNnSs]agl|[Aa]gl)[{_APOS}](?=[{_UPPER}])"
-    rf"|(?<=[^\W\d_])[{_APOS}](?={TR_SUFFIX}(?![^\W\d_]))"
+_APOS_RE = re.compile(f"[{_APOS}]")
+_ELIDED = re.compile(
+    r"(?<![^\W\d_])(?:[dDlL]|[Qq]u|[DdAaNnSsCc]ol?l|[DdAaNnSs]ell|[DdAaNnSs]all|[DdAaNnSs]egl|[DdAaNnSs]agl|[Aa]gl)$"
 )
-_TR_WORD = re.compile(rf"(?<![^\W\d_])[{_UPPER}][^\W\d_]*[{_APOS}]{TR_SUFFIX}(?![^\W\d_])")
+_TR_AFTER = re.compile(rf"{TR_SUFFIX}(?![^\W\d_])")
+_WORD_BEFORE = re.compile(r"[^\W\d_]+$")
 _HIGH_RE = re.compile("[^\x00-\u2fff]")
 
 _AR = "[\u0620-\u064a\u0671-\u06d3]"  # Arabic-script letters
@@ -152,14 +153,18 @@ class FoldedText:
 def _word_apostrophes(s: str) -> list[int]:
     """Offsets of the apostrophes of s that separate words (elision, Turkish suffix)."""
     out = []
-    for m in _ELISION.finditer(s):
-        if m.group()[-1] in _APOS:
-            out.append(m.end() - 1)  # elision: the apostrophe closes the match
-        else:
-            # a Turkish suffix: only after a capitalised word (a name), found by _TR_WORD
-            w = _TR_WORD.search(s, max(0, m.start() - 60), m.end() + 12)
-            if w and w.start() < m.start() < w.end():
-                out.append(m.start())
+    for m in _APOS_RE.finditer(s):
+        i = m.start()
+        if i == 0 or i + 1 >= len(s) or not s[i - 1].isalpha():
+            continue
+        nxt = s[i + 1]
+        if nxt.isupper():
+            if _ELIDED.search(s, max(0, i - 5), i):
+                out.append(i)  # d'Abou, l'Irak, dell'Iran
+        elif nxt.islower() and _TR_AFTER.match(s, i + 1):
+            w = _WORD_BEFORE.search(s, max(0, i - 40), i)
+            if w and w.group()[:1].isupper() and (w.start() == 0 or not s[w.start() - 1].isalpha()):
+                out.append(i)  # Bağdat'ta, Süleymani'nin
     return out
 
 
@@ -180,7 +185,17 @@ def _translate(s: str) -> str:
 
 # a scrape artefact: a word glued to the capitalised name after it ("theSaddam Hussein",
 # "forQasem Soleimani", "LeaderHadi al-Amiri"); folding inserts a word break there
-GLUED_RE = re.compile(r"(?<![^\W\d_])[A-Z]?[a-z]{2,}(?=[A-Z][a-z])")
+_GLUE_POINT = re.compile(r"[a-z][A-Z][a-z]")
+_GLUED_WORD = re.compile(r"(?<![^\W\d_])[A-Z]?[a-z]{2,}$")
+
+
+def _glued(s: str) -> list[int]:
+    """Offsets where a capitalised name starts glued to a word before it (theSaddam, LeaderHadi)."""
+    out = []
+    for m in _GLUE_POINT.finditer(s):
+        if _GLUED_WORD.search(s, max(0, m.start() - 40), m.start() + 1):
+            out.append(m.start() + 1)
+    return out
 
 
 def fold_with_map(s: str, collapse_spaces: bool = False) -> FoldedText:
@@ -190,7 +205,7 @@ def fold_with_map(s: str, collapse_spaces: bool = False) -> FoldedText:
     fstarts: list[int] = []
     ostarts: list[int] = []
     pos = flen = 0
-    glued = [m.end() for m in GLUED_RE.finditer(s)]
+    glued = _glued(s)
     gi = 0
     for m in (_DELETE_RE if collapse_spaces else _DELETE_FAST_RE).finditer(t):
         a, b = m.span()

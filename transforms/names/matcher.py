@@ -68,7 +68,7 @@ _NAME = rf"{_ART}?{_CAP}"
 _CONNECTOR = r"(?:bin|ibn|bint|abu|abd|de|of|the|al|el|ul)"
 _SPAN_RE = re.compile(
     # a name starts after a non-word character, or after an elided article (d'Abou, l'Irak, dell'Iran)
-    rf"(?:(?<![\w'’])|(?<=(?<!\w)[dDlL]['’])|(?<=(?<!\w)[Qq]u['’])|(?<=ll['’])|(?<=gl['’]))"
+    rf"(?=[{_UPPER}])(?:(?<![\w'’])|(?<=(?<!\w)[dDlL]['’])|(?<=(?<!\w)[Qq]u['’])|(?<=ll['’])|(?<=gl['’]))"
     rf"{_NAME}(?:(?:[-‐‑](?:e|i|ye)[-‐‑ ]|(?:[ \t]+|[-‐‑])(?:{_CONNECTOR}[ \t]+){{0,2}}){_NAME})*"
 )
 _TOKEN_RE = re.compile(r"[^\W\d_](?:\w|['’ʿʾ](?=\w))*")

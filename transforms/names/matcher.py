@@ -39,7 +39,7 @@ from ..records import Mention
 from .context import Placed, PlacedIndex, holds, needs_article
 from .fold import _UPPER, TR_SUFFIX, fold, fold_key, fold_with_map
 from .gazetteer import Gazetteer, NameSpec
-from .skeleton import consonant_count, light_token, skeleton_token
+from .skeleton import consonant_count, convention_variant, light_token, skeleton_token
 
 # Thresholds, measured on the generalisation variants and on the seeds' unclaimed names
 # (tests/test_names_generalization.py): true variants score >= 80 on the light key; the
@@ -534,6 +534,15 @@ class Linker:
         skel = ["".join(skeleton_token(w) for w in f.split()) for f in folded]
         light = ["".join(light_token(w) for w in f.split()) for f in folded]
         n = len(toks)
+        # the same tokens respelled from a national orthography (Nadschaf, Kasım, Szulejmáni), tried
+        # when the token's own key finds nothing
+        variants = [convention_variant(t) for t in toks]
+        if any(v is not None for v in variants):
+            vfolded = [fold(v) if v is not None else f for v, f in zip(variants, folded, strict=True)]
+            vskel = ["".join(skeleton_token(w) for w in f.split()) for f in vfolded]
+            vlight = ["".join(light_token(w) for w in f.split()) for f in vfolded]
+        else:
+            vskel = vlight = []
         # words that make a name of their own: not titles, not connectors
         n_names = sum(1 for t in toks if t[:1].isupper() and t.rstrip(".") not in self._titles)
         lower = [t[:1].islower() for t in toks]
@@ -555,6 +564,8 @@ class Linker:
                 if size == 1 and (n_names > 1 or len(toks[i]) < 4):
                     continue  # one word of a longer name is someone else's; short words collide
                 hit = self._skeleton_hit("".join(skel[i:j]), "".join(light[i:j]), size == 1)
+                if hit is None and vskel and any(v is not None for v in variants[i:j]):
+                    hit = self._skeleton_hit("".join(vskel[i:j]), "".join(vlight[i:j]), size == 1)
                 if hit is None and size >= 2 and len(toks[i]) > 1 and len(toks[j - 1]) > 1:
                     words = sum(len(f.split()) for f in folded[i:j])
                     hit = self._fuzzy_hit("".join(light[i:j]), words, [w for f in folded[i:j] for w in f.split()])

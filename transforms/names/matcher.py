@@ -704,6 +704,9 @@ class Linker:
             words = [w.rstrip(".") for w in re.split(r"[\s,]+", gap) if w]
             if all(w in self._titles for w in words):
                 return True
+            # "le guide suprême iranien, l'ayatollah Ali Khamenei": adjectives and elided titles
+            if len(words) <= 4 and not re.search(r"[.;:!?()\[\]]", gap) and all(w[:1].islower() for w in words):
+                return True
         return False
 
     # ------------------------------------------------------------------ suggestions

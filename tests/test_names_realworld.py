@@ -244,3 +244,13 @@ def test_hussein_alone_follows_the_person_named_before(linker: Linker) -> None:
     assert _ids(linker, text) == ["saddam-hussein", "saddam-hussein"]
     assert _ids(linker, "Hussein did not trust the jihadists.") == []
     assert "saddam-hussein" not in _ids(linker, "Saddam Hussein ruled Iraq. King Hussein of Jordan disagreed.")[1:]
+
+
+def test_a_title_sees_the_entities_its_body_names(linker: Linker) -> None:
+    title = "Maliki asks for help as the crisis grows"
+    assert _ids(linker, title) == []
+    got = linker.link(title, named={"nouri-al-maliki"})
+    assert [(m.surface, m.entity_id) for m in got] == [("Maliki", "nouri-al-maliki")]
+    # the body's entities are "before" the title, never next to it: no apposition, no proximity
+    got = linker.link("The engineer speaks", named={"abu-mahdi-al-muhandis"})
+    assert [m.entity_id for m in got] == ["abu-mahdi-al-muhandis"]

@@ -321,8 +321,14 @@ class Linker:
 
     # ------------------------------------------------------------------ linking
 
-    def link(self, text: str) -> list[Mention]:
-        """Mentions of gazetteer entities in text, sorted by start offset."""
+    def link(self, text: str, named: Iterable[str] = ()) -> list[Mention]:
+        """Mentions of gazetteer entities in text, sorted by start offset.
+
+        `named`: entity ids the same article already names elsewhere (link the body first, then
+        pass its entities for the title and the dateline): a surname, given name or calque that
+        needs an earlier full name finds it there ("Maliki asks for help" over a body that names
+        Nouri al-Maliki).
+        """
         if not text or not text.strip():
             return []
         cands = self._exact_candidates(text) + self._acronym_candidates(text)
@@ -362,7 +368,7 @@ class Linker:
                 pending.append((c, spec))
             else:
                 direct.append(self._mention(text, c, spec))
-        return self._resolve_pending(text, direct, pending)
+        return self._resolve_pending(text, direct, pending, named)
 
     def _mention(self, text: str, c: _Cand, spec: NameSpec, entity_id: str | None = None) -> Mention:
         eid = entity_id or spec.entity_id
@@ -625,9 +631,11 @@ class Linker:
     # ------------------------------------------------------------------ coreference and calques
 
     def _resolve_pending(
-        self, text: str, direct: list[Mention], pending: list[tuple[_Cand, NameSpec]]
+        self, text: str, direct: list[Mention], pending: list[tuple[_Cand, NameSpec]], named: Iterable[str] = ()
     ) -> list[Mention]:
         placed = PlacedIndex(Placed(m.start, m.end, m.entity_id) for m in direct)
+        for eid in named:
+            placed.add(Placed(-(10**9), -(10**9), eid))  # named elsewhere in the article, far before this text
         out = list(direct)
         order = {"alias": 0, "arabic": 0, "acronym": 0, "surname": 1, "given": 1, "calque": 2}
         pending.sort(key=lambda p: (order.get(p[1].kind, 0), p[0].start))

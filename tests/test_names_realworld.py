@@ -235,6 +235,9 @@ def test_given_name_followed_by_another_surname_is_someone_else(linker: Linker) 
 def test_ambiguous_surname_needs_a_full_name_or_a_title(linker: Linker) -> None:
     assert _ids(linker, "Maliki said on Monday that he would run.") == []
     assert _ids(linker, "Prime Minister Maliki said on Monday that he would run.") == ["nouri-al-maliki"]
+    # the context supports it: a text about Iraq's politics, not about Islamic law
+    assert _ids(linker, "In the Iraqi parliament, Maliki said his list would run.") == ["nouri-al-maliki"]
+    assert _ids(linker, "In Iraq, the Maliki school of jurisprudence is rare.") == []
     text = "Nouri al-Maliki met envoys. Then Maliki said he would run."
     assert _ids(linker, text) == ["nouri-al-maliki", "nouri-al-maliki"]
 

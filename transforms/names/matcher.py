@@ -426,6 +426,8 @@ class Linker:
             want = self._case.get(i)
             if want is not None and _case_letters(surface) != want:
                 return False
+        if spec.kind == "surname":
+            return True  # a surname's condition is a support for coreference, weighed in _coref
         return holds(spec.when, text, start, end, local_only=True)
 
     def _acronym_candidates(self, text: str) -> list[_Cand]:
@@ -476,7 +478,7 @@ class Linker:
                     end -= 2
                 spec = self._specs[spec_i]
                 surface = text[start:end]
-                if not holds(spec.when, text, start, end, local_only=True):
+                if spec.kind != "surname" and not holds(spec.when, text, start, end, local_only=True):
                     continue
                 if spec.case_sensitive and not any(ch.isupper() for ch in surface):
                     continue
@@ -634,15 +636,15 @@ class Linker:
         self, text: str, direct: list[Mention], pending: list[tuple[_Cand, NameSpec]], named: Iterable[str] = ()
     ) -> list[Mention]:
         placed = PlacedIndex(Placed(m.start, m.end, m.entity_id) for m in direct)
-        for eid in named:
-            placed.add(Placed(-(10**9), -(10**9), eid))  # named elsewhere in the article, far before this text
+        for other in named:
+            placed.add(Placed(-(10**9), -(10**9), other))  # named elsewhere in the article, far before this text
         out = list(direct)
         order = {"alias": 0, "arabic": 0, "acronym": 0, "surname": 1, "given": 1, "calque": 2}
         pending.sort(key=lambda p: (order.get(p[1].kind, 0), p[0].start))
         for c, spec in pending:
             if spec.kind in ("surname", "given"):
-                c.specs = [i for i in c.specs if holds(self._specs[i].when, text, c.start, c.end, placed)]
-                eid = self._coref(text, c, placed) if c.specs else None
+                held = {i for i in c.specs if holds(self._specs[i].when, text, c.start, c.end, placed)}
+                eid = self._coref(text, c, placed, held)
                 if eid is None:
                     continue
                 m = Mention(
@@ -666,7 +668,7 @@ class Linker:
         out.sort(key=lambda m: m.start)
         return out
 
-    def _coref(self, text: str, c: _Cand, placed: PlacedIndex) -> str | None:
+    def _coref(self, text: str, c: _Cand, placed: PlacedIndex, held: set[int]) -> str | None:
         """Entity that a lone surname refers to, or None."""
         surface = text[c.start : c.end]
         if not _ARABIC_CHAR.search(surface):
@@ -692,7 +694,12 @@ class Linker:
             return earlier
         if self._specs[c.specs[0]].kind == "given":
             return None  # a given name or kunya alone: only after the full name
-        if len(holders) == 1 and (self._coref_policy[holders[0]] == "unique" or titled):
+        # without a full name earlier: the unique holder, if the surname's own condition holds; for
+        # an ambiguous surname (after_full) a title right before it, or its condition ("Maliki" in a
+        # text about Iraq's politics, not about Islamic law)
+        unique = self._coref_policy[holders[0]] == "unique" if len(holders) == 1 else False
+        supported = any(self._specs[i].when for i in held)
+        if len(holders) == 1 and held and ((unique or titled) or supported):
             # an ambiguous surname ("Maliki" is also a school of law) needs a full name earlier
             # or a title right before it ("Prime Minister Maliki")
             return holders[0]

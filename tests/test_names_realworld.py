@@ -257,3 +257,17 @@ def test_a_title_sees_the_entities_its_body_names(linker: Linker) -> None:
     # the body's entities are "before" the title, never next to it: no apposition, no proximity
     got = linker.link("The engineer speaks", named={"abu-mahdi-al-muhandis"})
     assert [m.entity_id for m in got] == ["abu-mahdi-al-muhandis"]
+
+
+@pytest.mark.parametrize(
+    "text,n",
+    [
+        ("The Sunnah of the Prophet guides Muslims in prayer.", 1),
+        ("Muslims say le Prophète et du Prophète in French.", 2),
+        ("In Islam, the Prophet Jeremiah is honoured too.", 0),
+        ("The Prophet Muhammad preached in Mecca.", 1),
+        ("The prophet of the markets spoke of rates.", 0),
+    ],
+)
+def test_the_prophet_alone_is_muhammad_in_a_text_about_islam(linker: Linker, text: str, n: int) -> None:
+    assert _ids(linker, text).count("muhammad") == n

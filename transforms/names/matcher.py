@@ -150,6 +150,8 @@ _GIVEN_SKIP = {
     "hazreti",
     "sheikh",
 }
+# words that join two mentions rather than put one in apposition to the other
+_CONJUNCTIONS = {"and", "or", "et", "ou", "y", "o", "und", "oder", "e", "ve", "veya", "și", "sau", "en", "of"}
 _PREV_WORD = re.compile(r"([^\W\d_][\w.'’-]*)[ \t]+$")
 # used with .match(text, pos): no "^", which never matches at pos > 0
 _NEXT_WORD = re.compile(r"[ \t]+([^\W\d_]\w*)")
@@ -720,7 +722,11 @@ class Linker:
             if all(w in self._titles for w in words):
                 return True
             # "le guide suprême iranien, l'ayatollah Ali Khamenei": adjectives and elided titles
-            if len(words) <= 4 and not re.search(r"[.;:!?()\[\]]", gap) and all(w[:1].islower() for w in words):
+            if (
+                len(words) <= 4
+                and not re.search(r"[.;:!?()\[\]]", gap)
+                and all(w[:1].islower() and w not in _CONJUNCTIONS for w in words)
+            ):
                 return True
         return False
 

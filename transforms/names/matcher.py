@@ -151,7 +151,26 @@ _GIVEN_SKIP = {
     "sheikh",
 }
 # words that join two mentions rather than put one in apposition to the other
-_CONJUNCTIONS = {"and", "or", "et", "ou", "y", "o", "und", "oder", "e", "ve", "veya", "și", "sau", "en", "of"}
+_CONJUNCTIONS = {
+    "and",
+    "or",
+    "et",
+    "ou",
+    "y",
+    "o",
+    "und",
+    "oder",
+    "e",
+    "ve",
+    "veya",
+    "și",
+    "sau",
+    "en",
+    "of",
+    "و",
+    "او",
+    "أو",
+}
 _PREV_WORD = re.compile(r"([^\W\d_][\w.'’-]*)[ \t]+$")
 # used with .match(text, pos): no "^", which never matches at pos > 0
 _NEXT_WORD = re.compile(r"[ \t]+([^\W\d_]\w*)")
@@ -725,7 +744,7 @@ class Linker:
             if (
                 len(words) <= 4
                 and not re.search(r"[.;:!?()\[\]]", gap)
-                and all(w[:1].islower() and w not in _CONJUNCTIONS for w in words)
+                and all(not w[:1].isupper() and w not in _CONJUNCTIONS for w in words)
             ):
                 return True
         return False

@@ -37,6 +37,13 @@ BLOCKED = [
     ("Muqtada al-Sadr called for calm. Fighters of the Sadr Army were seen on the streets.", "muqtada-al-sadr", 1),
     ("Nouri al-Maliki met envoys. The Maliki Brigade was disbanded last year.", "nouri-al-maliki", 1),
     ("Nouri al-Maliki met envoys. Then Maliki said he would stay.", "nouri-al-maliki", 2),
+    # noun first (es, fr): a movement or city named after him
+    ("Muqtada al-Sadr habló. El Movimiento Sadr ganó escaños.", "muqtada-al-sadr", 1),
+    ("Moqtada al-Sadr a parlé. La Cité Sadr est en colère.", "muqtada-al-sadr", 1),
+    # a capitalised noun after an article is no given name (German nouns, French M.)
+    ("Kassem Soleimani wurde getötet. Der Tod des Generals Soleimani bewegte Bagdad.", "qasem-soleimani", 2),
+    ("Le général Soleimani est mort. M. Soleimani était à Bagdad.", "qasem-soleimani", 2),
+    ("Qasem Soleimani was killed. Zeinab Soleimani spoke at the funeral.", "qasem-soleimani", 1),
 ]
 
 

@@ -37,7 +37,7 @@ _LANG_KEYS = {"names", "surnames", "acronyms"}
 _ALIAS_KEYS = {"name", "case_sensitive", "when"}
 _ACRONYM_KEYS = {"form", "when"}
 _CALQUE_KEYS = {"phrase", "entity", "when"}
-_COREF_KEYS = {"blocked_if_followed_by"}
+_COREF_KEYS = {"blocked_if_followed_by", "blocked_if_preceded_by"}
 _REGEX_CONDITIONS = {"preceded_by", "not_preceded_by", "followed_by", "not_followed_by"}
 _CONDITION_KEYS = _REGEX_CONDITIONS | {
     "any",
@@ -87,6 +87,7 @@ class Gazetteer:
     titles: frozenset[str] = field(default_factory=frozenset)
     name_stopwords: frozenset[str] = field(default_factory=frozenset)
     coref_blocked_if_followed_by: frozenset[str] = field(default_factory=frozenset)
+    coref_blocked_if_preceded_by: frozenset[str] = field(default_factory=frozenset)
 
     def entity(self, entity_id: str) -> Entity:
         """The entity with this id (KeyError if none)."""
@@ -406,5 +407,8 @@ class _Validator:
             name_stopwords=frozenset(self.strings(data.get("name_stopwords"), "name_stopwords", data)),
             coref_blocked_if_followed_by=frozenset(
                 self.strings(coref.get("blocked_if_followed_by"), "coref.blocked_if_followed_by", coref)
+            ),
+            coref_blocked_if_preceded_by=frozenset(
+                self.strings(coref.get("blocked_if_preceded_by"), "coref.blocked_if_preceded_by", coref)
             ),
         )

@@ -171,6 +171,10 @@ _CONJUNCTIONS = {
     "او",
     "أو",
 }
+_DETERMINER_BEFORE = re.compile(
+    r"(?<![^\W\d_])(?:the|der|die|das|des|dem|den|ein|eine|eines|einem|einen|le|la|les|du|de|del|el|los|las|il|lo|gli"
+    r"|os|as|do|da|dos|het|een)[ \t]+$"
+)
 _PREV_WORD = re.compile(r"([^\W\d_][\w.'’-]*)[ \t]+$")
 # used with .match(text, pos): no "^", which never matches at pos > 0
 _NEXT_WORD = re.compile(r"[ \t]+([^\W\d_]\w*)")
@@ -212,6 +216,7 @@ class Linker:
         self._name_stop = set(gazetteer.name_stopwords)
         self._stop = self._name_stop | self._titles
         self._blocked_next = set(gazetteer.coref_blocked_if_followed_by)
+        self._blocked_prev = set(gazetteer.coref_blocked_if_preceded_by)
         self._specs: list[NameSpec] = gazetteer.all_names()
         self._specs += self._given_names()
         self._case: dict[int, str] = {}
@@ -699,8 +704,13 @@ class Linker:
             prev = _PREV_WORD.search(text, max(0, c.start - 40), c.start)
             if prev:
                 w = prev.group(1).rstrip(".")
-                if w[:1].isupper() and w not in self._stop and w.split("-")[-1] not in self._stop:
-                    return None  # "Maryam Rajavi", "Mir-Hossein Mousavi": another person
+                if w in self._blocked_prev:
+                    return None  # "Movimiento Sadr", "Ciudad Sadr": a thing named after the person
+                noun = _DETERMINER_BEFORE.search(text, max(0, prev.start() - 12), prev.start()) is not None
+                if w[:1].isupper() and w not in self._stop and w.split("-")[-1] not in self._stop and not noun:
+                    # "Maryam Rajavi", "Mir-Hossein Mousavi": another person; but a capitalised word
+                    # after an article is a noun ("des Generals Soleimani", "der Tod Soleimanis")
+                    return None
                 titled = w in self._titles or prev.group(1) in self._titles
             nxt = _NEXT_WORD.match(text, c.end, min(len(text), c.end + 40))
             if nxt and nxt.group(1) in self._blocked_next:

@@ -106,6 +106,8 @@ NATIONAL = [
     ("Die Pilger zogen weiter nach Nadschaf.", "najaf"),  # de dsch
     ("Ein Anschlag in Nedschef wurde gemeldet.", "najaf"),  # de dsch + vowel drift
     ("Le cortège a quitté Nadjaf à l'aube.", "najaf"),  # fr dj
+    ("Pilgrims walked from Najef on foot.", "najaf"),  # vowel drift a/e in one word
+    ("Protests spread to Nasariya overnight.", "nasiriyah"),  # vowel drift i/a
     ("Los peregrinos llegaron a Náyaf el martes.", "najaf"),  # es y = j
     ("Hacılar Necef'e ulaştı.", "najaf"),  # tr exonym + dative
     ("Le général Ghassem Soleimani est arrivé.", "qasem-soleimani"),  # fr gh
@@ -160,6 +162,8 @@ NATIONAL_COUNTER = [
     "Badr Hari won the kickboxing match.",  # a boxer
     "The protesters in Cairo filled Tahrir Square again.",  # Cairo's square
     "Bagdadi was the name of his grandfather.",  # nisba, not the city
+    "The striker Bader scored twice.",  # a given name: vowel drift needs the whole word equal
+    "The imam Hassan led the prayer.",  # Hassan is not Hussein (u/o are kept apart)
 ]
 
 

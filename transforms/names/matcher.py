@@ -53,6 +53,8 @@ FUZZY_MIN_CHARS = 8  # ... of a name with a light key at least this long
 FUZZY_WORD_MIN_RATIO = 75.0  # ... where only one word differs, and by at most this much
 TYPE_MARGIN = 3.0  # another entity of the same type closer than this: ambiguous, no link
 MAX_NGRAM = 8
+VOWEL_DRIFT_MIN_RATIO = 100.0  # one word, 3+ consonants: equal once a/e/i are one vowel class
+_LUMP = str.maketrans({"e": "a", "i": "a", "y": "a"})
 
 SCORES = {"exact": 1.0, "arabic": 1.0, "acronym": 0.95, "calque": 0.9, "coref": 0.85}
 
@@ -619,6 +621,12 @@ class Linker:
         need = SKELETON_MIN_RATIO if consonant_count(key) >= 3 else SHORT_SKELETON_MIN_RATIO
         if single:
             need = max(need, SINGLE_WORD_MIN_RATIO)
+        if ratio < need and single and consonant_count(key) >= 3:
+            # vowel drift a/e/i in one word (Najef, Karbela, Nasariya: Persian, Turkish and French
+            # vowelling): the same word once a, e and i are one class, u/o kept apart (Hassan/Hussein)
+            lumped = fuzz.ratio(light.translate(_LUMP), best[1].translate(_LUMP))
+            if lumped >= VOWEL_DRIFT_MIN_RATIO:
+                ratio = max(ratio, need)
         if ratio < need or (light[-1:] in _VOWEL_END) != (best[1][-1:] in _VOWEL_END):
             return None  # Malik/Maliki, Hill/Hilla: a final vowel (nisba -i, ta marbuta) is part of the name
         if not self._type_confirms(light, best[0], ratio):

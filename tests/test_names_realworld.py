@@ -282,3 +282,17 @@ def test_a_title_sees_the_entities_its_body_names(linker: Linker) -> None:
 )
 def test_the_prophet_alone_is_muhammad_in_a_text_about_islam(linker: Linker, text: str, n: int) -> None:
     assert _ids(linker, text).count("muhammad") == n
+
+
+@pytest.mark.parametrize(
+    "text,n",
+    [
+        ("In Iran the supreme leader of the Islamic Republic, Ali Khamenei, spoke.", 1),
+        ("Le guide suprême iranien, l'ayatollah Ali Khamenei, a parlé à Téhéran.", 1),
+        ("أجهش المرشد الإيراني علي خامنئي بالبكاء في طهران", 1),
+        ("In Iran the Supreme Leader met Ali Khamenei's envoy.", 2),
+        ("In Iran, le guide suprême et Ali Khamenei.", 2),
+    ],
+)
+def test_a_title_in_apposition_to_the_name_counts_once(linker: Linker, text: str, n: int) -> None:
+    assert _ids(linker, text).count("ali-khamenei") == n

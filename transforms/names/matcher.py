@@ -152,6 +152,9 @@ _GIVEN_SKIP = {
     "hazreti",
     "sheikh",
 }
+_TITLE_COMPLEMENT = re.compile(
+    r"^\s*(?:of|de|du|des|del|della|di|da|do|der)\s+(?:(?:the|la|le|l'|el)\s*)?(?:[A-ZÀ-Þ][\w'’-]*\s*){1,3}(?=,)"
+)
 # words that join two mentions rather than put one in apposition to the other
 _CONJUNCTIONS = {
     "and",
@@ -755,6 +758,9 @@ class Linker:
                 gap = text[pe : c.start]
             else:
                 continue
+            if ps >= c.end:
+                # "the supreme leader of the Islamic Republic, Ali Khamenei": the title's complement
+                gap = _TITLE_COMPLEMENT.sub("", gap, count=1)
             words = [w.rstrip(".") for w in re.split(r"[\s,]+", gap) if w]
             if all(w in self._titles for w in words):
                 return True
@@ -763,6 +769,9 @@ class Linker:
                 len(words) <= 4
                 and not re.search(r"[.;:!?()\[\]]", gap)
                 and all(not w[:1].isupper() and w not in _CONJUNCTIONS for w in words)
+                # set off by a comma ("le guide suprême iranien, l'ayatollah ..."), or uncased
+                # Arabic adjectives ("المرشد الإيراني علي خامنئي"); not "the Leader met Khamenei"
+                and ("," in gap or not any(w[:1].islower() for w in words))
             ):
                 return True
         return False

@@ -96,27 +96,12 @@ def parse_decisions(text: str, name: str = "decisions.yaml") -> Decisions:
     if not isinstance(data, dict):
         raise GazetteerError(f"{name}: expected a mapping with version, accepted, rejected")
     try:
-        acc = [
-            Accepted(
-                str(a["cluster"]),
-                str(a["id"]),
-                str(a["name"]),
-                str(a["type"]),
-                [str(s) for s in a["spellings"]],
-                [str(s) for s in a.get("surnames") or []],
-                str(a.get("decided_at", "")),
-            )
-            for a in data.get("accepted") or []
-        ]
-        rej = [
-            Rejected(
-                str(r["cluster"]),
-                [str(s) for s in r["spellings"]],
-                [(str(p[0]), str(p[1])) for p in r.get("pairs") or []],
-                str(r.get("decided_at", "")),
-            )
-            for r in data.get("rejected") or []
-        ]
+        acc = [Accepted(str(a["cluster"]), str(a["id"]), str(a["name"]), str(a["type"]),
+                        [str(s) for s in a["spellings"]], [str(s) for s in a.get("surnames") or []],
+                        str(a.get("decided_at", ""))) for a in data.get("accepted") or []]
+        rej = [Rejected(str(r["cluster"]), [str(s) for s in r["spellings"]],
+                        [(str(p[0]), str(p[1])) for p in r.get("pairs") or []], str(r.get("decided_at", "")))
+               for r in data.get("rejected") or []]
     except (KeyError, TypeError, IndexError) as exc:
         raise GazetteerError(f"{name}: malformed decision: {exc!r}") from exc
     return Decisions(int(data.get("version") or 0), acc, rej)
@@ -127,42 +112,23 @@ def dump_decisions(d: Decisions) -> str:
     data: dict[str, Any] = {
         "version": d.version,
         "accepted": [
-            {
-                "cluster": a.cluster,
-                "id": a.id,
-                "name": a.name,
-                "type": a.type,
-                "spellings": a.spellings,
-                **({"surnames": a.surnames} if a.surnames else {}),
-                "decided_at": a.decided_at,
-            }
+            {"cluster": a.cluster, "id": a.id, "name": a.name, "type": a.type, "spellings": a.spellings,
+             **({"surnames": a.surnames} if a.surnames else {}), "decided_at": a.decided_at}
             for a in d.accepted
         ],
         "rejected": [
-            {
-                "cluster": r.cluster,
-                "spellings": r.spellings,
-                "pairs": [list(p) for p in r.pairs],
-                "decided_at": r.decided_at,
-            }
+            {"cluster": r.cluster, "spellings": r.spellings, "pairs": [list(p) for p in r.pairs],
+             "decided_at": r.decided_at}
             for r in d.rejected
         ],
     }
-    header = (
-        "# Decisions of `corpus entities accept/reject` (transforms/names/decisions.py documents the\n"
-        "# format). gazetteer/local.yaml is generated from this file.\n"
-    )
+    header = ("# Decisions of `corpus entities accept/reject` (transforms/names/decisions.py documents the\n"
+              "# format). gazetteer/local.yaml is generated from this file.\n")
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
-def accept(
-    d: Decisions,
-    cluster: Cluster,
-    taken_ids: set[str],
-    entity_id: str | None = None,
-    name: str | None = None,
-    etype: str | None = None,
-) -> Accepted:
+def accept(d: Decisions, cluster: Cluster, taken_ids: set[str], entity_id: str | None = None,
+           name: str | None = None, etype: str | None = None) -> Accepted:
     """Record that a cluster is one entity (returned), checking id and type; d is updated."""
     name = (name or cluster.best_name).strip()
     eid = entity_id or entity_slug(name)
@@ -206,20 +172,14 @@ def overlay_yaml(d: Decisions) -> str:
     """The gazetteer overlay (local.yaml) that holds the accepted entities."""
     entities = []
     for a in d.accepted:
-        e: dict[str, Any] = {
-            "id": a.id,
-            "canonical_name": a.name,
-            "type": a.type,
-            "aliases": list(dict.fromkeys(a.spellings)),
-        }
+        e: dict[str, Any] = {"id": a.id, "canonical_name": a.name, "type": a.type,
+                             "aliases": list(dict.fromkeys(a.spellings))}
         if a.surnames:
             # a surname alone links only after the full name in the same article (it may be common)
             e["surnames"] = list(dict.fromkeys(a.surnames))
             e["coref"] = "after_full"
         entities.append(e)
-    header = (
-        "# GENERATED from decisions.yaml by `corpus entities accept`; do not edit.\n"
-        "# Loaded on top of the packaged gazetteer (transforms/names/gazetteer.yaml documents the format).\n"
-    )
+    header = ("# GENERATED from decisions.yaml by `corpus entities accept`; do not edit.\n"
+              "# Loaded on top of the packaged gazetteer (transforms/names/gazetteer.yaml documents the format).\n")
     body = {"version": f"local-{d.version}", "entities": entities}
     return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)

@@ -245,9 +245,8 @@ class CandidateCollector:
         return sorted(out.values(), key=lambda s: (-s.count, s.key))
 
 
-def collect_candidates(
-    docs: Iterable[tuple[str, str, Sequence[Mention] | None]], linker, known_keys: Iterable[str] = ()
-) -> list[Spelling]:
+def collect_candidates(docs: Iterable[tuple[str, str, Sequence[Mention] | None]], linker,
+                       known_keys: Iterable[str] = ()) -> list[Spelling]:
     """Candidate spellings of (article_id, clean_text, mentions or None) documents."""
     c = CandidateCollector(linker, known_keys)
     for aid, text, mentions in docs:
@@ -363,7 +362,8 @@ def candidate_pairs(spellings: Sequence[Spelling]) -> list[tuple[float, str, str
     return pairs
 
 
-def cluster_spellings(spellings: Sequence[Spelling], rejected_pairs: Iterable[tuple[str, str]] = ()) -> list[Cluster]:
+def cluster_spellings(spellings: Sequence[Spelling],
+                      rejected_pairs: Iterable[tuple[str, str]] = ()) -> list[Cluster]:
     """Cluster spellings (every spelling ends in exactly one cluster), largest total count first.
 
     rejected_pairs: pairs of folded spellings that must never share a cluster.
@@ -403,8 +403,7 @@ def cluster_spellings(spellings: Sequence[Spelling], rejected_pairs: Iterable[tu
             (i,) = targets
             last = {k.split()[-1] for k in multi[i] if by_key[k].n_words > 1}
             ok = all(any(same_name(s, w) is not None for w in last) for s in ks) and not any(
-                apart.get(s, set()) & set(multi[i]) for s in ks
-            )
+                apart.get(s, set()) & set(multi[i]) for s in ks)
         if ok:
             surnames.setdefault(i, []).extend(ks)
         else:
@@ -413,39 +412,29 @@ def cluster_spellings(spellings: Sequence[Spelling], rejected_pairs: Iterable[tu
     for i, ks in enumerate(multi):
         sur = surnames.get(i, [])
         names = [by_key[k] for k in ks]
-        clusters.append(
-            Cluster(cluster_id(ks + sur), sorted(names, key=_by_count), sorted((by_key[k] for k in sur), key=_by_count))
-        )
+        clusters.append(Cluster(cluster_id(ks + sur), sorted(names, key=_by_count),
+                                sorted((by_key[k] for k in sur), key=_by_count)))
     clusters.sort(key=lambda c: (-c.count, c.cluster_id))
     return clusters
 
 
-def suggest_clusters(
-    spellings: Sequence[Spelling],
-    rejected_pairs: Iterable[tuple[str, str]] = (),
-    min_count: int = 1,
-    min_spellings: int = 2,
-) -> list[Cluster]:
+def suggest_clusters(spellings: Sequence[Spelling], rejected_pairs: Iterable[tuple[str, str]] = (),
+                     min_count: int = 1, min_spellings: int = 2) -> list[Cluster]:
     """Ranked clusters worth showing: at least min_spellings spellings and min_count occurrences."""
-    return [
-        c
-        for c in cluster_spellings(spellings, rejected_pairs)
-        if c.n_spellings >= min_spellings and c.count >= min_count
-    ]
+    return [c for c in cluster_spellings(spellings, rejected_pairs)
+            if c.n_spellings >= min_spellings and c.count >= min_count]
 
 
 # ----------------------------------------------------------------------------- measuring
 
 
-def pairwise_scores(
-    predicted: dict[str, str], gold: dict[str, str], same: Callable[[str, str], bool] | None = None
-) -> tuple[float, float, float]:
+def pairwise_scores(predicted: dict[str, str], gold: dict[str, str],
+                    same: Callable[[str, str], bool] | None = None) -> tuple[float, float, float]:
     """Pairwise precision, recall and F1 of a clustering (item -> cluster) against gold (item -> label).
 
     Items missing from `gold` count as their own singleton class; pairs for which same(a, b) holds
     (e.g. identical spellings) are left out of both sides.
     """
-
     def pairs(assign: dict[str, str]) -> set[tuple[str, str]]:
         groups: dict[str, list[str]] = {}
         for item, c in assign.items():

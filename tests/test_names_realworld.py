@@ -11,6 +11,7 @@ import time
 import pytest
 
 from transforms.names import Linker, load_gazetteer
+from transforms.names.skeleton import convention_variant, skeleton_key
 
 
 @pytest.fixture(scope="module")
@@ -300,7 +301,6 @@ def test_a_title_in_apposition_to_the_name_counts_once(linker: Linker, text: str
 
 # ---------------------------------------------------------------- the convention table itself (item 2)
 
-from transforms.names.skeleton import convention_variant, skeleton_key  # noqa: E402
 
 # (token as a national press writes it, English press spelling it must share a skeleton key with)
 CONVENTIONS = [

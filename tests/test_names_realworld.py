@@ -45,6 +45,9 @@ BLOCKED = [
     ("Kassem Soleimani wurde getötet. Der Tod des Generals Soleimani bewegte Bagdad.", "qasem-soleimani", 2),
     ("Le général Soleimani est mort. M. Soleimani était à Bagdad.", "qasem-soleimani", 2),
     ("Qasem Soleimani was killed. Zeinab Soleimani spoke at the funeral.", "qasem-soleimani", 1),
+    # a sentence opener is no given name
+    ("Nouri al-Maliki met envoys. Later Maliki said he would stay.", "nouri-al-maliki", 2),
+    ("Kassem Soleimani wurde getötet. Laut Soleimani war alles bereit.", "qasem-soleimani", 2),
 ]
 
 

@@ -189,6 +189,7 @@ MORPHOLOGY = [
     ("Il viaggio dell'ayatollah verso Kerbala.", "Kerbala"),
     ("A tüntetők Bagdadban gyűltek össze.", "Bagdad"),
     ("Die Straßen Teherans waren leer.", "Teheran"),
+    ("Străzile Bagdadului erau pline.", "Bagdad"),  # ro genitive with the article
     ("Протестующие собрались в Багдаде.", "Багдад"),
     ("وصل الوفد إلى ببغداد مساء.", "بغداد"),
     ("وللحشد الشعبي دور كبير.", "حشد الشعبي"),  # li + al written لل: the article's lam is the clitic's

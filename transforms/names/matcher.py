@@ -83,7 +83,7 @@ _AR_ARTICLE_BEFORE = re.compile(rf"(?:^|(?<=[\s\W\d_])|(?<=[وفبك]))(?:[ا\u0
 _AR_TAIL = re.compile(rf"[{_AR_MARKS}\u0621]+")
 # a Turkish case suffix after an apostrophe closing a name token (Süleymani'nin): not part of the name
 _TR_TAIL = re.compile(rf"['’´ʼ]{TR_SUFFIX}$")
-# inflections glued to a place name (Hungarian cases, German genitive) or to a person's name
+# inflections glued to a place name (Hungarian cases, German genitive, Romanian article) or to a person's name
 # (German genitive): the mention covers the name only. Latin keys only, folded (no accents).
 GLUED_SUFFIXES = {
     "PLACE": (
@@ -111,6 +111,9 @@ GLUED_SUFFIXES = {
         "ert",
         "nal",
         "nel",
+        # Romanian definite article and genitive on a city (Bagdadul, Teheranului)
+        "ul",
+        "ului",
     ),
     "PERSON": ("s",),
 }

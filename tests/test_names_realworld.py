@@ -258,6 +258,14 @@ def test_ambiguous_surname_needs_a_full_name_or_a_title(linker: Linker) -> None:
     assert _ids(linker, text) == ["nouri-al-maliki", "nouri-al-maliki"]
 
 
+def test_hussein_alone_is_the_imam_in_a_text_about_ashura(linker: Linker) -> None:
+    text = "At Ashura the pilgrims in Karbala mourn Hussein and curse Yazid."
+    assert _ids(linker, text).count("husayn-ibn-ali") == 1
+    text = "At Ashura in Karbala, Abbas Abdel-Hussein guarded the shrine."
+    assert "husayn-ibn-ali" not in _ids(linker, text)
+    assert "husayn-ibn-ali" not in _ids(linker, "During Ashura in Karbala, King Hussein of Jordan sent a letter.")
+
+
 def test_hussein_alone_follows_the_person_named_before(linker: Linker) -> None:
     text = "Saddam Hussein ruled Iraq. Hussein did not trust the jihadists."
     assert _ids(linker, text) == ["saddam-hussein", "saddam-hussein"]

@@ -183,6 +183,7 @@ _DETERMINER_BEFORE = re.compile(
     r"(?<![^\W\d_])(?:the|der|die|das|des|dem|den|ein|eine|eines|einem|einen|le|la|les|du|de|del|el|los|las|il|lo|gli"
     r"|os|as|do|da|dos|het|een)[ \t]+$"
 )
+_PREV_WORD_HYPHEN = re.compile(r"(?<![\w-])([^\W\d_]\w*)$")
 _PREV_WORD = re.compile(r"([^\W\d_][\w.'’-]*)[ \t]+$")
 # used with .match(text, pos): no "^", which never matches at pos > 0
 _NEXT_WORD = re.compile(r"[ \t]+([^\W\d_]\w*)")
@@ -715,6 +716,10 @@ class Linker:
             if not surface[:1].isupper() and not (surface[:3].lower() in ("al-", "el-") and surface[3:4].isupper()):
                 return None
             titled = False
+            if c.start > 1 and text[c.start - 1] in "-‐‑":
+                before = _PREV_WORD_HYPHEN.search(text, max(0, c.start - 30), c.start - 1)
+                if before and before.group(1)[:1].isupper() and before.group(1) not in self._stop:
+                    return None  # "Abdel-Hussein", "Mir-Mousavi": the end of a compound name ("pro-Sadr" is not)
             prev = _PREV_WORD.search(text, max(0, c.start - 40), c.start)
             if prev:
                 w = prev.group(1).rstrip(".")
@@ -743,8 +748,10 @@ class Linker:
         # an ambiguous surname (after_full) a title right before it, or its condition ("Maliki" in a
         # text about Iraq's politics, not about Islamic law)
         unique = self._coref_policy[holders[0]] == "unique" if len(holders) == 1 else False
-        supported = any(self._specs[i].when for i in held)
-        if len(holders) == 1 and held and ((unique or titled) or supported):
+        supported = {eid for i in held if self._specs[i].when and (eid := self._specs[i].entity_id)}
+        if len(supported) == 1:
+            return supported.pop()  # "Hussein" near Ashura and Karbala: the Imam, not Saddam
+        if len(holders) == 1 and held and (unique or titled):
             # an ambiguous surname ("Maliki" is also a school of law) needs a full name earlier
             # or a title right before it ("Prime Minister Maliki")
             return holders[0]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+from sortedcontainers import SortedList  # type: ignore[import-untyped]
 
 # how much text the preceded_by / followed_by regexes see
 _WINDOW = 80
@@ -37,6 +39,56 @@ class Placed:
     entity_id: str
 
 
+class PlacedIndex:
+    """The article's mentions by entity, sorted by start: each query costs O(log n + hits).
+
+    Scanning a plain list per candidate made linking quadratic on name-dense texts.
+    """
+
+    def __init__(self, placed: Iterable[Placed] = ()):
+        self._by_entity: dict[str, SortedList] = {}
+        for p in placed:
+            self.add(p)
+
+    def add(self, p: Placed) -> None:
+        self._by_entity.setdefault(p.entity_id, SortedList()).add((p.start, p.end))
+
+    def spans(self, eid: str, lo: int, hi: int) -> list[tuple[int, int]]:
+        """Spans of eid that start in [lo, hi)."""
+        sl = self._by_entity.get(eid)
+        if not sl:
+            return []
+        return list(sl.irange((lo, -1), (hi, -1), inclusive=(True, False)))
+
+    def has(self, ids: Iterable[str], other_than: tuple[int, int]) -> bool:
+        """A mention of one of ids other than the span other_than."""
+        for eid in ids:
+            sl = self._by_entity.get(eid)
+            if sl and (len(sl) > 1 or sl[0] != other_than):
+                return True
+        return False
+
+    def near(self, ids: Iterable[str], start: int, end: int, n: int, longest: int = 400) -> bool:
+        """A mention of one of ids, other than [start, end), overlapping [start - n, end + n)."""
+        for eid in ids:
+            for s, e in self.spans(eid, start - n - longest, end + n):
+                if (s, e) != (start, end) and e > start - n:
+                    return True
+        return False
+
+    def latest_before(self, ids: Iterable[str], pos: int) -> str | None:
+        """Entity (of ids) of the mention that starts last before pos."""
+        best: tuple[int, str] | None = None
+        for eid in ids:
+            sl = self._by_entity.get(eid)
+            if not sl:
+                continue
+            k = sl.bisect_left((pos, -1))
+            if k and (best is None or sl[k - 1][0] > best[0]):
+                best = (sl[k - 1][0], eid)
+        return best[1] if best else None
+
+
 def in_caps_context(text: str, start: int, end: int, radius: int = 40) -> bool:
     """True if the words around [start, end) are mostly in capitals (a headline, a banner)."""
     words = _WORD.findall(text[max(0, start - radius) : start]) + _WORD.findall(text[end : end + radius])
@@ -52,16 +104,19 @@ def holds(
     text: str,
     start: int,
     end: int,
-    placed: Sequence[Placed] = (),
+    placed: Sequence[Placed] | PlacedIndex = (),
     local_only: bool = False,
 ) -> bool:
     """True if the condition holds for the span [start, end) of text.
 
-    `placed` are the other mentions of the article. With local_only, conditions that need
-    them (article_mentions, near_entities, not_near_entities) are treated as holding.
+    `placed` are the other mentions of the article (a list, or a :class:`PlacedIndex` for speed).
+    With local_only, conditions that need them (article_mentions, near_entities,
+    not_near_entities) are treated as holding.
     """
     if not cond:
         return True
+    if not local_only and not isinstance(placed, PlacedIndex):
+        placed = PlacedIndex(placed)
     for key, val in cond.items():
         if key == "any":
             if not any(holds(c, text, start, end, placed, local_only) for c in val):
@@ -78,10 +133,14 @@ def holds(
         elif key == "not_followed_by":
             if _rx(val).match(text[end : end + _WINDOW]):
                 return False
-        elif key == "near_text":
-            n = val["chars"]
-            window = text[max(0, start - n) : start] + " " + text[end : end + n]
-            if not _rx(val["pattern"], re.IGNORECASE).search(window):
+        elif key in ("near_text", "not_near_text"):
+            n, rx = val["chars"], _rx(val["pattern"], re.IGNORECASE)
+            # the text on each side, searched in place (no copy of the windows)
+            found = rx.search(text, max(0, start - n), start) is not None or rx.search(text, end, end + n) is not None
+            if found != (key == "near_text"):
+                return False
+        elif key == "all":
+            if not all(holds(c, text, start, end, placed, local_only) for c in val):
                 return False
         elif key == "not_in_caps_context":
             if in_caps_context(text, start, end):
@@ -89,15 +148,12 @@ def holds(
         elif local_only:
             continue
         elif key == "article_mentions":
-            ids = set(val)
-            if not any(p.entity_id in ids and (p.start, p.end) != (start, end) for p in placed):
+            assert isinstance(placed, PlacedIndex)
+            if not placed.has(val, (start, end)):
                 return False
         elif key in ("near_entities", "not_near_entities"):
-            ids, n = set(val["ids"]), val["chars"]
-            near = any(
-                p.entity_id in ids and (p.start, p.end) != (start, end) and p.start < end + n and p.end > start - n
-                for p in placed
-            )
+            assert isinstance(placed, PlacedIndex)
+            near = placed.near(val["ids"], start, end, val["chars"])
             if near != (key == "near_entities"):
                 return False
     return True
@@ -110,6 +166,6 @@ def needs_article(cond: dict[str, Any] | None) -> bool:
     for key, val in cond.items():
         if key in ("article_mentions", "near_entities", "not_near_entities"):
             return True
-        if key == "any" and any(needs_article(c) for c in val):
+        if key in ("any", "all") and any(needs_article(c) for c in val):
             return True
     return False

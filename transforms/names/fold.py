@@ -88,13 +88,33 @@ def _build_table() -> dict[int, str]:
 
 
 _TABLE = _build_table()
+_TABLE.update({ord("ı"): "i", ord("ł"): "l", ord("Ł"): "l", ord("đ"): "d", ord("Đ"): "d", ord("ø"): "o", ord("Ø"): "o"})
+
+# Apostrophes that separate words rather than join a name's syllables (Kata'ib, Qa'ida):
+# French / Italian elision before a capitalised name (d'Abou, l'Irak, dell'Iran, all'Iraq, qu'Ali),
+# and a Turkish case suffix after a capitalised name (Bağdat'ta, Süleymani'nin, Necef'teki).
+# They fold to a space instead of vanishing, so the name stands alone in the folded text.
+_UPPER = "A-ZÀ-ÖØ-Þ" + "".join(chr(c) for c in range(0x100, 0x250) if chr(c).isupper())
+_APOS = "'’´ʼ`"
+TR_SUFFIX = (
+    r"(?:[yn][ıiuü]n?|[ıiuü]n|[ıü]|[yns]?[ae]|n?[dt][ae]n?|n?[dt][ae]ki(?:n[ie]|l[ae]r)?|y?l[ae]|[dt][ıiuü]r|l[ae]r[ıi]?(?:n?[dt][ae]n?)?"
+    r"|[yn]?[ıiuü]n[ae]|[yn]?[ıiuü]nd[ae]n?|n?[dt][ae]y[ıi]z|y?d[ıi]|[yn]?[ıiuü]yl[ae]|c[ıi]l[ae]r)"
+)
+_APOS_RE = re.compile(f"[{_APOS}]")
+_ELIDED = re.compile(
+    r"(?<![^\W\d_])(?:[dDlL]|[Qq]u|[DdAaNnSsCc]ol?l|[DdAaNnSs]ell|[DdAaNnSs]all|[DdAaNnSs]egl|[DdAaNnSs]agl|[Aa]gl)$"
+)
+_TR_AFTER = re.compile(rf"{TR_SUFFIX}(?![^\W\d_])")
+_WORD_BEFORE = re.compile(r"[^\W\d_]+$")
 _HIGH_RE = re.compile("[^\x00-\u2fff]")
 
 _AR = "[\u0620-\u064a\u0671-\u06d3]"  # Arabic-script letters
 _D = "\x00"
 # not inside a word: no letter before, even with up to three deleted marks in between («عبدُالمهدي»)
 _AR_WORD_START = "".join(f"(?<!{_AR}{_D * k})" for k in range(4))
-_LATIN_ART = r"(?:al|el)[\x01 ]|(?:ad|an|ar|as|ash|at|ath|adh|az|il|ul|ud|ur|us|ut|uz)\x01"
+# a stray space after the hyphen ("al- Muhandis", a scrape artefact) goes with the article;
+# Turkish writes the assimilated article with e (es-Sadr, eş-Şabi, et-Tikriti)
+_LATIN_ART = r"(?:al|el)(?:\x01 ?| )|(?:ad|an|ar|as|ash|at|ath|adh|az|il|ul|ud|ur|us|ut|uz|ed|en|er|es|esh|et|ez)\x01 ?"
 _DELETE_RE = re.compile(
     # possessive 's (apostrophe already turned into DEL) and plain deleted marks
     r"\x00s(?![a-z0-9])|\x00+"
@@ -130,12 +150,52 @@ class FoldedText:
         return self.to_original(start), self.to_original(end - 1) + 1
 
 
+def _word_apostrophes(s: str) -> list[int]:
+    """Offsets of the apostrophes of s that separate words (elision, Turkish suffix)."""
+    out = []
+    for m in _APOS_RE.finditer(s):
+        i = m.start()
+        if i == 0 or i + 1 >= len(s) or not s[i - 1].isalpha():
+            continue
+        nxt = s[i + 1]
+        if nxt.isupper():
+            if _ELIDED.search(s, max(0, i - 5), i):
+                out.append(i)  # d'Abou, l'Irak, dell'Iran
+        elif nxt.islower() and _TR_AFTER.match(s, i + 1):
+            w = _WORD_BEFORE.search(s, max(0, i - 40), i)
+            if w and w.group()[:1].isupper() and (w.start() == 0 or not s[w.start() - 1].isalpha()):
+                out.append(i)  # Bağdat'ta, Süleymani'nin
+    return out
+
+
 def _translate(s: str) -> str:
     t = s.translate(_TABLE)
+    if any(a in s for a in _APOS):
+        cut = _word_apostrophes(s)
+        if cut:
+            chars = list(t)
+            for i in cut:
+                chars[i] = " "
+            t = "".join(chars)
     if not t.isascii() and _HIGH_RE.search(t):
         # characters above the table (CJK, symbols): lower-case them one for one
         t = "".join(c if ord(c) < 0x3000 or len(c.lower()) != 1 else c.lower() for c in t)
     return t
+
+
+# a scrape artefact: a word glued to the capitalised name after it ("theSaddam Hussein",
+# "forQasem Soleimani", "LeaderHadi al-Amiri"); folding inserts a word break there
+_GLUE_POINT = re.compile(r"[a-z][A-Z][a-z]")
+_GLUED_WORD = re.compile(r"(?<![^\W\d_])[A-Z]?[a-z]{2,}$")
+
+
+def _glued(s: str) -> list[int]:
+    """Offsets where a capitalised name starts glued to a word before it (theSaddam, LeaderHadi)."""
+    out = []
+    for m in _GLUE_POINT.finditer(s):
+        if _GLUED_WORD.search(s, max(0, m.start() - 40), m.start() + 1):
+            out.append(m.start() + 1)
+    return out
 
 
 def fold_with_map(s: str, collapse_spaces: bool = False) -> FoldedText:
@@ -145,14 +205,39 @@ def fold_with_map(s: str, collapse_spaces: bool = False) -> FoldedText:
     fstarts: list[int] = []
     ostarts: list[int] = []
     pos = flen = 0
+    glued = _glued(s)
+    gi = 0
     for m in (_DELETE_RE if collapse_spaces else _DELETE_FAST_RE).finditer(t):
         a, b = m.span()
+        while gi < len(glued) and glued[gi] < a:
+            g = glued[gi]
+            gi += 1
+            if g <= pos:
+                continue
+            pieces.append(t[pos:g] + " ")  # the break maps to the name's first letter
+            fstarts.append(flen)
+            ostarts.append(pos)
+            flen += g - pos + 1
+            pieces.append("")
+            fstarts.append(flen)
+            ostarts.append(g)
+            pos = g
         if a > pos:
             pieces.append(t[pos:a])
             fstarts.append(flen)
             ostarts.append(pos)
             flen += a - pos
         pos = b
+    for g in glued[gi:]:
+        if g > pos:
+            pieces.append(t[pos:g] + " ")
+            fstarts.append(flen)
+            ostarts.append(pos)
+            flen += g - pos + 1
+            pieces.append("")
+            fstarts.append(flen)
+            ostarts.append(g)
+            pos = g
     if pos < len(t) or not fstarts:
         pieces.append(t[pos:])
         fstarts.append(flen)

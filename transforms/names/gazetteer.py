@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,11 +17,27 @@ from .fold import fold
 
 ENTITY_TYPES = ("PERSON", "ORG", "PLACE")
 _TOP_KEYS = {"version", "titles", "name_stopwords", "coref", "blockers", "entities", "calques"}
-_ENTITY_KEYS = {"id", "canonical_name", "type", "aliases", "acronyms", "arabic", "surnames", "coref", "skeleton"}
+_ENTITY_KEYS = {
+    "id",
+    "when",
+    "canonical_name",
+    "type",
+    "aliases",
+    "acronyms",
+    "arabic",
+    "surnames",
+    "names",
+    "coref",
+    "skeleton",
+}
+# `names:` of an entity: language code -> names in that language; these scripts are folded as Arabic
+_ARABIC_SCRIPT_LANGS = {"ar", "fa", "ckb", "ur"}
+_LANG = re.compile(r"[a-z]{2,3}")
+_LANG_KEYS = {"names", "surnames", "acronyms"}
 _ALIAS_KEYS = {"name", "case_sensitive", "when"}
 _ACRONYM_KEYS = {"form", "when"}
 _CALQUE_KEYS = {"phrase", "entity", "when"}
-_COREF_KEYS = {"blocked_if_followed_by"}
+_COREF_KEYS = {"blocked_if_followed_by", "blocked_if_preceded_by"}
 _REGEX_CONDITIONS = {"preceded_by", "not_preceded_by", "followed_by", "not_followed_by"}
 _CONDITION_KEYS = _REGEX_CONDITIONS | {
     "any",
@@ -29,6 +45,8 @@ _CONDITION_KEYS = _REGEX_CONDITIONS | {
     "near_entities",
     "not_near_entities",
     "near_text",
+    "not_near_text",
+    "all",
     "not_in_caps_context",
 }
 
@@ -69,6 +87,7 @@ class Gazetteer:
     titles: frozenset[str] = field(default_factory=frozenset)
     name_stopwords: frozenset[str] = field(default_factory=frozenset)
     coref_blocked_if_followed_by: frozenset[str] = field(default_factory=frozenset)
+    coref_blocked_if_preceded_by: frozenset[str] = field(default_factory=frozenset)
 
     def entity(self, entity_id: str) -> Entity:
         """The entity with this id (KeyError if none)."""
@@ -231,9 +250,9 @@ class _Validator:
         if not isinstance(cond, dict):
             raise self.fail(where, "condition must be a mapping")
         for k, v in cond.items():
-            if k == "any":
+            if k in ("any", "all"):
                 if not isinstance(v, list) or not v:
-                    raise self.fail(cond, "`any` must be a non-empty list of conditions")
+                    raise self.fail(cond, f"`{k}` must be a non-empty list of conditions")
                 for sub in v:
                     self.condition(sub, ids, cond)
             elif k in _REGEX_CONDITIONS:
@@ -249,7 +268,7 @@ class _Validator:
                         raise self.fail(v, f"{k}: unknown entity id {i!r}")
                 if not isinstance(v.get("chars"), int) or v["chars"] <= 0:
                     raise self.fail(v, f"{k}.chars must be a positive integer")
-            elif k == "near_text":
+            elif k in ("near_text", "not_near_text"):
                 self.keys(v, {"pattern", "chars"}, k)
                 self.regex(v.get("pattern"), v)
                 if not isinstance(v.get("chars"), int) or v["chars"] <= 0:
@@ -289,6 +308,26 @@ class _Validator:
                 out.append(NameSpec(nm.strip(), eid, kind, cs, when))
             else:
                 raise self.fail(raw, f"{kind} of {eid}: expected a string or a mapping, got {item!r}")
+        return out
+
+    def language_names(self, raw: Any, eid: str, ids: set[str], parent: Any) -> list[NameSpec]:
+        """`names: {lang: [alias, ...] | {names: [...], surnames: [...], acronyms: [...]}}`."""
+        if raw is None:
+            return []
+        if not isinstance(raw, dict):
+            raise self.fail(parent, f"names of {eid} must be a mapping of language code to names")
+        out: list[NameSpec] = []
+        for lang, val in raw.items():
+            if not isinstance(lang, str) or not _LANG.fullmatch(lang):
+                raise self.fail(raw, f"names of {eid}: language must be a 2-3 letter code, got {lang!r}")
+            kind = "arabic" if lang in _ARABIC_SCRIPT_LANGS else "alias"
+            if isinstance(val, dict):
+                self.keys(val, _LANG_KEYS, f"names.{lang} of {eid}")
+                out += self.name_list(val.get("names"), eid, kind, ids, val)
+                out += self.name_list(val.get("surnames"), eid, "surname", ids, val)
+                out += self.name_list(val.get("acronyms"), eid, "acronym", ids, val)
+            else:
+                out += self.name_list(val, eid, kind, ids, raw)
         return out
 
     def gazetteer(self, data: Any) -> Gazetteer:
@@ -331,8 +370,17 @@ class _Validator:
             names = [] if any(fold(a.name) == fold(cname) for a in aliases) else [NameSpec(cname.strip(), eid, "alias")]
             names += aliases
             names += self.name_list(e.get("arabic"), eid, "arabic", ids, e)
+            names += self.language_names(e.get("names"), eid, ids, e)
             names += self.name_list(e.get("surnames"), eid, "surname", ids, e)
             names += self.name_list(e.get("acronyms"), eid, "acronym", ids, e)
+            if "when" in e:
+                ewhen = self.condition(e["when"], ids, e)
+                names = [
+                    replace(n, when=ewhen if not n.when else {"all": [ewhen, n.when]})
+                    if n.kind in ("alias", "arabic", "surname")
+                    else n
+                    for n in names
+                ]
             surfaces = list(dict.fromkeys(n.name for n in names))
             entities.append(Entity(eid, cname.strip(), etype, surfaces, coref, skel, tuple(names)))
         calques: list[NameSpec] = []
@@ -359,5 +407,8 @@ class _Validator:
             name_stopwords=frozenset(self.strings(data.get("name_stopwords"), "name_stopwords", data)),
             coref_blocked_if_followed_by=frozenset(
                 self.strings(coref.get("blocked_if_followed_by"), "coref.blocked_if_followed_by", coref)
+            ),
+            coref_blocked_if_preceded_by=frozenset(
+                self.strings(coref.get("blocked_if_preceded_by"), "coref.blocked_if_preceded_by", coref)
             ),
         )

@@ -38,6 +38,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+import yaml
+
 from .fold import fold
 
 _ABD = re.compile(r"^abd(?:ul|el|al|ol|il|ou)?(?=[a-z]{3})|^abd(?:ul|el|al|ol|il|u)$")
@@ -102,6 +104,34 @@ def light_token(tok: str) -> str:
     t = t.replace("ai", "i").replace("ay", "i").replace("ei", "i").replace("ey", "i")
     t = t.translate(_SINGLE)
     return _DOUBLE.sub(r"\1", t)
+
+
+@lru_cache(maxsize=1)
+def _conventions() -> tuple[tuple[str, re.Pattern[str], tuple[tuple[str, str], ...]], ...]:
+    """National spelling conventions (``conventions`` of translit.yaml): (lang, detect, rewrites)."""
+    from .translit import default_table_path
+
+    data = yaml.safe_load(default_table_path().read_text(encoding="utf-8"))
+    return tuple(
+        (str(c["lang"]), re.compile(c["detect"]), tuple((str(a), str(b)) for a, b in c["rewrite"]))
+        for c in data.get("conventions") or ()
+    )
+
+
+@lru_cache(maxsize=65536)
+def convention_variant(tok: str) -> str | None:
+    """tok respelled from its national orthography into the English press habit, or None.
+
+    ``Nadschaf`` → ``najaf`` (German), ``Kasım`` → ``kasim`` (Turkish), ``Szulejmáni`` →
+    ``sulejmáni`` → ``sulyemáni`` (Hungarian), ``Jamenei`` → ``khamenei`` (Spanish).
+    """
+    low = tok.lower()
+    for _lang, detect, rewrites in _conventions():
+        if detect.search(low):
+            for a, b in rewrites:
+                low = low.replace(a, b)
+            return low if low != tok.lower() else None
+    return None
 
 
 def skeleton_key(name: str) -> str:

@@ -1,0 +1,371 @@
+"""Metadata of an HTML page from its own markup: headline, site name, authors and dates.
+
+Read once from the parsed tree (meta tags, JSON-LD, <h1>, <title>, <time>) and combined with what
+trafilatura found, by explicit rules:
+
+- title: the page's headline sources (og:title, twitter:title, JSON-LD headline, <title>) with the
+  site's name cut off ("Headline | Site", "Site - Headline", "Headline - Section | Site"): the site
+  name is learned from the page itself (og:site_name, the JSON-LD publisher, application-name, the
+  domain). An <h1> that agrees with one of those sources is the title (it is what the page shows);
+  else the stripped og:title/JSON-LD headline; else trafilatura's title, stripped the same way.
+- author: JSON-LD authors, then author meta tags, then trafilatura's byline; a candidate must read
+  as a person or organisation name (see `clean_author`): boilerplate ("Written by", "View more
+  posts", "About the Author", "Our Editors"), URLs, role words alone and the site's own name are
+  rejected. When no source names an author, none is invented.
+- published: see `choose_date` for the order of sources.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["PageMeta", "read_page_meta", "choose_title", "choose_author", "choose_date", "clean_author", "site_names"]
+
+_ARTICLE_TYPES = {
+    "article", "newsarticle", "blogposting", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
+    "scholarlyarticle", "techarticle", "medicalwebpage", "report", "review", "backgroundnewsarticle",
+    "liveblogposting", "posting", "socialmediaposting", "howto", "recipe", "webpage", "creativework",
+}
+_TITLE_SEP = re.compile(r"\s+(?:[|:·•»~/]|[-–—]{1,2}|::)\s+")
+_SPACE = re.compile(r"\s+")
+_ALNUM = re.compile(r"[\W_]+")
+_URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|[-_]|\.|$)")
+_URL_DATE8 = re.compile(r"[/_-]((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?:[/_.-]|$)")
+_ISO_DATE = re.compile(r"((?:19|20)\d{2})-(\d{2})-(\d{2})")
+
+# Words of page furniture around bylines: a candidate holding one is not a name.
+_FURNITURE = frozenset(
+    "view views more posts post read written posted published updated update reviewed fact checked "
+    "checker share follow click subscribe login sign email profile bio biography articles stories "
+    "see all latest recent comments comment min mins minute minutes ago on at last".split()
+)
+# Role and generic words: a candidate made only of these (and small words) names nobody.
+_ROLE = frozenset(
+    "about the a an our your by and of for with from to author authors editor editors editorial "
+    "staff team writer writers contributor contributors guest admin administrator desk newsdesk "
+    "community senior associate managing chief contributing correspondent reporter reporters news "
+    "web content marketing expert experts member members user anonymous unknown default blog "
+    "publisher press release office official board group website site page undefined null none".split()
+)
+_PREFIX = re.compile(
+    r"^(?:(?:(?:written|posted|reviewed|published|edited|reported|story|words|text|article)\s+)?(?:by|from)|"
+    r"authors?|written|posted|byline)\s*:?\s+",
+    re.IGNORECASE,
+)
+_CUT = re.compile(
+    r"\s+(?:[|•·]|[-–—]\s|(?:published|updated|posted|on|at)\b|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|"
+    r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?)(?:\s+\d|\s*$))",
+    re.IGNORECASE,
+)
+_SPLIT_AUTHORS = re.compile(r"\s*(?:;|&|\band\b|\bund\b|\bet\b|\by\b)\s*", re.IGNORECASE)
+# A post-nominal credential ("MD", "PhD", "RD", "E-RYT 200"): kept with the name before it.
+_CREDENTIAL = re.compile(r"[A-Z][A-Za-z.-]{0,7}(?:\s+\d{2,4})?|[A-Z]{2,}[\w.-]*|Ph\.?D\.?|M\.?D\.?|Jr\.?|Sr\.?|I{2,3}|IV")
+
+
+@dataclass(slots=True)
+class PageMeta:
+    """What the page's markup says about itself."""
+
+    titles: dict[str, str] = field(default_factory=dict)  # source -> raw title
+    h1: list[str] = field(default_factory=list)
+    sites: list[str] = field(default_factory=list)  # site names, most explicit first
+    authors: list[tuple[str, str]] = field(default_factory=list)  # (source, raw author)
+    dates: list[tuple[str, str]] = field(default_factory=list)  # (source, raw date)
+
+
+def _text(node: Any) -> str:
+    return _SPACE.sub(" ", node.text_content() if hasattr(node, "text_content") else str(node)).strip()
+
+
+def _fold(text: str | None) -> str:
+    """Comparable form of a title or name: NFKC, case-folded, letters and digits only."""
+    if not text:
+        return ""
+    return _ALNUM.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def _ld_objects(data: Any, out: list[dict[str, Any]], depth: int = 0) -> None:
+    """Every JSON-LD object with a @type, including those inside @graph and lists."""
+    if depth > 6:
+        return
+    if isinstance(data, list):
+        for item in data:
+            _ld_objects(item, out, depth + 1)
+    elif isinstance(data, dict):
+        if "@type" in data:
+            out.append(data)
+        graph = data.get("@graph")
+        if graph is not None:
+            _ld_objects(graph, out, depth + 1)
+        main = data.get("mainEntity")
+        if isinstance(main, dict | list):
+            _ld_objects(main, out, depth + 1)
+
+
+def _types(obj: dict[str, Any]) -> set[str]:
+    t = obj.get("@type")
+    values = t if isinstance(t, list) else [t]
+    return {str(v).lower() for v in values if v}
+
+
+def _names(value: Any) -> list[str]:
+    """Names in a JSON-LD author/publisher value (a string, a Person, or a list of them)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        name = value.get("name")
+        if isinstance(name, str):
+            return [name]
+        if isinstance(name, list):
+            return [n for n in name if isinstance(n, str)]
+        return []
+    if isinstance(value, list):
+        return [n for item in value for n in _names(item)]
+    return []
+
+
+def read_page_meta(tree: Any, url: str | None) -> PageMeta:
+    """Collect title, site, author and date candidates from a parsed page (the tree is not changed)."""
+    pm = PageMeta()
+    metas: dict[str, str] = {}
+    for node in tree.iter("meta"):
+        key = (node.get("property") or node.get("name") or node.get("itemprop") or "").strip().lower()
+        content = (node.get("content") or "").strip()
+        if key and content and key not in metas:
+            metas[key] = content
+    for key, source in (("og:title", "og"), ("twitter:title", "twitter")):
+        if key in metas:
+            pm.titles[source] = metas[key]
+    for key in ("og:site_name", "application-name", "apple-mobile-web-app-title", "twitter:site"):
+        if key in metas:
+            pm.sites.append(metas[key].lstrip("@"))
+    objects: list[dict[str, Any]] = []
+    for script in tree.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
+            continue
+        try:
+            _ld_objects(json.loads(script.text), objects)
+        except (ValueError, RecursionError):
+            continue
+    articles = [o for o in objects if _types(o) & _ARTICLE_TYPES]
+    # A real article type beats a generic WebPage.
+    articles.sort(key=lambda o: ("webpage" in _types(o) or "creativework" in _types(o)))
+    for obj in objects:
+        if _types(obj) & {"organization", "newsmediaorganization", "website"}:
+            pm.sites.extend(n for n in _names(obj) if n)
+    for obj in articles:
+        for name in _names(obj.get("publisher")):
+            pm.sites.append(name)
+        headline = obj.get("headline") or (obj.get("name") if "webpage" not in _types(obj) else None)
+        if isinstance(headline, str) and headline.strip() and "jsonld" not in pm.titles:
+            pm.titles["jsonld"] = headline.strip()
+        for name in _names(obj.get("author")):
+            pm.authors.append(("jsonld", name))
+        for key in ("datePublished", "dateCreated", "uploadDate"):
+            value = obj.get(key)
+            if isinstance(value, str) and value.strip():
+                pm.dates.append(("jsonld", value.strip()))
+                break
+    for key in ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator", "byl"):
+        value = metas.get(key)
+        if value:
+            pm.authors.append(("meta", value))
+    for key in (
+        "article:published_time", "og:published_time", "datepublished", "publish-date", "publishdate",
+        "pubdate", "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.created", "date",
+        "dc.date", "article.published",
+    ):
+        value = metas.get(key)
+        if value:
+            pm.dates.append(("meta", value))
+    title = tree.find(".//title")
+    if title is not None and _text(title):
+        pm.titles["title"] = _text(title)
+    pm.h1 = [t for t in (_text(h) for h in tree.iter("h1")) if t][:5]
+    for node in tree.iter("time"):
+        value = node.get("datetime")
+        if value and (node.get("itemprop") == "datePublished" or node.get("pubdate") is not None):
+            pm.dates.append(("time", value))
+    if url:
+        host = urlsplit(url).hostname or ""
+        labels = [p for p in host.split(".") if p not in ("www", "m", "amp", "en", "blog", "news")]
+        if len(labels) >= 2:
+            pm.sites.append(labels[-2])
+            pm.sites.append(".".join(labels[-2:]))
+    return pm
+
+
+def site_names(pm: PageMeta) -> set[str]:
+    """Folded site names of the page (from markup and domain)."""
+    return {f for f in (_fold(s) for s in pm.sites) if len(f) >= 2}
+
+
+def _is_site_segment(segment: str, sites: set[str]) -> bool:
+    """A title segment that names the site ("CNN Politics" for the site "CNN", "Move.org")."""
+    folded = _fold(segment)
+    if not folded:
+        return True
+    if folded in sites:
+        return True
+    words = [_fold(w) for w in segment.split()]
+    return any(len(s) >= 3 and (folded.startswith(s) or folded.endswith(s) or s in words) for s in sites)
+
+
+def strip_site(title: str | None, sites: set[str]) -> str | None:
+    """The title without the site-name segments at its start or end."""
+    if not title:
+        return None
+    title = _SPACE.sub(" ", title).strip()
+    parts = _TITLE_SEP.split(title)
+    if len(parts) == 1:
+        return title
+    seps = _TITLE_SEP.findall(title)
+    lo, hi = 0, len(parts)
+    while hi - lo > 1 and _is_site_segment(parts[hi - 1], sites):
+        hi -= 1
+    while hi - lo > 1 and _is_site_segment(parts[lo], sites):
+        lo += 1
+    out = parts[lo]
+    for k in range(lo + 1, hi):
+        out += seps[k - 1] + parts[k]
+    return out.strip() or None
+
+
+def _agrees(h1: str, candidate: str, sites: set[str]) -> bool:
+    """An h1 agrees with a title source when one is the other, or the start of the other."""
+    a, b = _fold(h1), _fold(candidate)
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    stripped = _fold(strip_site(candidate, sites))
+    return a == stripped or (len(a) >= 12 and (b.startswith(a) or a.startswith(stripped) and len(stripped) >= 12))
+
+
+def choose_title(pm: PageMeta, fallback: str | None) -> str | None:
+    """The page's headline (see the module docstring for the order)."""
+    sites = site_names(pm)
+    sources = [pm.titles[k] for k in ("og", "jsonld", "twitter", "title") if k in pm.titles]
+    for h1 in pm.h1:
+        if any(_agrees(h1, s, sites) for s in sources):
+            return h1
+    for key in ("og", "jsonld", "twitter", "title"):
+        if key in pm.titles:
+            stripped = strip_site(pm.titles[key], sites)
+            if stripped:
+                return stripped
+    if len(pm.h1) == 1:
+        return pm.h1[0]
+    return strip_site(fallback, sites)
+
+
+def clean_author(raw: str | None, sites: set[str]) -> str | None:
+    """A byline reduced to its names ("A, B"), or None when it names no one (see module docstring)."""
+    if not raw:
+        return None
+    text = _SPACE.sub(" ", unicodedata.normalize("NFKC", html.unescape(raw))).strip()
+    if "://" in text or "@" in text or text.lower().startswith("www."):
+        return None
+    text = _PREFIX.sub("", text)
+    m = _CUT.search(text)
+    if m:
+        text = text[: m.start()]
+    text = text.strip(" ,;:|-–—")
+    if not text or len(text) > 120:
+        return None
+    names: list[str] = []
+    for part in _SPLIT_AUTHORS.split(text):
+        for piece in part.split(","):
+            piece = piece.strip(" ,;:")
+            if not piece:
+                continue
+            if names and _CREDENTIAL.fullmatch(piece):
+                names[-1] += ", " + piece
+                continue
+            if not _is_name(piece, sites):
+                return None if not names else ", ".join(names)
+            names.append(piece)
+    return ", ".join(names) or None
+
+
+def _is_name(piece: str, sites: set[str]) -> bool:
+    """A piece reads as a name: no furniture words, not role words only, not the site itself."""
+    if any(c.isdigit() for c in piece) or len(piece) > 60:
+        return False
+    words = [w.lower().strip(".'’") for w in piece.split()]
+    if not words or len(words) > 6:
+        return False
+    if any(w in _FURNITURE for w in words):
+        return False
+    if all(w in _ROLE for w in words):
+        return False
+    letters = [c for c in piece if c.isalpha()]
+    if not letters:
+        return False
+    # a name has capitals (or is written in a script without case)
+    return any(c.isupper() for c in letters) or not any(c.islower() for c in letters)
+
+
+def choose_author(pm: PageMeta, byline: str | None) -> str | None:
+    """JSON-LD authors, then meta authors, then the visible byline; the first that names someone."""
+    sites = site_names(pm)
+    jsonld = [clean_author(a, sites) for s, a in pm.authors if s == "jsonld"]
+    jsonld = [a for a in jsonld if a]
+    if jsonld:
+        seen: list[str] = []
+        for a in jsonld:
+            for name in a.split(", "):
+                if name not in seen:
+                    seen.append(name)
+        return ", ".join(seen)
+    for source, raw in pm.authors:
+        if source == "meta" and (a := clean_author(raw, sites)):
+            return a
+    return clean_author(byline, sites)
+
+
+def _parse_iso(value: str) -> dt.date | None:
+    m = _ISO_DATE.search(value)
+    if not m:
+        return None
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+
+
+def url_date(url: str | None) -> dt.date | None:
+    """A date written in the URL's path (/2020/01/14/ or -20200114-)."""
+    if not url:
+        return None
+    path = urlsplit(url).path
+    m = _URL_DATE.search(path) or _URL_DATE8.search(path)
+    if not m:
+        return None
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+
+
+def choose_date(pm: PageMeta, url: str | None, found: dt.date | None) -> dt.date | None:
+    """The publication date, first source that gives a real date, in this order:
+    1. JSON-LD datePublished of the article object (the publisher's own structured record);
+    2. meta tags (article:published_time, og:published_time, datePublished, pubdate, ...);
+    3. a <time datetime> marked itemprop=datePublished or pubdate;
+    4. a date in the URL path (/2020/01/14/);
+    5. `found`: the visible dateline / trafilatura's date (htmldate) passed by the caller.
+    """
+    for wanted in ("jsonld", "meta", "time"):
+        for source, raw in pm.dates:
+            if source == wanted and (date := _parse_iso(raw)) is not None:
+                return date
+    return url_date(url) or found

@@ -97,7 +97,7 @@ def extract_html(data: bytes | str, url: str | None = None) -> Extracted:
         text=text,
         title=choose_title(page, _field(doc, "title")),
         author=choose_author(page, _field(doc, "author")),
-        published=choose_date(page, page_url, _date(_field(doc, "date"))),
+        published=choose_date(page, page_url, _date(_field(doc, "date")), tree),
         sitename=_field(doc, "sitename"),
         url=page_url,
     )

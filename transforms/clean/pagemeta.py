@@ -60,14 +60,35 @@ _PREFIX = re.compile(
     re.IGNORECASE,
 )
 _CUT = re.compile(
-    r"\s+(?:[|•·]|[-–—]\s|(?:published|updated|posted|on|at)\b|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|"
+    r"\s+(?:[|•·]|[-–—]\s|(?:published|updated|posted|reviewed|edited|medically|fact-checked|on|at)\b|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|"
     r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
     r"(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?)(?:\s+\d|\s*$))",
     re.IGNORECASE,
 )
 _SPLIT_AUTHORS = re.compile(r"\s*(?:;|&|\band\b|\bund\b|\bet\b|\by\b)\s*", re.IGNORECASE)
 # A post-nominal credential ("MD", "PhD", "RD", "E-RYT 200"): kept with the name before it.
-_CREDENTIAL = re.compile(r"[A-Z][A-Za-z.-]{0,7}(?:\s+\d{2,4})?|[A-Z]{2,}[\w.-]*|Ph\.?D\.?|M\.?D\.?|Jr\.?|Sr\.?|I{2,3}|IV")
+# Job titles after a name ("Jane Roe Staff Writer", "John Doe, Founder"): the name ends before them.
+_JOB = frozenset(
+    "writer reporter editor founder co-founder cofounder ceo cto cfo coo president director manager "
+    "consultant expert contributor contributing former head lead senior staff correspondent columnist "
+    "journalist analyst specialist producer photographer dietitian nutritionist coach instructor "
+    "professor researcher strategist officer owner partner chef".split()
+)
+_MONTH_WORDS = frozenset(
+    "january february march april may june july august september october november december jan feb mar "
+    "apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday".split()
+)
+# A "... by NAME" lead-in anywhere at the start of a byline ("This post was written by", "Recipe by").
+_BY_LEAD = re.compile(r"^[A-Za-z ]{0,40}?\b(?:by|By|BY)\s*:?\s+(?=[^\W\d_])")
+_LEAD_FURNITURE = re.compile(r"^(?:read more|more|see more|view all posts|posts|articles)\s+(?:about|from|by)\s+", re.I)
+
+
+def _is_credential(piece: str) -> bool:
+    """A post-nominal credential ("MD", "PhD", "RD", "E-RYT 200", "M.D."): mostly capitals, short."""
+    bare = re.sub(r"[.\-\s\d]", "", piece)
+    if not bare or len(bare) > 6 or not bare.isalpha():
+        return False
+    return sum(c.isupper() for c in bare) * 2 >= len(bare) + (1 if len(bare) > 2 else 0)
 
 
 @dataclass(slots=True)
@@ -79,6 +100,8 @@ class PageMeta:
     sites: list[str] = field(default_factory=list)  # site names, most explicit first
     authors: list[tuple[str, str]] = field(default_factory=list)  # (source, raw author)
     dates: list[tuple[str, str]] = field(default_factory=list)  # (source, raw date)
+    visible: list[dt.date] = field(default_factory=list)  # dates written next to the headline
+    bylines: list[str] = field(default_factory=list)  # "By ..." texts next to the headline
 
 
 def _text(node: Any) -> str:
@@ -189,7 +212,11 @@ def read_page_meta(tree: Any, url: str | None) -> PageMeta:
     title = tree.find(".//title")
     if title is not None and _text(title):
         pm.titles["title"] = _text(title)
-    pm.h1 = [t for t in (_text(h) for h in tree.iter("h1")) if t][:5]
+    h1_nodes = [h for h in tree.iter("h1") if _text(h)][:5]
+    pm.h1 = [_text(h) for h in h1_nodes]
+    if h1_nodes:
+        pm.visible = _dates_near(h1_nodes[0])
+        pm.bylines = _bylines_near(h1_nodes[0])
     for node in tree.iter("time"):
         value = node.get("datetime")
         if value and (node.get("itemprop") == "datePublished" or node.get("pubdate") is not None):
@@ -201,6 +228,91 @@ def read_page_meta(tree: Any, url: str | None) -> PageMeta:
             pm.sites.append(labels[-2])
             pm.sites.append(".".join(labels[-2:]))
     return pm
+
+
+_MONTH_NUM = {
+    m: i
+    for i, names in enumerate(
+        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+         ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"),
+         ("nov", "november"), ("dec", "december")],
+        start=1,
+    )
+    for m in names
+}
+_MONTH_RX = "|".join(sorted(_MONTH_NUM, key=len, reverse=True))
+_VISIBLE_DATE = re.compile(
+    rf"\b(?:(?P<m1>{_MONTH_RX})\.?\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y1>(?:19|20)\d{{2}})"
+    rf"|(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<m2>{_MONTH_RX})\.?,?\s+(?P<y2>(?:19|20)\d{{2}})"
+    r"|(?P<y3>(?:19|20)\d{2})-(?P<m3>\d{2})-(?P<d3>\d{2}))\b",
+    re.IGNORECASE,
+)
+# How much page text after the headline (and before it, in the same header) is searched.
+_NEAR_CHARS = 500
+
+
+_BY_ALONE = re.compile(r"(?:written |posted |words |story )?by\s*:?|authors?\s*:|written by\s*:?", re.IGNORECASE)
+_BY_TEXT = re.compile(r"(?:(?:written|posted|words|story)\s+)?by\s*:?\s+(?P<name>\S.{1,80})", re.IGNORECASE)
+_AUTHOR_CLASS = re.compile(r"author|byline|writer", re.IGNORECASE)
+# Links to an author's page: /author/jane-roe, /people/jane-roe, /contributors/jane-roe.
+_AUTHOR_HREF = re.compile(r"/(?:authors?|people|profiles?|staff|writers?|contributors?|columnists?|reporters?)/[^/?#]+", re.I)
+
+
+def _bylines_near(h1: Any) -> list[str]:
+    """Byline texts in the page just after the headline: "By Jane Roe", or a "By" label followed by
+    the name, or a short text inside an element whose class names an author or byline."""
+    out: list[str] = []
+    total = 0
+    label = False
+    for node in h1.xpath("following::text()[not(ancestor::script) and not(ancestor::style)][position() <= 60]"):
+        text = _SPACE.sub(" ", str(node)).strip()
+        if not text:
+            continue
+        total += len(text)
+        if total > _NEAR_CHARS * 2:
+            break
+        if label:
+            out.append(text)
+            label = False
+            continue
+        if _BY_ALONE.fullmatch(text):
+            label = True
+            continue
+        if m := _BY_TEXT.match(text):
+            out.append(m["name"])
+            continue
+        parent = node.getparent()
+        if len(text) <= 60 and parent is not None and parent.tag == "a" and _AUTHOR_HREF.search(parent.get("href") or ""):
+            out.append(text)
+            continue
+        if len(text) <= 60 and parent is not None:
+            classes = " ".join(
+                (el.get("class") or "") + " " + (el.get("rel") or "") + " " + (el.get("itemprop") or "")
+                for el in (parent, parent.getparent())
+                if el is not None
+            )
+            if _AUTHOR_CLASS.search(classes):
+                out.append(text)
+    return out[:3]
+
+
+def _dates_near(h1: Any) -> list[dt.date]:
+    """Dates written in the page text just before and after the headline (the visible dateline)."""
+    after: list[str] = []
+    total = 0
+    for text in h1.xpath("following::text()[not(ancestor::script) and not(ancestor::style)]"):
+        text = str(text).strip()
+        if not text:
+            continue
+        after.append(text)
+        total += len(text)
+        if total > _NEAR_CHARS:
+            break
+    before = [
+        str(t).strip()
+        for t in h1.xpath("preceding::text()[not(ancestor::script) and not(ancestor::style)][position() <= 6]")
+    ]
+    return _dates_in(" | ".join([*before, *after]))
 
 
 def site_names(pm: PageMeta) -> set[str]:
@@ -256,25 +368,39 @@ def choose_title(pm: PageMeta, fallback: str | None) -> str | None:
     sources = [pm.titles[k] for k in ("og", "jsonld", "twitter", "title") if k in pm.titles]
     for h1 in pm.h1:
         if any(_agrees(h1, s, sites) for s in sources):
-            return h1
+            return _main_segment(h1)
+    for h1 in pm.h1[:1]:
+        if 3 <= len(h1.split()) <= 40 and not _is_site_segment(h1, sites):
+            return _main_segment(h1)
     for key in ("og", "jsonld", "twitter", "title"):
         if key in pm.titles:
             stripped = strip_site(pm.titles[key], sites)
             if stripped:
-                return stripped
+                return _main_segment(stripped)
     if len(pm.h1) == 1:
         return pm.h1[0]
     return strip_site(fallback, sites)
 
 
-def clean_author(raw: str | None, sites: set[str]) -> str | None:
+def _main_segment(title: str) -> str:
+    """A headline without the section or teaser segment after it ("Headline | Top 10 Picks")."""
+    parts = _TITLE_SEP.split(title, maxsplit=1)
+    if len(parts) == 2 and len(parts[0].split()) >= 3:
+        return parts[0].strip()
+    return title
+
+
+def clean_author(raw: str | None, sites: set[str], visible: bool = True) -> str | None:
     """A byline reduced to its names ("A, B"), or None when it names no one (see module docstring)."""
     if not raw:
         return None
     text = _SPACE.sub(" ", unicodedata.normalize("NFKC", html.unescape(raw))).strip()
     if "://" in text or "@" in text or text.lower().startswith("www."):
         return None
+    text = _LEAD_FURNITURE.sub("", text.strip("\"“”'"))
     text = _PREFIX.sub("", text)
+    if visible and (m := _BY_LEAD.match(text)):
+        text = text[m.end() :]
     m = _CUT.search(text)
     if m:
         text = text[: m.start()]
@@ -287,13 +413,30 @@ def clean_author(raw: str | None, sites: set[str]) -> str | None:
             piece = piece.strip(" ,;:")
             if not piece:
                 continue
-            if names and _CREDENTIAL.fullmatch(piece):
+            if names and _is_credential(piece):
                 names[-1] += ", " + piece
                 continue
+            piece, job = _cut_job(piece) if visible else (piece, False)
+            if names and " " not in piece and " " in names[0]:
+                break  # "Jane Roe, Home, Garden": a lone word after a full name is a section
             if not _is_name(piece, sites):
                 return None if not names else ", ".join(names)
             names.append(piece)
+            if job:
+                return ", ".join(names)
+        else:
+            continue
+        break
     return ", ".join(names) or None
+
+
+def _cut_job(piece: str) -> tuple[str, bool]:
+    """A name without the job title that follows it, and whether there was one."""
+    words = piece.split()
+    for k, word in enumerate(words):
+        if k >= 1 and word.lower().strip(".,") in _JOB:
+            return " ".join(words[:k]), True
+    return piece, False
 
 
 def _is_name(piece: str, sites: set[str]) -> bool:
@@ -303,9 +446,9 @@ def _is_name(piece: str, sites: set[str]) -> bool:
     words = [w.lower().strip(".'’") for w in piece.split()]
     if not words or len(words) > 6:
         return False
-    if any(w in _FURNITURE for w in words):
+    if any(w in _FURNITURE for w in words) or any(w in ("com", "net", "org") for w in piece.split()):
         return False
-    if all(w in _ROLE for w in words):
+    if all(w in _ROLE or w in _MONTH_WORDS for w in words):
         return False
     letters = [c for c in piece if c.isalpha()]
     if not letters:
@@ -317,7 +460,7 @@ def _is_name(piece: str, sites: set[str]) -> bool:
 def choose_author(pm: PageMeta, byline: str | None) -> str | None:
     """JSON-LD authors, then meta authors, then the visible byline; the first that names someone."""
     sites = site_names(pm)
-    jsonld = [clean_author(a, sites) for s, a in pm.authors if s == "jsonld"]
+    jsonld = [clean_author(a, sites, visible=False) for s, a in pm.authors if s == "jsonld"]
     jsonld = [a for a in jsonld if a]
     if jsonld:
         seen: list[str] = []
@@ -327,7 +470,10 @@ def choose_author(pm: PageMeta, byline: str | None) -> str | None:
                     seen.append(name)
         return ", ".join(seen)
     for source, raw in pm.authors:
-        if source == "meta" and (a := clean_author(raw, sites)):
+        if source == "meta" and (a := clean_author(raw, sites, visible=False)):
+            return a
+    for raw in pm.bylines:
+        if a := clean_author(raw, sites):
             return a
     return clean_author(byline, sites)
 
@@ -356,16 +502,48 @@ def url_date(url: str | None) -> dt.date | None:
         return None
 
 
-def choose_date(pm: PageMeta, url: str | None, found: dt.date | None) -> dt.date | None:
-    """The publication date, first source that gives a real date, in this order:
+def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any = None) -> dt.date | None:
+    """The publication date: the first source that gives a real date, in this order:
     1. JSON-LD datePublished of the article object (the publisher's own structured record);
     2. meta tags (article:published_time, og:published_time, datePublished, pubdate, ...);
     3. a <time datetime> marked itemprop=datePublished or pubdate;
     4. a date in the URL path (/2020/01/14/);
-    5. `found`: the visible dateline / trafilatura's date (htmldate) passed by the caller.
+    5. `found` (trafilatura's htmldate guess from the page header) when the page text shows that
+       date: a guess the reader never sees is most often a stray date, not the publication date;
+    6. the first date written next to the headline (the visible dateline).
+    Measured on WCXB dev (bench/extraction_wcxb.py), the publisher's own record is right more
+    often than the visible dates, which are often "updated" or comment dates.
     """
     for wanted in ("jsonld", "meta", "time"):
         for source, raw in pm.dates:
             if source == wanted and (date := _parse_iso(raw)) is not None:
                 return date
-    return url_date(url) or found
+    date = url_date(url)
+    if date is not None:
+        return date
+    if found is not None and tree is not None and found in _dates_in(_body_text(tree)):
+        return found
+    return pm.visible[0] if pm.visible else None
+
+
+def _body_text(tree: Any) -> str:
+    return " | ".join(
+        t.strip() for t in tree.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]") if t.strip()
+    )
+
+
+def _dates_in(text: str) -> list[dt.date]:
+    """Every date written out in text ("May 5, 2024", "5 May 2024", "2024-05-05")."""
+    out = []
+    for m in _VISIBLE_DATE.finditer(text):
+        if m["y1"]:
+            y, mo, d = m["y1"], _MONTH_NUM[m["m1"].lower()], m["d1"]
+        elif m["y2"]:
+            y, mo, d = m["y2"], _MONTH_NUM[m["m2"].lower()], m["d2"]
+        else:
+            y, mo, d = m["y3"], m["m3"], m["d3"]
+        try:
+            out.append(dt.date(int(y), int(mo), int(d)))
+        except ValueError:
+            continue
+    return out

@@ -63,14 +63,18 @@ def parse_date(value: Any) -> dt.date | None:
 def prepare_document(doc: SourceDoc, rules: Any = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Decode, extract (HTML), clean and tag the language of one document; raises TransformError."""
     from transforms.clean import clean_article, clean_html_page, merge_metadata
-    from transforms.decode import decode_bytes
+    from transforms.decode import decode_document
 
-    text, encoding = decode_bytes(doc.body)
+    is_html = doc.kind in ("html", "json-html")
+    # HTML is repaired after extraction, on the article's text and metadata only (cheaper than the page)
+    decoded = decode_document(doc.body, repair=not is_html)
+    text, encoding, repairs = decoded.text, decoded.encoding, list(decoded.repairs)
     meta: dict[str, Any] = dict(doc.meta)
     sitename = None
-    if doc.kind in ("html", "json-html"):
+    if is_html:
         page = clean_html_page(text, url=meta.get("url"), rules=rules, meta=meta)
         text, cleaned = page.extracted.text, page.cleaned
+        repairs.extend(page.repairs)
         sitename = page.extracted.sitename
         meta["url"] = meta.get("url") or page.extracted.url
         fields = {"title": page.title, "author": page.author, "published": page.published}
@@ -98,6 +102,7 @@ def prepare_document(doc: SourceDoc, rules: Any = None) -> tuple[dict[str, Any],
         "language_score": lang_score,
         "headings": [{"start_char": s, "end_char": e} for s, e in cleaned.headings],
         "near_duplicates": [{"start_char": s, "end_char": e} for s, e in cleaned.near_duplicates],
+        "repairs": [{"kind": kind, "count": count} for kind, count in repairs],
     }
     removed = [
         {"article_id": aid, "start_char": s.start, "end_char": s.end, "rule": s.rule, "text": s.text}

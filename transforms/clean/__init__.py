@@ -19,11 +19,13 @@ from transforms.clean.lines import (
     Line,
     mark_duplicate_lines,
     mark_noise_lines,
+    mark_residue,
     spans_for_removal,
     split_lines,
 )
 from transforms.clean.metadata import HeaderFindings, find_metadata, is_body_line, is_heading_like
 from transforms.clean.rules import RulesError, RuleSet, load_rules
+from transforms.decode import repair_mojibake
 from transforms.errors import TransformError
 from transforms.records import CleanResult, Extracted, RemovedSpan
 
@@ -48,6 +50,7 @@ class CleanPage:
     title: str | None
     author: str | None
     published: dt.date | None
+    repairs: tuple[tuple[str, int], ...] = ()  # ("mojibake", lines repaired) in text and metadata
 
     @property
     def clean_text(self) -> str:
@@ -86,11 +89,20 @@ def _as_date(value: Any) -> dt.date | None:
 def clean_html_page(
     data: bytes | str, url: str | None = None, rules: RuleSet | None = None, meta: dict[str, Any] | None = None
 ) -> CleanPage:
-    """The pipeline's HTML path for one page: extract_html, clean_article, merge_metadata."""
+    """The pipeline's HTML path for one page: extract_html, mojibake repair of what it extracted,
+    clean_article, merge_metadata."""
     extracted = extract_html(data, url=url)
+    fixed = 0
+    for key in ("text", "title", "author"):
+        value = getattr(extracted, key)
+        if value:
+            value, n = repair_mojibake(value)
+            setattr(extracted, key, value)
+            fixed += n
     cleaned = clean_article(extracted.text, rules=rules)
     merged = merge_metadata(meta or {}, extracted, cleaned)
-    return CleanPage(extracted, cleaned, merged["title"], merged["author"], merged["published"])
+    repairs = (("mojibake", fixed),) if fixed else ()
+    return CleanPage(extracted, cleaned, merged["title"], merged["author"], merged["published"], repairs)
 
 # Removing lines can expose new noise (a caption doubled around an ad, a heading left on top);
 # passes repeat until nothing changes, which is what makes cleaning idempotent. Each pass removes
@@ -156,6 +168,7 @@ def _clean_once(text: str, rules: RuleSet) -> tuple[list[tuple[int, int, str]], 
     mark_noise_lines(lines, rules, removed)
     mark_duplicate_lines(lines, removed, rules.settings["duplicate_line_max_chars"])
     found = find_metadata(lines, removed, partial, rules)
+    mark_residue(lines, removed, partial, rules)
     if not removed and not partial:
         return [], found, lines
     return spans_for_removal(lines, removed, partial), found, lines

@@ -21,6 +21,11 @@ Metadata metric: exact match after one normalisation applied to BOTH systems and
 - a page whose truth has no author (or no date, or no title) scores a match only when the system
   also gives none: inventing an author is a miss.
 
+Landing (unless --no-landing): every page also goes through prepare_document and the batch
+validation suites, untimed; the script prints how many articles would land and why the others
+would be quarantined (a `validate:expect_column_values_to_not_match_regex_list` is the residue
+expectation).
+
 Timing: seconds per page of each system, measured around the calls in the same worker, so the
 worker count does not bias the ratio. The HTML path must stay under 1.25x trafilatura with
 metadata (bare_extraction).
@@ -84,14 +89,15 @@ def norm(field: str, value: object) -> object:
     return fold(value)
 
 
-def run_page(job: tuple[str, str, str | None]) -> dict:
+def run_page(job: tuple[str, str, str | None, bool]) -> dict:
     """Both systems on one page: bodies, metadata and seconds of each."""
     import trafilatura
 
+    from bench.landing import prepare_page
     from transforms.clean import clean_html_page
     from transforms.errors import TransformError
 
-    page_id, path, url = job
+    page_id, path, url, check_landing = job
     data = gzip.decompress(Path(path).read_bytes())
     started = time.perf_counter()
     try:
@@ -112,7 +118,8 @@ def run_page(job: tuple[str, str, str | None]) -> dict:
         "author": getattr(doc, "author", None),
         "date": getattr(doc, "date", None),
     }
-    return {"id": page_id, "ours": ours, "trafilatura": ref, "seconds": (ours_s, meta_s, body_s)}
+    prepared = prepare_page(f"{page_id}.html", data, url) if check_landing else None
+    return {"id": page_id, "ours": ours, "trafilatura": ref, "seconds": (ours_s, meta_s, body_s), "prepared": prepared}
 
 
 def main() -> int:
@@ -122,6 +129,7 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--show-misses", choices=FIELDS, help="list pages where ours misses this field")
     ap.add_argument("--show-worst", type=int, default=0, help="list the N pages with our lowest body F1")
+    ap.add_argument("--no-landing", action="store_true", help="skip the prepare_document + validation check")
     a = ap.parse_args()
     if not (a.wcxb / "ground-truth").is_dir():
         print(f"error: {a.wcxb} has no ground-truth/ folder", file=sys.stderr)
@@ -144,7 +152,7 @@ def main() -> int:
             "author": gt.get("author"),
             "date": gt.get("publish_date"),
         }
-        jobs.append((gt_file.stem, str(a.wcxb / "html" / f"{gt_file.stem}.html.gz"), item.get("url")))
+        jobs.append((gt_file.stem, str(a.wcxb / "html" / f"{gt_file.stem}.html.gz"), item.get("url"), not a.no_landing))
     if a.limit:
         jobs = jobs[: a.limit]
     started = time.perf_counter()
@@ -189,6 +197,12 @@ def main() -> int:
         f"{1000 * meta_s / n:.1f} ms, trafilatura extract {1000 * body_s / n:.1f} ms; "
         f"ours / bare_extraction = {ours_s / meta_s:.2f}x"
     )
+    if not a.no_landing:
+        from bench.landing import landing
+
+        landed, reasons, stepped_in = landing([r["prepared"] for r in results])
+        shown = ", ".join(f"{k} {v}" for k, v in reasons.most_common()) or "none"
+        print(f"landing: {landed}/{n} articles would land; quarantined: {shown}; residue spans removed: {stepped_in}")
     print("command: .venv/bin/python bench/extraction_wcxb.py " + " ".join(sys.argv[1:]))
     return 0
 

@@ -336,6 +336,9 @@ def strip_site(title: str | None, sites: set[str]) -> str | None:
     if not title:
         return None
     title = _SPACE.sub(" ", title).strip()
+    colon = title.find(": ")
+    if 0 < colon <= 40 and _is_site_segment(title[:colon], sites) and len(title) - colon > 12:
+        title = title[colon + 2 :]  # "Site: Headline"
     parts = _TITLE_SEP.split(title)
     if len(parts) == 1:
         return title

@@ -106,13 +106,14 @@ def test_no_author_is_invented() -> None:
     assert clean_html_page(html).author is None
 
 
-# --- dates: JSON-LD, then meta, then <time>, then URL, then a date the page shows -------------
+# --- dates: the publisher's record (JSON-LD, meta, <time>, URL) when the page shows it, else the
+# dateline under the headline -------------------------------------------------------------------
 
 
-def test_jsonld_date_beats_meta_url_and_dateline() -> None:
+def test_jsonld_date_beats_meta_url_and_updated_dateline() -> None:
     html = page(
         '<meta property="article:published_time" content="2021-04-02T08:00:00Z">',
-        top="<h1>Gates open on the north bank</h1><p>Updated May 9, 2021</p>",
+        top="<h1>Gates open on the north bank</h1><p>Published April 1, 2021 · Updated May 9, 2021</p>",
         jsonld={"@type": "NewsArticle", "headline": "Gates", "datePublished": "2021-04-01T22:00:00-05:00"},
     )
     result = clean_html_page(html, url="https://rivertimes.example/2021/03/30/gates")
@@ -122,16 +123,34 @@ def test_jsonld_date_beats_meta_url_and_dateline() -> None:
 def test_meta_date_beats_url_and_dateline() -> None:
     html = page(
         '<meta property="article:published_time" content="2021-04-02T08:00:00Z">',
-        top="<h1>Gates open on the north bank</h1><p>May 9, 2021</p>",
+        top="<h1>Gates open on the north bank</h1><p>May 9, 2021</p><p>First filed 2 April 2021</p>",
     )
     result = clean_html_page(html, url="https://rivertimes.example/2021/03/30/gates")
     assert result.published == dt.date(2021, 4, 2)
 
 
-def test_url_date_beats_dateline() -> None:
-    html = page(top="<h1>Gates open on the north bank</h1><p>May 9, 2021</p>")
+def test_url_date_beats_dateline_when_the_page_shows_it() -> None:
+    html = page(top="<h1>Gates open on the north bank</h1><p>May 9, 2021</p>").replace(
+        "</article>", "</article><p>Filed 30 March 2021</p>"
+    )
     result = clean_html_page(html, url="https://rivertimes.example/2021/03/30/gates")
     assert result.published == dt.date(2021, 3, 30)
+
+
+def test_a_record_the_page_never_shows_loses_to_the_dateline() -> None:
+    html = page(
+        top="<h1>Gates open on the north bank</h1><p>9 May 2021</p>",
+        jsonld={"@type": "NewsArticle", "headline": "Gates", "datePublished": "2019-01-01T00:00:00Z"},
+    )
+    assert clean_html_page(html).published == dt.date(2021, 5, 9)
+
+
+def test_a_record_the_page_never_shows_is_kept_without_a_dateline() -> None:
+    html = page(
+        top="<h1>Gates open on the north bank</h1>",
+        jsonld={"@type": "NewsArticle", "headline": "Gates", "datePublished": "2021-04-01T10:00:00Z"},
+    )
+    assert clean_html_page(html).published == dt.date(2021, 4, 1)
 
 
 def test_dateline_under_the_headline_when_nothing_else() -> None:

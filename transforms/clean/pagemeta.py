@@ -244,7 +244,9 @@ _MONTH_RX = "|".join(sorted(_MONTH_NUM, key=len, reverse=True))
 _VISIBLE_DATE = re.compile(
     rf"\b(?:(?P<m1>{_MONTH_RX})\.?\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y1>(?:19|20)\d{{2}})"
     rf"|(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<m2>{_MONTH_RX})\.?,?\s+(?P<y2>(?:19|20)\d{{2}})"
-    r"|(?P<y3>(?:19|20)\d{2})-(?P<m3>\d{2})-(?P<d3>\d{2}))\b",
+    r"|(?P<y3>(?:19|20)\d{2})(?P<sep>[-/.])(?P<m3>\d{1,2})(?P=sep)(?P<d3>\d{1,2})"
+    r"|(?P<d5>\d{1,2})\.(?P<m5>\d{1,2})\.(?P<y5>(?:19|20)\d{2})"
+    r"|(?P<m6>\d{1,2})/(?P<d6>\d{1,2})/(?P<y6>(?:19|20)\d{2}))\b",
     re.IGNORECASE,
 )
 # How much page text after the headline (and before it, in the same header) is searched.
@@ -506,33 +508,48 @@ def url_date(url: str | None) -> dt.date | None:
 
 
 def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any = None) -> dt.date | None:
-    """The publication date: the first source that gives a real date, in this order:
-    1. JSON-LD datePublished of the article object (the publisher's own structured record);
-    2. meta tags (article:published_time, og:published_time, datePublished, pubdate, ...);
-    3. a <time datetime> marked itemprop=datePublished or pubdate;
-    4. a date in the URL path (/2020/01/14/);
-    5. `found` (trafilatura's htmldate guess from the page header) when the page text shows that
-       date: a guess the reader never sees is most often a stray date, not the publication date;
-    6. the first date written next to the headline (the visible dateline).
-    Measured on WCXB dev (bench/extraction_wcxb.py), the publisher's own record is right more
-    often than the visible dates, which are often "updated" or comment dates.
+    """The publication date. Candidates, in this order of trust:
+    1. the publisher's own record: JSON-LD datePublished of the article object, then meta tags
+       (article:published_time, og:published_time, datePublished, pubdate, ...), then a
+       <time datetime> marked itemprop=datePublished or pubdate, then a date in the URL path;
+    2. the first date written next to the headline (the visible dateline);
+    3. `found`: trafilatura's htmldate guess from the page header.
+    The record (1) wins when the page shows that date somewhere; when it does not and the page
+    shows a dateline (2), the dateline wins: the record then holds a date the reader never sees
+    (a first draft, a re-import). Otherwise: the htmldate guess if the page shows it, else the
+    record. Measured on WCXB dev (bench/extraction_wcxb.py; tests in test_clean_pagemeta.py).
     """
+    record = None
     for wanted in ("jsonld", "meta", "time"):
         for source, raw in pm.dates:
-            if source == wanted and (date := _parse_iso(raw)) is not None:
-                return date
-    date = url_date(url)
-    if date is not None:
-        return date
-    if found is not None and tree is not None and found in _dates_in(_body_text(tree)):
+            if source == wanted and (record := _parse_iso(raw)) is not None:
+                break
+        if record is not None:
+            break
+    record = record or url_date(url)
+    shown = set(_dates_in(_body_text(tree))) if tree is not None else set()
+    if record is not None and (record in shown or tree is None):
+        return record
+    if pm.visible:
+        return pm.visible[0]
+    if found is not None and found in shown:
         return found
-    return pm.visible[0] if pm.visible else None
+    return record
 
 
 def _body_text(tree: Any) -> str:
-    return " | ".join(
-        t.strip() for t in tree.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]") if t.strip()
-    )
+    """The page's text, without scripts and styles (text nodes joined by " | ")."""
+    parts: list[str] = []
+    for el in tree.iter():
+        if el.tag in ("script", "style", "noscript") or not isinstance(el.tag, str):
+            if el.tail:
+                parts.append(el.tail)
+            continue
+        if el.text:
+            parts.append(el.text)
+        if el.tail:
+            parts.append(el.tail)
+    return " | ".join(parts)
 
 
 def _dates_in(text: str) -> list[dt.date]:
@@ -543,8 +560,14 @@ def _dates_in(text: str) -> list[dt.date]:
             y, mo, d = m["y1"], _MONTH_NUM[m["m1"].lower()], m["d1"]
         elif m["y2"]:
             y, mo, d = m["y2"], _MONTH_NUM[m["m2"].lower()], m["d2"]
-        else:
+        elif m["y3"]:
             y, mo, d = m["y3"], m["m3"], m["d3"]
+        elif m["y5"]:  # 23.07.2025: day first
+            y, mo, d = m["y5"], m["m5"], m["d5"]
+        else:  # 07/23/2025: month first (US), unless the first number cannot be a month
+            y, mo, d = m["y6"], m["m6"], m["d6"]
+            if int(mo) > 12:
+                mo, d = d, mo
         try:
             out.append(dt.date(int(y), int(mo), int(d)))
         except ValueError:

@@ -93,6 +93,15 @@ def test_jsonld_author_over_visible_byline() -> None:
     assert clean_html_page(html).author == "Mara Okafor"
 
 
+def test_site_name_as_author_gives_way_to_a_visible_byline() -> None:
+    html = page(
+        '<meta property="og:site_name" content="River Times">',
+        top="<h1>Gates open on the north bank</h1><p>By Leo Brandt</p>",
+        jsonld={"@type": "NewsArticle", "headline": "Gates", "author": {"@type": "Organization", "name": "River Times"}},
+    )
+    assert clean_html_page(html).author == "Leo Brandt"
+
+
 def test_visible_byline_when_markup_names_nobody() -> None:
     html = page(top="<h1>Gates open on the north bank</h1><p>By Leo Brandt</p>")
     assert clean_html_page(html).author == "Leo Brandt"

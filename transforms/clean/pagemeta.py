@@ -52,7 +52,7 @@ _ROLE = frozenset(
     "staff team writer writers contributor contributors guest admin administrator desk newsdesk "
     "community senior associate managing chief contributing correspondent reporter reporters news "
     "web content marketing expert experts member members user anonymous unknown default blog "
-    "publisher press release office official board group website site page undefined null none".split()
+    "publisher press release office official board group website site page undefined null none webmaster".split()
 )
 _PREFIX = re.compile(
     r"^(?:(?:(?:written|posted|reviewed|published|edited|reported|story|words|text|article)\s+)?(?:by|from)|"
@@ -463,8 +463,12 @@ def _is_name(piece: str, sites: set[str]) -> bool:
 
 
 def choose_author(pm: PageMeta, byline: str | None) -> str | None:
-    """JSON-LD authors, then meta authors, then the visible byline; the first that names someone."""
+    """JSON-LD authors, then meta authors, then the visible byline; the first that names someone.
+
+    A structured author that is only the site's own name (the publisher credited as author) gives
+    way to a visible byline naming someone else; without one it stands."""
     sites = site_names(pm)
+    deferred: str | None = None
     jsonld = [clean_author(a, sites, visible=False) for s, a in pm.authors if s == "jsonld"]
     jsonld = [a for a in jsonld if a]
     if jsonld:
@@ -473,14 +477,28 @@ def choose_author(pm: PageMeta, byline: str | None) -> str | None:
             for name in a.split(", "):
                 if name not in seen:
                     seen.append(name)
-        return ", ".join(seen)
+        joined = ", ".join(seen)
+        if not _is_site(joined, sites):
+            return joined
+        deferred = joined
     for source, raw in pm.authors:
         if source == "meta" and (a := clean_author(raw, sites, visible=False)):
-            return a
+            if not _is_site(a, sites):
+                return a
+            deferred = deferred or a
     for raw in pm.bylines:
-        if a := clean_author(raw, sites):
+        if (a := clean_author(raw, sites)) and not _is_site(a, sites):
             return a
-    return clean_author(byline, sites)
+    a = clean_author(byline, sites)
+    if a and not _is_site(a, sites):
+        return a
+    return deferred or a
+
+
+def _is_site(name: str, sites: set[str]) -> bool:
+    """The name is the site's own (as og:site_name, the publisher or the domain spell it)."""
+    folded = _fold(name)
+    return bool(folded) and any(folded == s or (len(s) >= 4 and folded.startswith(s)) for s in sites)
 
 
 def _parse_iso(value: str) -> dt.date | None:

@@ -72,10 +72,9 @@ def run_page(args: tuple[str, str, str | None, str]) -> tuple[str, dict[str, tup
     """Both extractors on one page: (page id, {system: (tp, fp, fn)}, seconds in our path, prepare_page)."""
     import trafilatura
 
+    from bench.landing import prepare_page
     from transforms.clean import clean_article, extract_html
     from transforms.errors import TransformError
-
-    from bench.landing import prepare_page
 
     page_id, path, url, truth = args
     data = gzip.decompress(Path(path).read_bytes())
@@ -132,7 +131,10 @@ def main() -> int:
 
     landed, reasons, stepped_in = landing([prep for _, _, _, prep in results])
     shown = ", ".join(f"{k} {v}" for k, v in reasons.most_common()) or "none"
-    print(f"landing: {landed}/{len(results)} pages would land; quarantined: {shown}; residue spans removed: {stepped_in}")
+    print(
+        f"landing: {landed}/{len(results)} pages would land; quarantined: {shown}; "
+        f"residue spans removed: {stepped_in}"
+    )
     print("command: .venv/bin/python bench/extraction_aeb.py " + " ".join(sys.argv[1:]))
     return 0
 

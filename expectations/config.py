@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import astuple, dataclass
 
+
 # Residual boilerplate that cleaning should have removed: the `residue:` patterns of the cleaning
 # rules (transforms/clean/rules.yaml), defined once there. Cleaning removes every match as a
 # recorded span (removed_spans, rule residue_*), so an article that still matches one holds

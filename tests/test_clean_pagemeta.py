@@ -29,7 +29,11 @@ def page(head: str = "", top: str = "", jsonld: dict | None = None) -> str:
 @pytest.mark.parametrize(
     ("title", "site", "expected"),
     [
-        ("Flood gates open on the north bank | River Times Politics", "River Times", "Flood gates open on the north bank"),
+        (
+            "Flood gates open on the north bank | River Times Politics",
+            "River Times",
+            "Flood gates open on the north bank",
+        ),
         ("Flood gates open on the north bank - Valley Health", "Valley Health", "Flood gates open on the north bank"),
         ("River Times: Flood gates open on the north bank", "River Times", "Flood gates open on the north bank"),
         ("Flood gates open - and farmers cheer", "River Times", "Flood gates open - and farmers cheer"),
@@ -88,7 +92,11 @@ def test_jsonld_author_over_visible_byline() -> None:
     html = page(
         '<meta property="og:title" content="Gates open">',
         top='<h1>Gates open on the north bank</h1><div class="byline">By Leo Brandt</div>',
-        jsonld={"@type": "NewsArticle", "headline": "Gates open", "author": [{"@type": "Person", "name": "Mara Okafor"}]},
+        jsonld={
+            "@type": "NewsArticle",
+            "headline": "Gates open",
+            "author": [{"@type": "Person", "name": "Mara Okafor"}],
+        },
     )
     assert clean_html_page(html).author == "Mara Okafor"
 
@@ -97,7 +105,11 @@ def test_site_name_as_author_gives_way_to_a_visible_byline() -> None:
     html = page(
         '<meta property="og:site_name" content="River Times">',
         top="<h1>Gates open on the north bank</h1><p>By Leo Brandt</p>",
-        jsonld={"@type": "NewsArticle", "headline": "Gates", "author": {"@type": "Organization", "name": "River Times"}},
+        jsonld={
+            "@type": "NewsArticle",
+            "headline": "Gates",
+            "author": {"@type": "Organization", "name": "River Times"},
+        },
     )
     assert clean_html_page(html).author == "Leo Brandt"
 

@@ -27,9 +27,21 @@ RESIDUE = [
         "https://img.example.org/maps/district_1701234567890.png",
     ),
     # a product id inside a link
-    ("residue_long_id", "Pumps sold out (shop.example.com/item?id=4006381333931) within days", "shop.example.com/item?id=4006381333931"),
-    ("residue_uuid", "Asset 3f2b1c4d-5e6f-4a1b-9c8d-7e6f5a4b3c2d was shown twice", "3f2b1c4d-5e6f-4a1b-9c8d-7e6f5a4b3c2d"),
-    ("residue_credit_caption", "The new pumping station (credit: City Water Board) opened in May", "(credit: City Water Board)"),
+    (
+        "residue_long_id",
+        "Pumps sold out (shop.example.com/item?id=4006381333931) within days",
+        "shop.example.com/item?id=4006381333931",
+    ),
+    (
+        "residue_uuid",
+        "Asset 3f2b1c4d-5e6f-4a1b-9c8d-7e6f5a4b3c2d was shown twice",
+        "3f2b1c4d-5e6f-4a1b-9c8d-7e6f5a4b3c2d",
+    ),
+    (
+        "residue_credit_caption",
+        "The new pumping station (credit: City Water Board) opened in May",
+        "(credit: City Water Board)",
+    ),
 ]
 
 

@@ -115,7 +115,6 @@ def extract_html(data: bytes | str, url: str | None = None) -> Extracted:
 def _bare_extraction(tree: Any, url: str | None, options: dict[str, Any], metadata: bool = True):  # noqa: ANN202
     """Run trafilatura on a parsed page with the given options; its Document or None."""
     import trafilatura  # imported lazily: it is heavy, and only the HTML path needs it
-
     from trafilatura.settings import set_date_params
 
     # No extensive date search: a date must come from markup, the URL or the page header, never

@@ -257,7 +257,9 @@ _BY_ALONE = re.compile(r"(?:written |posted |words |story )?by\s*:?|authors?\s*:
 _BY_TEXT = re.compile(r"(?:(?:written|posted|words|story)\s+)?by\s*:?\s+(?P<name>\S.{1,80})", re.IGNORECASE)
 _AUTHOR_CLASS = re.compile(r"author|byline|writer", re.IGNORECASE)
 # Links to an author's page: /author/jane-roe, /people/jane-roe, /contributors/jane-roe.
-_AUTHOR_HREF = re.compile(r"/(?:authors?|people|profiles?|staff|writers?|contributors?|columnists?|reporters?)/[^/?#]+", re.I)
+_AUTHOR_HREF = re.compile(
+    r"/(?:authors?|people|profiles?|staff|writers?|contributors?|columnists?|reporters?)/[^/?#]+", re.I
+)
 
 
 def _bylines_near(h1: Any) -> list[str]:
@@ -284,7 +286,8 @@ def _bylines_near(h1: Any) -> list[str]:
             out.append(m["name"])
             continue
         parent = node.getparent()
-        if len(text) <= 60 and parent is not None and parent.tag == "a" and _AUTHOR_HREF.search(parent.get("href") or ""):
+        is_link = parent is not None and parent.tag == "a"
+        if len(text) <= 60 and is_link and _AUTHOR_HREF.search(parent.get("href") or ""):
             out.append(text)
             continue
         if len(text) <= 60 and parent is not None:
@@ -469,8 +472,7 @@ def choose_author(pm: PageMeta, byline: str | None) -> str | None:
     way to a visible byline naming someone else; without one it stands."""
     sites = site_names(pm)
     deferred: str | None = None
-    jsonld = [clean_author(a, sites, visible=False) for s, a in pm.authors if s == "jsonld"]
-    jsonld = [a for a in jsonld if a]
+    jsonld = [a for s, raw in pm.authors if s == "jsonld" and (a := clean_author(raw, sites, visible=False))]
     if jsonld:
         seen: list[str] = []
         for a in jsonld:
@@ -574,6 +576,9 @@ def _dates_in(text: str) -> list[dt.date]:
     """Every date written out in text ("May 5, 2024", "5 May 2024", "2024-05-05")."""
     out = []
     for m in _VISIBLE_DATE.finditer(text):
+        y: str
+        mo: str | int
+        d: str
         if m["y1"]:
             y, mo, d = m["y1"], _MONTH_NUM[m["m1"].lower()], m["d1"]
         elif m["y2"]:
@@ -585,7 +590,7 @@ def _dates_in(text: str) -> list[dt.date]:
         else:  # 07/23/2025: month first (US), unless the first number cannot be a month
             y, mo, d = m["y6"], m["m6"], m["d6"]
             if int(mo) > 12:
-                mo, d = d, mo
+                mo, d = d, str(mo)
         try:
             out.append(dt.date(int(y), int(mo), int(d)))
         except ValueError:

@@ -301,7 +301,8 @@ def _compile_residue(items: Any, default_source: str) -> tuple[ResidueRule, ...]
         seen.add(name)
         if raw.get("enabled", True) is False:
             continue
-        out.append(ResidueRule(name, _compile(raw.get("pattern"), 0, f"{where} (residue {name})"), bool(raw.get("token"))))
+        pattern = _compile(raw.get("pattern"), 0, f"{where} (residue {name})")
+        out.append(ResidueRule(name, pattern, bool(raw.get("token"))))
     return tuple(out)
 
 

@@ -166,6 +166,16 @@ def test_a_record_the_page_never_shows_loses_to_the_dateline() -> None:
     assert clean_html_page(html).published == dt.date(2021, 5, 9)
 
 
+def test_an_updated_date_is_not_the_dateline() -> None:
+    html = page(
+        top="<h1>Gates open on the north bank</h1><p>Last updated: 9 May 2021</p>",
+        jsonld={"@type": "NewsArticle", "headline": "Gates", "datePublished": "2021-04-01T10:00:00Z"},
+    )
+    assert clean_html_page(html).published == dt.date(2021, 4, 1)
+    alone = page(top="<h1>Gates open on the north bank</h1><p>Updated 9 May 2021</p>")
+    assert clean_html_page(alone).published == dt.date(2021, 5, 9)
+
+
 def test_a_record_the_page_never_shows_is_kept_without_a_dateline() -> None:
     html = page(
         top="<h1>Gates open on the north bank</h1>",

@@ -101,6 +101,7 @@ class PageMeta:
     authors: list[tuple[str, str]] = field(default_factory=list)  # (source, raw author)
     dates: list[tuple[str, str]] = field(default_factory=list)  # (source, raw date)
     visible: list[dt.date] = field(default_factory=list)  # dates written next to the headline
+    updated: list[dt.date] = field(default_factory=list)  # those of them labelled "Updated ..."
     bylines: list[str] = field(default_factory=list)  # "By ..." texts next to the headline
 
 
@@ -215,7 +216,7 @@ def read_page_meta(tree: Any, url: str | None) -> PageMeta:
     h1_nodes = [h for h in tree.iter("h1") if _text(h)][:5]
     pm.h1 = [_text(h) for h in h1_nodes]
     if h1_nodes:
-        pm.visible = _dates_near(h1_nodes[0])
+        pm.visible, pm.updated = _dates_near(h1_nodes[0])
         pm.bylines = _bylines_near(h1_nodes[0])
     for node in tree.iter("time"):
         value = node.get("datetime")
@@ -301,8 +302,12 @@ def _bylines_near(h1: Any) -> list[str]:
     return out[:3]
 
 
-def _dates_near(h1: Any) -> list[dt.date]:
-    """Dates written in the page text just before and after the headline (the visible dateline)."""
+_UPDATED_LABEL = re.compile(r"(?:updated|modified|reviewed|edited)\W{0,3}(?:on|at)?\W{0,3}$", re.IGNORECASE)
+
+
+def _dates_near(h1: Any) -> tuple[list[dt.date], list[dt.date]]:
+    """Dates written in the page text just before and after the headline (the visible dateline):
+    (dates, dates labelled "Updated", "Last modified", "Reviewed" ...)."""
     after: list[str] = []
     total = 0
     for text in h1.xpath("following::text()[not(ancestor::script) and not(ancestor::style)]"):
@@ -317,7 +322,12 @@ def _dates_near(h1: Any) -> list[dt.date]:
         str(t).strip()
         for t in h1.xpath("preceding::text()[not(ancestor::script) and not(ancestor::style)][position() <= 6]")
     ]
-    return _dates_in(" | ".join([*before, *after]))
+    text = " | ".join([*before, *after])
+    dates: list[dt.date] = []
+    updated: list[dt.date] = []
+    for m, date in _date_matches(text):
+        (updated if _UPDATED_LABEL.search(text[max(0, m.start() - 30) : m.start()]) else dates).append(date)
+    return dates, updated
 
 
 def site_names(pm: PageMeta) -> set[str]:
@@ -532,12 +542,14 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
     1. the publisher's own record: JSON-LD datePublished of the article object, then meta tags
        (article:published_time, og:published_time, datePublished, pubdate, ...), then a
        <time datetime> marked itemprop=datePublished or pubdate, then a date in the URL path;
-    2. the first date written next to the headline (the visible dateline);
+    2. the first date written next to the headline (the visible dateline), not counting dates
+       labelled "Updated", "Last modified", "Reviewed": those are not publication dates;
     3. `found`: trafilatura's htmldate guess from the page header.
     The record (1) wins when the page shows that date somewhere; when it does not and the page
     shows a dateline (2), the dateline wins: the record then holds a date the reader never sees
     (a first draft, a re-import). Otherwise: the htmldate guess if the page shows it, else the
-    record. Measured on WCXB dev (bench/extraction_wcxb.py; tests in test_clean_pagemeta.py).
+    record, else an "Updated" date as the last resort. Measured on WCXB dev
+    (bench/extraction_wcxb.py; tests in test_clean_pagemeta.py).
     """
     record = None
     for wanted in ("jsonld", "meta", "time"):
@@ -554,7 +566,7 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
         return pm.visible[0]
     if found is not None and found in shown:
         return found
-    return record
+    return record or (pm.updated[0] if pm.updated else None)
 
 
 def _body_text(tree: Any) -> str:
@@ -573,7 +585,12 @@ def _body_text(tree: Any) -> str:
 
 
 def _dates_in(text: str) -> list[dt.date]:
-    """Every date written out in text ("May 5, 2024", "5 May 2024", "2024-05-05")."""
+    """Every date written out in text ("May 5, 2024", "5 May 2024", "2024-05-05", "05/05/2024")."""
+    return [date for _m, date in _date_matches(text)]
+
+
+def _date_matches(text: str) -> list[tuple[re.Match[str], dt.date]]:
+    """Every date written out in text, with its match."""
     out = []
     for m in _VISIBLE_DATE.finditer(text):
         y: str
@@ -592,7 +609,7 @@ def _dates_in(text: str) -> list[dt.date]:
             if int(mo) > 12:
                 mo, d = d, str(mo)
         try:
-            out.append(dt.date(int(y), int(mo), int(d)))
+            out.append((m, dt.date(int(y), int(mo), int(d))))
         except ValueError:
             continue
     return out

@@ -62,7 +62,7 @@ _PREFIX = re.compile(
 _CUT = re.compile(
     r"\s+(?:[|•·]|[-–—]\s|(?:published|updated|posted|reviewed|edited|medically|fact-checked|on|at)\b|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|"
     r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?)(?:\s+\d|\s*$))",
+    r"(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?)\s+\d)",
     re.IGNORECASE,
 )
 _SPLIT_AUTHORS = re.compile(r"\s*(?:;|&|\band\b|\bund\b|\bet\b|\by\b)\s*", re.IGNORECASE)

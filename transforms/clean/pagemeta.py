@@ -310,7 +310,7 @@ def _dates_near(h1: Any) -> tuple[list[dt.date], list[dt.date]]:
     (dates, dates labelled "Updated", "Last modified", "Reviewed" ...)."""
     after: list[str] = []
     total = 0
-    for text in h1.xpath("following::text()[not(ancestor::script) and not(ancestor::style)]"):
+    for text in h1.xpath("following::text()[not(ancestor::script) and not(ancestor::style)][position() <= 200]"):
         text = str(text).strip()
         if not text:
             continue
@@ -559,28 +559,44 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
         if record is not None:
             break
     record = record or url_date(url)
-    shown = set(_dates_in(_body_text(tree))) if tree is not None else set()
-    if record is not None and (record in shown or tree is None):
+    shown: set[dt.date] | None = None
+
+    def is_shown(date: dt.date) -> bool:
+        nonlocal shown
+        if shown is None:
+            shown = set(_dates_in(_body_text(tree))) if tree is not None else set()
+        return date in shown
+
+    if record is not None and (tree is None or is_shown(record)):
         return record
     if pm.visible:
         return pm.visible[0]
-    if found is not None and found in shown:
+    if found is not None and is_shown(found):
         return found
     return record or (pm.updated[0] if pm.updated else None)
 
 
+# How much of the page's text is searched for a date it shows (a page is read from the top).
+_SHOWN_CHARS = 300_000
+
+
 def _body_text(tree: Any) -> str:
-    """The page's text, without scripts and styles (text nodes joined by " | ")."""
+    """The page's text, without scripts and styles (text nodes joined by " | "), up to _SHOWN_CHARS."""
     parts: list[str] = []
+    total = 0
     for el in tree.iter():
+        if total > _SHOWN_CHARS:
+            break
         if el.tag in ("script", "style", "noscript") or not isinstance(el.tag, str):
             if el.tail:
                 parts.append(el.tail)
             continue
         if el.text:
             parts.append(el.text)
+            total += len(el.text)
         if el.tail:
             parts.append(el.tail)
+            total += len(el.tail)
     return " | ".join(parts)
 
 

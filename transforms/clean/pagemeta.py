@@ -559,13 +559,15 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
         if record is not None:
             break
     record = record or url_date(url)
-    shown: set[dt.date] | None = None
+    text: str | None = None
 
     def is_shown(date: dt.date) -> bool:
-        nonlocal shown
-        if shown is None:
-            shown = set(_dates_in(_body_text(tree))) if tree is not None else set()
-        return date in shown
+        nonlocal text
+        if tree is None:
+            return False
+        if text is None:
+            text = _body_text(tree)
+        return _shows(text, date)
 
     if record is not None and (tree is None or is_shown(record)):
         return record
@@ -600,13 +602,24 @@ def _body_text(tree: Any) -> str:
     return " | ".join(parts)
 
 
-def _dates_in(text: str) -> list[dt.date]:
-    """Every date written out in text ("May 5, 2024", "5 May 2024", "2024-05-05", "05/05/2024")."""
-    return [date for _m, date in _date_matches(text)]
+def _shows(text: str, date: dt.date) -> bool:
+    """True when text writes out this date in one of the forms _date_matches reads."""
+    y, m, d = str(date.year), date.month, date.day
+    if y not in text:
+        return False
+    names = "|".join(n for n, i in _MONTH_NUM.items() if i == m)
+    day = rf"0?{d}(?:st|nd|rd|th)?"
+    rx = re.compile(
+        rf"\b(?:(?:{names})\.?\s+{day},?\s+{y}|{day}\s+(?:{names})\.?,?\s+{y}"
+        rf"|{y}(?P<sep>[-/.])0?{m}(?P=sep)0?{d}|0?{d}\.0?{m}\.{y}|0?{m}/0?{d}/{y}|0?{d}/0?{m}/{y})\b",
+        re.IGNORECASE,
+    )
+    return rx.search(text) is not None
 
 
 def _date_matches(text: str) -> list[tuple[re.Match[str], dt.date]]:
-    """Every date written out in text, with its match."""
+    """Every date written out in text ("May 5, 2024", "5 May 2024", "2024-05-05", "05/05/2024"),
+    with its match."""
     out = []
     for m in _VISIBLE_DATE.finditer(text):
         y: str

@@ -8,6 +8,10 @@ extracted text; the body is clean_text. The reference is trafilatura.extract() w
 run in the same process on the same pages. Metric (as the benchmark's evaluate.py): tokens are
 \\w+, 4-gram shingles with counts, tp/fp/fn normalised per page, precision and recall averaged
 over pages, F1 from the two averages.
+
+Landing: every page also goes through prepare_document and the batch validation suites (untimed,
+see bench/landing.py); the script prints how many of the pages would land and why the others
+would be quarantined.
 """
 
 from __future__ import annotations
@@ -64,10 +68,11 @@ def scores(rows: list[tuple[float, float, float]]) -> tuple[float, float, float]
     return p, r, 2 * p * r / (p + r)
 
 
-def run_page(args: tuple[str, str, str | None, str]) -> tuple[str, dict[str, tuple[float, float, float]], float]:
-    """Both extractors on one page: (page id, {system: (tp, fp, fn)}, seconds in our path)."""
+def run_page(args: tuple[str, str, str | None, str]) -> tuple[str, dict[str, tuple[float, float, float]], float, tuple]:
+    """Both extractors on one page: (page id, {system: (tp, fp, fn)}, seconds in our path, prepare_page)."""
     import trafilatura
 
+    from bench.landing import prepare_page
     from transforms.clean import clean_article, extract_html
     from transforms.errors import TransformError
 
@@ -80,7 +85,8 @@ def run_page(args: tuple[str, str, str | None, str]) -> tuple[str, dict[str, tup
         ours = ""
     elapsed = time.perf_counter() - started
     reference = trafilatura.extract(data.decode("utf-8", "replace"), url=url) or ""
-    return page_id, {"ours": match(truth, ours), "trafilatura": match(truth, reference)}, elapsed
+    prepared = prepare_page(f"{page_id}.html", data, url)
+    return page_id, {"ours": match(truth, ours), "trafilatura": match(truth, reference)}, elapsed, prepared
 
 
 def main() -> int:
@@ -99,7 +105,7 @@ def main() -> int:
         results = pool.map(run_page, jobs, chunksize=4)
     wall = time.perf_counter() - started
     per_system: dict[str, list[tuple[float, float, float]]] = {"ours": [], "trafilatura": []}
-    for _pid, rows, _ in results:
+    for _pid, rows, _, _prep in results:
         for name, row in rows.items():
             per_system[name].append(row)
     figures = {name: scores(rows) for name, rows in per_system.items()}
@@ -109,10 +115,10 @@ def main() -> int:
             tp, fp, fn = row
             return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
-        deltas = sorted((f1(r["ours"]) - f1(r["trafilatura"]), pid) for pid, r, _ in results)
+        deltas = sorted((f1(r["ours"]) - f1(r["trafilatura"]), pid) for pid, r, _, _ in results)
         for delta, pid in deltas[: a.show_worst]:
             print(f"  {pid}  F1 ours - trafilatura = {delta:+.3f}")
-    ours_seconds = sum(t for _, _, t in results)
+    ours_seconds = sum(t for _, _, t, _ in results)
     print(
         f"pages: {len(results)}  wall: {wall:.1f}s with {a.workers} workers  "
         f"our path: {1000 * ours_seconds / len(results):.1f} ms/page"
@@ -121,6 +127,14 @@ def main() -> int:
         p, r, f = figures[name]
         label = "ours (extract_html + clean_article)" if name == "ours" else "trafilatura.extract() default"
         print(f"{label:<38} precision={p:.4f} recall={r:.4f} F1={f:.4f}")
+    from bench.landing import landing
+
+    landed, reasons, stepped_in = landing([prep for _, _, _, prep in results])
+    shown = ", ".join(f"{k} {v}" for k, v in reasons.most_common()) or "none"
+    print(
+        f"landing: {landed}/{len(results)} pages would land; quarantined: {shown}; "
+        f"residue spans removed: {stepped_in}"
+    )
     print("command: .venv/bin/python bench/extraction_aeb.py " + " ".join(sys.argv[1:]))
     return 0
 

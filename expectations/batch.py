@@ -190,12 +190,28 @@ def validate_batch(
     if "removed_spans" in frames:
         spans = prep.prepare_spans(frames["removed_spans"], articles, "raw_text", "raw")
         _run_table("removed_spans", spans, _removed_spans_suite(), None, report)
+        report.results.append(residue_outcome(frames["removed_spans"]))
     if "entities" in frames:
         entities = frames["entities"].reset_index(drop=True)
         _run_table("entities", entities, _entities_suite(tuple(cfg.entity_types)), None, report)
 
     report.rejected_article_rows = _rejected_article_rows(articles, report.failures)
     return report
+
+
+RESIDUE_STEPPED_IN = "residue_removed_by_cleaning"
+
+
+def residue_outcome(removed_spans: pd.DataFrame) -> ExpectationOutcome:
+    """How often cleaning had to step in on this batch: the number of residue spans it removed
+    (rules residue_* of the cleaning rules: long ids, UUIDs, ad sizes, credit captions). Recorded as
+    a notice in validation_results; it never fails, it is what the noise expectation no longer
+    has to refuse."""
+    rules = removed_spans["rule"] if "rule" in removed_spans.columns else pd.Series([], dtype=object)
+    count = int(rules.astype("string").str.startswith("residue_").fillna(False).sum())
+    return ExpectationOutcome(
+        suite="removed_spans", expectation=RESIDUE_STEPPED_IN, success=True, unexpected_count=count, severity="notice"
+    )
 
 
 def _rejected_article_rows(articles: pd.DataFrame, failures: Sequence[RowFailure]) -> set[int]:

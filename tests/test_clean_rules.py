@@ -254,6 +254,9 @@ def test_user_rules_add_replace_and_disable(tmp_path: Path) -> None:
         "  - name: sponsor_line\n"
         "    patterns: ['brought to you by .{1,60}']\n"
         "  - name: ad_banner\n"
+        "    enabled: false\n"
+        "residue:\n"
+        "  - name: residue_ad_size\n"
         "    enabled: false\n",
         encoding="utf-8",
     )

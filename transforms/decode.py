@@ -3,6 +3,9 @@
 Policy (the tests pin each point):
 - a BOM wins: UTF-8, UTF-16 LE/BE and UTF-32 LE/BE with a BOM decode as such;
 - otherwise strict UTF-8 is tried first (the common case, and fast);
+- UTF-8 with a few invalid bytes stays UTF-8: only those bytes become U+FFFD, when the valid
+  multi-byte characters outnumber the bad bytes (a legacy code page would garble every "’" of
+  the article instead); the repair is recorded as ("invalid_utf8", number of bad sequences);
 - UTF-16 without a BOM is recognised from the NUL byte in every other position;
 - anything else goes to charset-normalizer; among its equally good guesses the usual news
   encodings win (cp1252 before cp1250, cp1256 before cp1006, ...), because short texts are
@@ -17,6 +20,10 @@ Refusals, each a DecodeError with a `reason`:
   was damaged on the way (a wrong code page, a C buffer dump) and is not worth guessing at;
 - "undecodable": no encoding decodes the bytes into plausible text.
 
+Text that arrived already mis-decoded (mojibake: "â€™" or "‚Äô" for "’") is repaired by
+`repair_mojibake` with ftfy, restricted to encoding fixes (no quote uncurling, no HTML
+unescaping); `decode_document` applies it and records ("mojibake", number of lines repaired).
+
 A few stray NUL bytes (at most 2, or at most 1% of the characters) in otherwise good text are dropped: they are
 artefacts of C-string writers and copy-paste, carry no meaning, and would break downstream
 tools (Parquet, regexes, terminals). Other stray control characters are dropped the same way.
@@ -25,12 +32,23 @@ tools (Parquet, regexes, terminals). Other stray control characters are dropped 
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from transforms.errors import DecodeError
 
-__all__ = ["decode_bytes"]
+__all__ = ["decode_bytes", "decode_document", "repair_mojibake", "Decoded"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """Decoded, normalised text and the repairs it needed, as (kind, count) pairs."""
+
+    text: str
+    encoding: str
+    repairs: tuple[tuple[str, int], ...] = ()
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     # UTF-32 first: its LE BOM starts with the UTF-16 LE BOM.
@@ -92,27 +110,83 @@ _NEWLINE_RE = re.compile(r"\r\n?")
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Decode raw article bytes to normalised text; return (text, encoding name)."""
+    """Decode raw article bytes to normalised text; return (text, encoding name).
+
+    Invalid bytes in mostly-UTF-8 data become U+FFFD; mojibake is not repaired here (see
+    decode_document)."""
+    text, encoding, _bad = _decode_checked(data)
+    return text, encoding
+
+
+def decode_document(data: bytes, repair: bool = True) -> Decoded:
+    """decode_bytes, then (when `repair`) mojibake repair, with every repair recorded."""
+    text, encoding, bad = _decode_checked(data)
+    repairs: list[tuple[str, int]] = []
+    if bad:
+        repairs.append(("invalid_utf8", bad))
+    if repair:
+        text, fixed = repair_mojibake(text)
+        if fixed:
+            repairs.append(("mojibake", fixed))
+    return Decoded(text, encoding, tuple(repairs))
+
+
+@functools.lru_cache(maxsize=1)
+def _ftfy_config():  # noqa: ANN202
+    from ftfy import TextFixerConfig
+
+    # Encoding fixes only: the rest of ftfy (quotes, HTML entities, widths, line breaks) would
+    # change text that is not broken.
+    return TextFixerConfig(
+        unescape_html=False,
+        remove_terminal_escapes=False,
+        fix_latin_ligatures=False,
+        fix_character_width=False,
+        uncurl_quotes=False,
+        fix_line_breaks=False,
+        remove_control_chars=False,
+        normalization=None,
+        explain=False,
+    )
+
+
+def repair_mojibake(text: str) -> tuple[str, int]:
+    """Repair text that was mis-decoded before it reached us; (text, number of lines changed)."""
+    if not text or text.isascii():
+        return text, 0
+    import ftfy  # imported lazily: only non-ASCII text needs it
+
+    fixed = ftfy.fix_text(text, _ftfy_config())
+    if fixed == text:
+        return text, 0
+    before, after = text.split("\n"), fixed.split("\n")
+    if len(before) != len(after):
+        return fixed, max(1, abs(len(before) - len(after)))
+    return fixed, sum(a != b for a, b in zip(before, after, strict=True))
+
+
+def _decode_checked(data: bytes) -> tuple[str, str, int]:
+    """(normalised text, encoding, number of invalid UTF-8 sequences replaced)."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise DecodeError(f"expected bytes, got {type(data).__name__}", reason="undecodable")
     data = bytes(data)
     if not data.strip():
         raise DecodeError("the file is empty or holds only white space", reason="empty")
     try:
-        text, encoding = _decode(data)
+        text, encoding, bad = _decode(data)
     except DecodeError:
         raise
     except Exception as exc:  # a codec bug must not escape as anything but a DecodeError
         raise DecodeError(f"could not decode the bytes: {exc!r}", reason="undecodable") from exc
-    return _normalise(text, encoding), encoding
+    return _normalise(text, encoding), encoding, bad
 
 
-def _decode(data: bytes) -> tuple[str, str]:
-    """Pick the encoding and decode, refusing binary data."""
+def _decode(data: bytes) -> tuple[str, str, int]:
+    """Pick the encoding and decode, refusing binary data; the int counts replaced bad bytes."""
     for bom, name in _BOMS:
         if data.startswith(bom):
             try:
-                return data[len(bom) :].decode(name), name
+                return data[len(bom) :].decode(name), name, 0
             except UnicodeDecodeError as exc:
                 raise DecodeError(
                     f"the bytes start with a {name} byte-order mark but do not decode as {name}: {exc}",
@@ -125,12 +199,31 @@ def _decode(data: bytes) -> tuple[str, str]:
     if nuls:
         utf16 = _decode_utf16_without_bom(data, nuls)
         if utf16 is not None:
-            return utf16
+            return (*utf16, 0)
     try:
-        return data.decode("utf-8"), "utf-8"
+        return data.decode("utf-8"), "utf-8", 0
     except UnicodeDecodeError:
         pass
-    return _decode_detected(data)
+    mostly = _mostly_utf8(data)
+    if mostly is not None:
+        return mostly
+    return (*_decode_detected(data), 0)
+
+
+def _mostly_utf8(data: bytes) -> tuple[str, str, int] | None:
+    """UTF-8 with a few invalid bytes: the text with those bytes as U+FFFD, or None.
+
+    It is UTF-8 when its valid multi-byte characters outnumber the invalid sequences and those
+    are few (at most 1 in 200 bytes): text in a legacy code page has almost no valid multi-byte
+    UTF-8 sequences, since its accented letters stand alone."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") - data.count(b"\xef\xbf\xbd")
+    if bad <= 0 or bad * 200 > len(data):
+        return None
+    multibyte = sum(1 for c in text if ord(c) > 127) - text.count("\ufffd")
+    if multibyte < bad:
+        return None
+    return text, "utf-8", bad
 
 
 def _decode_utf16_without_bom(data: bytes, nuls: int) -> tuple[str, str] | None:

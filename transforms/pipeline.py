@@ -62,31 +62,34 @@ def parse_date(value: Any) -> dt.date | None:
 
 def prepare_document(doc: SourceDoc, rules: Any = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Decode, extract (HTML), clean and tag the language of one document; raises TransformError."""
-    from transforms.clean import clean_article, extract_html
-    from transforms.decode import decode_bytes
+    from transforms.clean import clean_article, clean_html_page, merge_metadata
+    from transforms.decode import decode_document
 
-    text, encoding = decode_bytes(doc.body)
+    is_html = doc.kind in ("html", "json-html")
+    # HTML is repaired after extraction, on the article's text and metadata only (cheaper than the page)
+    decoded = decode_document(doc.body, repair=not is_html)
+    text, encoding, repairs = decoded.text, decoded.encoding, list(decoded.repairs)
     meta: dict[str, Any] = dict(doc.meta)
     sitename = None
-    if doc.kind in ("html", "json-html"):
-        extracted = extract_html(text, url=meta.get("url"))
-        text = extracted.text
-        sitename = extracted.sitename
-        for key in ("title", "author", "url"):
-            if not meta.get(key) and getattr(extracted, key):
-                meta[key] = getattr(extracted, key)
-        if not meta.get("published") and extracted.published:
-            meta["published"] = extracted.published
-    cleaned = clean_article(text, rules=rules)
+    if is_html:
+        page = clean_html_page(text, url=meta.get("url"), rules=rules, meta=meta)
+        text, cleaned = page.extracted.text, page.cleaned
+        repairs.extend(page.repairs)
+        sitename = page.extracted.sitename
+        meta["url"] = meta.get("url") or page.extracted.url
+        fields = {"title": page.title, "author": page.author, "published": page.published}
+    else:
+        cleaned = clean_article(text, rules=rules)
+        fields = merge_metadata(meta, None, cleaned)
     language, lang_score = detect_language(cleaned.clean_text)
     aid = article_id_for(text)
     row = {
         "article_id": aid,
         "source_name": doc.source_name,
         "content_sha256": doc.content_sha256,
-        "title": meta.get("title") or cleaned.title,
-        "author": meta.get("author") or cleaned.author,
-        "published": parse_date(meta.get("published")) or cleaned.published,
+        "title": fields["title"],
+        "author": fields["author"],
+        "published": fields["published"],
         "dateline_place": cleaned.dateline_place,
         "language": language,
         "raw_text": text,
@@ -99,6 +102,7 @@ def prepare_document(doc: SourceDoc, rules: Any = None) -> tuple[dict[str, Any],
         "language_score": lang_score,
         "headings": [{"start_char": s, "end_char": e} for s, e in cleaned.headings],
         "near_duplicates": [{"start_char": s, "end_char": e} for s, e in cleaned.near_duplicates],
+        "repairs": [{"kind": kind, "count": count} for kind, count in repairs],
     }
     removed = [
         {"article_id": aid, "start_char": s.start, "end_char": s.end, "rule": s.rule, "text": s.text}

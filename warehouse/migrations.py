@@ -27,8 +27,26 @@ def _mentions_field(con, layout: HomeLayout) -> None:
         WarehouseWriter._write_parquet(table, path)
 
 
+def _articles_gain_repairs(con, layout: HomeLayout) -> None:
+    """2 -> 3: articles gain `repairs` (list of struct{kind, count}: the encoding repairs of the text).
+
+    Lake files are read with union_by_name, so files written before have the column as null; the
+    articles table's empty schema file is rewritten with the column so the view has it before any
+    new file lands. Self-contained: it only appends the one field to the schema the home has."""
+    path = layout.lake / "articles" / "_schema.parquet"
+    if not path.exists():
+        return  # open() writes it with the current schema
+    schema = pq.read_schema(path)
+    if "repairs" in schema.names:
+        return
+    field = pa.field("repairs", pa.list_(pa.struct([("kind", pa.string()), ("count", pa.int32())])))
+    tmp = path.with_name(f".tmp-v3-{path.name}")
+    pq.write_table(schema.append(field).empty_table(), tmp)
+    tmp.replace(path)
+
+
 # MIGRATIONS[n] upgrades a warehouse from version n to n + 1.
-MIGRATIONS: dict[int, Callable[..., None]] = {1: _mentions_field}
+MIGRATIONS: dict[int, Callable[..., None]] = {1: _mentions_field, 2: _articles_gain_repairs}
 
 
 def migrate(con, found: int, target: int, layout: HomeLayout) -> None:

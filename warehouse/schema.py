@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 # Bump with a migration in warehouse/migrations.py whenever a table's shape changes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SPAN = pa.struct([("start_char", pa.int32()), ("end_char", pa.int32())])
 _TS = pa.timestamp("us", tz="UTC")
@@ -33,6 +33,9 @@ LAKE_SCHEMAS: dict[str, pa.Schema] = {
             ("language_score", pa.float32()),
             ("headings", pa.list_(_SPAN)),
             ("near_duplicates", pa.list_(_SPAN)),
+            # encoding repairs the text needed: ("invalid_utf8", bad byte sequences replaced by U+FFFD),
+            # ("mojibake", lines repaired by ftfy); empty when the text arrived sound
+            ("repairs", pa.list_(pa.struct([("kind", pa.string()), ("count", pa.int32())]))),
         ]
     ),
     "mentions": pa.schema(

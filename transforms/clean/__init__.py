@@ -7,7 +7,10 @@ clean_article only ever deletes spans of its input: `clean_text` is `raw_text` w
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import re
+from dataclasses import dataclass
+from typing import Any
 
 from rapidfuzz import fuzz
 
@@ -16,15 +19,90 @@ from transforms.clean.lines import (
     Line,
     mark_duplicate_lines,
     mark_noise_lines,
+    mark_residue,
     spans_for_removal,
     split_lines,
 )
 from transforms.clean.metadata import HeaderFindings, find_metadata, is_body_line, is_heading_like
 from transforms.clean.rules import RulesError, RuleSet, load_rules
+from transforms.decode import repair_mojibake
 from transforms.errors import TransformError
-from transforms.records import CleanResult, RemovedSpan
+from transforms.records import CleanResult, Extracted, RemovedSpan
 
-__all__ = ["clean_article", "extract_html", "load_rules", "RuleSet", "RulesError"]
+__all__ = [
+    "clean_article",
+    "clean_html_page",
+    "merge_metadata",
+    "extract_html",
+    "load_rules",
+    "CleanPage",
+    "RuleSet",
+    "RulesError",
+]
+
+
+@dataclass(slots=True)
+class CleanPage:
+    """An HTML page through the whole HTML path: extraction, cleaning and the merged metadata."""
+
+    extracted: Extracted
+    cleaned: CleanResult
+    title: str | None
+    author: str | None
+    published: dt.date | None
+    repairs: tuple[tuple[str, int], ...] = ()  # ("mojibake", lines repaired) in text and metadata
+
+    @property
+    def clean_text(self) -> str:
+        return self.cleaned.clean_text
+
+
+def merge_metadata(
+    meta: dict[str, Any], extracted: Extracted | None, cleaned: CleanResult
+) -> dict[str, Any]:
+    """Title, author and published of an article, by source: the container's record first
+    (a JSON field is explicit), then the page's own markup (extract_html), then what cleaning
+    found in the text (header lines, dateline, closing bio)."""
+    out: dict[str, Any] = {}
+    for key in ("title", "author", "published"):
+        value = meta.get(key)
+        if key == "published":
+            value = _as_date(value)
+        if not value and extracted is not None:
+            value = getattr(extracted, key)
+        out[key] = value or getattr(cleaned, key)
+    return out
+
+
+def _as_date(value: Any) -> dt.date | None:
+    """A date from a date, datetime or ISO-like string; None when it cannot be read."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date) or value is None:
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        return None
+
+
+def clean_html_page(
+    data: bytes | str, url: str | None = None, rules: RuleSet | None = None, meta: dict[str, Any] | None = None
+) -> CleanPage:
+    """The pipeline's HTML path for one page: extract_html, mojibake repair of what it extracted,
+    clean_article, merge_metadata."""
+    extracted = extract_html(data, url=url)
+    fixed = 0
+    for key in ("text", "title", "author"):
+        value = getattr(extracted, key)
+        if value:
+            value, n = repair_mojibake(value)
+            setattr(extracted, key, value)
+            fixed += n
+    cleaned = clean_article(extracted.text, rules=rules)
+    merged = merge_metadata(meta or {}, extracted, cleaned)
+    repairs = (("mojibake", fixed),) if fixed else ()
+    return CleanPage(extracted, cleaned, merged["title"], merged["author"], merged["published"], repairs)
 
 # Removing lines can expose new noise (a caption doubled around an ad, a heading left on top);
 # passes repeat until nothing changes, which is what makes cleaning idempotent. Each pass removes
@@ -90,6 +168,7 @@ def _clean_once(text: str, rules: RuleSet) -> tuple[list[tuple[int, int, str]], 
     mark_noise_lines(lines, rules, removed)
     mark_duplicate_lines(lines, removed, rules.settings["duplicate_line_max_chars"])
     found = find_metadata(lines, removed, partial, rules)
+    mark_residue(lines, removed, partial, rules)
     if not removed and not partial:
         return [], found, lines
     return spans_for_removal(lines, removed, partial), found, lines

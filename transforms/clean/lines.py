@@ -6,7 +6,10 @@ from dataclasses import dataclass
 
 from transforms.clean.rules import RuleSet
 
-__all__ = ["Line", "split_lines", "mark_noise_lines", "mark_duplicate_lines", "spans_for_removal"]
+__all__ = ["Line", "split_lines", "mark_noise_lines", "mark_duplicate_lines", "mark_residue", "spans_for_removal"]
+
+_TOKEN_EDGE = "\"'“”‘’([{<"
+_TOKEN_TAIL = ".,;:!?\"'“”‘’)]}>"
 
 
 @dataclass(slots=True)
@@ -69,6 +72,75 @@ def mark_duplicate_lines(lines: list[Line], removed: dict[int, str], max_chars: 
             removed[i] = "duplicate_line"
             continue
         previous = stripped
+
+
+def mark_residue(
+    lines: list[Line], removed: dict[int, str], partial: list[tuple[int, int, str]], rules: RuleSet
+) -> None:
+    """Mark scraper residue inside kept lines (rules.residue) as partial spans, or the whole line
+    when nothing but punctuation would be left of it."""
+    if not rules.residue:
+        return
+    taken = sorted((s, e) for s, e, _ in partial)
+    for i, line in enumerate(lines):
+        if not line.stripped or i in removed:
+            continue
+        text = line.text
+        found: list[tuple[int, int, str]] = []
+        for rule in rules.residue:
+            for m in rule.pattern.finditer(text):
+                start, end = m.start(), m.end()
+                if start == end:
+                    continue
+                if rule.token:
+                    start, end = _token_bounds(text, start, end)
+                found.append((start, end, rule.name))
+        if not found:
+            continue
+        found.sort()
+        spans: list[tuple[int, int, str]] = []
+        for start, end, name in found:
+            if spans and start < spans[-1][1]:
+                continue  # overlaps a span already taken on this line
+            if any(s < line.start + end and line.start + start < e for s, e in taken):
+                continue  # overlaps a dateline or another partial span
+            spans.append((start, end, name))
+        if not spans:
+            continue
+        rest = "".join(text[a:b] for a, b in _gaps(spans, len(text)))
+        if not any(c.isalnum() for c in rest):
+            removed[i] = spans[0][2]
+            continue
+        for start, end, name in spans:
+            # take the white space before the span with it, so no double space is left
+            while start > 0 and text[start - 1] in " \t" and (end >= len(text) or text[end] in " \t.,;:!?)"):
+                start -= 1
+            partial.append((line.start + start, line.start + end, name))
+
+
+def _token_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """The white-space-delimited token around text[start:end], minus quotes and sentence punctuation."""
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    while end > start and text[end - 1] in _TOKEN_TAIL:
+        end -= 1
+    while start < end and text[start] in _TOKEN_EDGE:
+        start += 1
+    return start, end
+
+
+def _gaps(spans: list[tuple[int, int, str]], length: int) -> list[tuple[int, int]]:
+    out = []
+    pos = 0
+    for s, e, _ in spans:
+        if s > pos:
+            out.append((pos, s))
+        pos = max(pos, e)
+    if pos < length:
+        out.append((pos, length))
+    return out
 
 
 def spans_for_removal(

@@ -63,7 +63,7 @@ _NOT_NAMES = frozenset(
     "here now then also still even only just".split()
 )
 _NAME_TOKEN_RE = re.compile(r"[\s,/&]+")
-_BIO_VERBS = (" is ", " was ", " has been ", " serves ")
+_BIO_VERBS = (" is ", " was ", " has been ", " serves ", " covers ", " reports ", " writes about ")
 _TITLE_START_RE = re.compile(r"[\"“‘'«(\[]?[^\W_]")
 
 
@@ -198,10 +198,35 @@ def find_metadata(
         for rx in meta.get("date_line", ()):
             m = rx.fullmatch(stripped)
             if m and (date := parse_date(m["date"])) is not None:
+                place = m.groupdict().get("place")
+                if place and not looks_like_name(place, 1, 5):
+                    continue
                 if found.published is None:
                     found.published = date
+                if place and found.dateline_place is None:
+                    found.dateline_place = place.strip()
                 removed[i] = "dateline"
                 break
+        if i in removed:
+            continue
+        # A dateline standing alone on its line: "BAGHDAD (Reuters) -", "BASRA —".
+        for rx in meta.get("dateline", ()):
+            m = rx.match(stripped)
+            if not m or m.end() != len(stripped) or not m.groupdict().get("place"):
+                continue
+            place = m["place"]
+            date_text = m.groupdict().get("date")
+            date = parse_date(date_text) if date_text else None
+            if date_text and date is None or not looks_like_name(place, 1, 5):
+                continue
+            if not date and not m.groupdict().get("agency") and not place.isupper():
+                continue
+            if date is not None and found.published is None:
+                found.published = date
+            if found.dateline_place is None:
+                found.dateline_place = place.strip()
+            removed[i] = "dateline"
+            break
 
     # Title: the first header line that reads as one.
     candidates = [i for i in header if i not in removed]

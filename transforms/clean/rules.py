@@ -13,7 +13,7 @@ import yaml
 
 from transforms.errors import TransformError
 
-__all__ = ["LineRule", "RuleSet", "RulesError", "load_rules", "default_rules"]
+__all__ = ["LineRule", "ResidueRule", "RuleSet", "RulesError", "load_rules", "default_rules"]
 
 _NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
 # Rule names that clean_article gives to spans it removes in code, not through line rules.
@@ -73,6 +73,15 @@ class LineRule:
 
 
 @dataclass(frozen=True, slots=True)
+class ResidueRule:
+    """Scraper residue inside a kept line (a long id, a credit caption), removed as a span."""
+
+    name: str
+    pattern: re.Pattern[str]
+    token: bool = False  # the span grows to the white-space-delimited token around the match
+
+
+@dataclass(frozen=True, slots=True)
 class RuleSet:
     """All compiled rules: line rules in file order, metadata patterns and numeric settings."""
 
@@ -81,6 +90,7 @@ class RuleSet:
     settings: dict[str, int] = field(default_factory=dict)
     sources: tuple[str, ...] = ()
     max_rule_chars: int = 0  # the longest line any line rule looks at; longer lines skip them all
+    residue: tuple[ResidueRule, ...] = ()
 
     def match_line(self, stripped: str) -> LineRule | None:
         """The first line rule that removes this stripped line, or None."""
@@ -170,13 +180,26 @@ def _merge(base: dict[str, Any], extra: dict[str, Any], source: str) -> dict[str
     merged_settings: dict[str, Any] = dict(base.get("settings") or {})
     merged_rules: list[Any] = list(base.get("rules") or [])
     merged_metadata: dict[str, Any] = dict(base.get("metadata") or {})
+    merged_residue: list[Any] = list(base.get("residue") or [])
     metadata_sources: dict[str, str] = {}
     merged: dict[str, Any] = {
         "settings": merged_settings,
         "rules": merged_rules,
         "metadata": merged_metadata,
+        "residue": merged_residue,
         "__metadata_sources__": metadata_sources,
     }
+    residue = extra.get("residue") or []
+    if not isinstance(residue, list):
+        raise RulesError(f"{source}:{extra.get('__line__', 1)}: `residue` must be a list")
+    residue_by_name = {r.get("name"): i for i, r in enumerate(merged_residue) if isinstance(r, dict)}
+    for item in residue:
+        if isinstance(item, dict):
+            item = {**item, "__source__": source}
+            if item.get("name") in residue_by_name:
+                merged_residue[residue_by_name[item["name"]]] = item
+                continue
+        merged_residue.append(item)
     settings = extra.get("settings") or {}
     if not isinstance(settings, dict):
         raise RulesError(f"{source}:{extra.get('__line__', 1)}: `settings` must be a mapping")
@@ -253,7 +276,34 @@ def _build(doc: dict[str, Any], default_source: str, sources: tuple[str, ...]) -
     for key in _METADATA_GROUPS:
         metadata.setdefault(key, ())
     longest = max((r.max_chars for r in line_rules), default=0)
-    return RuleSet(tuple(line_rules), metadata, settings, sources, longest)
+    residue = _compile_residue(doc.get("residue") or [], default_source)
+    return RuleSet(tuple(line_rules), metadata, settings, sources, longest, residue)
+
+
+def _compile_residue(items: Any, default_source: str) -> tuple[ResidueRule, ...]:
+    """Validate and compile the `residue:` list."""
+    if not isinstance(items, list):
+        raise RulesError(f"{default_source}: `residue` must be a list")
+    out: list[ResidueRule] = []
+    seen: set[str] = set()
+    for raw in items:
+        if not isinstance(raw, dict):
+            raise RulesError(f"{default_source}: each entry under `residue:` must be a mapping, got {raw!r}")
+        where = f"{raw.get('__source__', default_source)}:{raw.get('__line__', '?')}"
+        unknown = set(raw) - {"name", "pattern", "token", "enabled", "description", "__line__", "__source__"}
+        if unknown:
+            raise RulesError(f"{where}: unknown key(s) {sorted(unknown)} in a residue rule")
+        name = raw.get("name")
+        if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+            raise RulesError(f"{where}: a residue rule needs a `name` of lower-case letters, digits and _")
+        if name in RESERVED_NAMES or name in seen:
+            raise RulesError(f"{where}: residue rule name {name!r} is reserved or repeated")
+        seen.add(name)
+        if raw.get("enabled", True) is False:
+            continue
+        pattern = _compile(raw.get("pattern"), 0, f"{where} (residue {name})")
+        out.append(ResidueRule(name, pattern, bool(raw.get("token"))))
+    return tuple(out)
 
 
 def _default_text() -> str:

@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Body and metadata extraction on WCXB's article pages: our HTML path against trafilatura alone.
+
+usage: .venv/bin/python bench/extraction_wcxb.py [--wcxb DIR] [--limit N] [--workers 2]
+                                                 [--show-misses FIELD] [--show-worst N]
+
+Ours is what the ingest flow does with an HTML page (transforms.clean.clean_html_page: extract_html,
+clean_article, then the metadata merge of prepare_document); the body is clean_text. The reference
+is trafilatura 2.x alone, run in the same process on the same bytes right after ours:
+`trafilatura.extract()` (defaults) for the body, `trafilatura.bare_extraction(with_metadata=True)`
+for title, author and date.
+
+Body metric (the benchmark's evaluate.py / README): \\w+ tokens, lower-cased, bag of words, F1 per
+page, mean over pages.
+
+Metadata metric: exact match after one normalisation applied to BOTH systems and to the truth:
+- title: NFKC, case-folded, curly quotes and dashes made ASCII, white space collapsed;
+- author: the same folding, then split into names on ",", ";", "&", " and ", "|" and compared as
+  a set of names (order and separators of a multi-author byline do not count);
+- date: the first 10 characters as YYYY-MM-DD (a "2024-05" truth counts as its own string);
+- a page whose truth has no author (or no date, or no title) scores a match only when the system
+  also gives none: inventing an author is a miss.
+
+Landing (unless --no-landing): every page also goes through prepare_document and the batch
+validation suites, untimed; the script prints how many articles would land and why the others
+would be quarantined (a `validate:expect_column_values_to_not_match_regex_list` is the residue
+expectation).
+
+Timing: seconds per page of each system, measured around the calls in the same worker, so the
+worker count does not bias the ratio. The HTML path must stay under 1.25x trafilatura with
+metadata (bare_extraction).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import statistics
+import sys
+import time
+import unicodedata
+from collections import Counter
+from multiprocessing import Pool
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+DEFAULT_WCXB = REPO.parent / "shared" / "external" / "wcxb" / "dev"
+RESERVED = REPO.parent / "shared" / "eval" / "reserved_pages.txt"
+_WORD_RE = re.compile(r"\w+")
+_FOLD = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
+_AUTHOR_SPLIT = re.compile(r"\s*(?:[,;&|]|\band\b)\s*", re.IGNORECASE)
+FIELDS = ("title", "author", "date")
+
+
+def word_f1(predicted: str, reference: str) -> float:
+    """The benchmark's word F1: lower-cased \\w+ tokens as a bag of words."""
+    pred = Counter(_WORD_RE.findall((predicted or "").lower()))
+    ref = Counter(_WORD_RE.findall((reference or "").lower()))
+    if not ref:
+        return 1.0 if not pred else 0.0
+    if not pred:
+        return 0.0
+    overlap = sum((pred & ref).values())
+    p = overlap / sum(pred.values())
+    r = overlap / sum(ref.values())
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def fold(text: object) -> str:
+    """NFKC, case-folded, ASCII quotes and dashes, collapsed white space ('' for None)."""
+    if text is None:
+        return ""
+    text = unicodedata.normalize("NFKC", str(text)).translate(_FOLD).casefold()
+    return " ".join(text.split())
+
+
+def norm(field: str, value: object) -> object:
+    """The comparable form of one metadata value (see the module docstring)."""
+    if value is None or not str(value).strip():
+        return None
+    if field == "date":
+        return str(value).strip()[:10]
+    if field == "author":
+        return frozenset(n for n in _AUTHOR_SPLIT.split(fold(value)) if n)
+    return fold(value)
+
+
+def run_page(job: tuple[str, str, str | None, bool]) -> dict:
+    """Both systems on one page: bodies, metadata and seconds of each."""
+    import trafilatura
+
+    from bench.landing import prepare_page
+    from transforms.clean import clean_html_page
+    from transforms.errors import TransformError
+
+    page_id, path, url, check_landing = job
+    data = gzip.decompress(Path(path).read_bytes())
+    started = time.perf_counter()
+    try:
+        page = clean_html_page(data, url=url)
+        ours = {"body": page.clean_text, "title": page.title, "author": page.author, "date": page.published}
+    except TransformError:
+        ours = {"body": "", "title": None, "author": None, "date": None}
+    ours_s = time.perf_counter() - started
+    started = time.perf_counter()
+    doc = trafilatura.bare_extraction(data, url=url, with_metadata=True)
+    meta_s = time.perf_counter() - started
+    started = time.perf_counter()
+    body = trafilatura.extract(data, url=url) or ""
+    body_s = time.perf_counter() - started
+    ref = {
+        "body": body,
+        "title": getattr(doc, "title", None),
+        "author": getattr(doc, "author", None),
+        "date": getattr(doc, "date", None),
+    }
+    prepared = prepare_page(f"{page_id}.html", data, url) if check_landing else None
+    return {"id": page_id, "ours": ours, "trafilatura": ref, "seconds": (ours_s, meta_s, body_s), "prepared": prepared}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--wcxb", type=Path, default=DEFAULT_WCXB, help="split folder (html/, ground-truth/)")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N pages (quick iterations)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--show-misses", choices=FIELDS, help="list pages where ours misses this field")
+    ap.add_argument("--show-worst", type=int, default=0, help="list the N pages with our lowest body F1")
+    ap.add_argument("--no-landing", action="store_true", help="skip the prepare_document + validation check")
+    a = ap.parse_args()
+    if not (a.wcxb / "ground-truth").is_dir():
+        print(f"error: {a.wcxb} has no ground-truth/ folder", file=sys.stderr)
+        return 2
+    reserved = set()
+    if RESERVED.exists():
+        reserved = {ln.strip() for ln in RESERVED.read_text().splitlines() if ln.strip() and not ln.startswith("#")}
+    truth: dict[str, dict] = {}
+    jobs = []
+    for gt_file in sorted((a.wcxb / "ground-truth").glob("*.json")):
+        item = json.loads(gt_file.read_text(encoding="utf-8"))
+        if item.get("_internal", {}).get("page_type", {}).get("primary", "article") != "article":
+            continue
+        if item.get("url") in reserved:
+            continue
+        gt = item["ground_truth"]
+        truth[gt_file.stem] = {
+            "body": gt.get("main_content") or "",
+            "title": gt.get("title"),
+            "author": gt.get("author"),
+            "date": gt.get("publish_date"),
+        }
+        jobs.append((gt_file.stem, str(a.wcxb / "html" / f"{gt_file.stem}.html.gz"), item.get("url"), not a.no_landing))
+    if a.limit:
+        jobs = jobs[: a.limit]
+    started = time.perf_counter()
+    if a.workers > 1:
+        with Pool(a.workers) as pool:
+            results = pool.map(run_page, jobs, chunksize=4)
+    else:
+        results = [run_page(job) for job in jobs]
+    wall = time.perf_counter() - started
+    n = len(results)
+    figures: dict[str, dict[str, float]] = {}
+    for system in ("ours", "trafilatura"):
+        row = {"body F1": statistics.mean(word_f1(r[system]["body"], truth[r["id"]]["body"]) for r in results)}
+        for field in FIELDS:
+            hits = sum(norm(field, r[system][field]) == norm(field, truth[r["id"]][field]) for r in results)
+            row[field] = hits / n
+        figures[system] = row
+    if a.show_misses:
+        f = a.show_misses
+        for r in results:
+            got, want = r["ours"][f], truth[r["id"]][f]
+            if norm(f, got) != norm(f, want):
+                ok = "T" if norm(f, r["trafilatura"][f]) == norm(f, want) else " "
+                print(f"  {r['id']} {ok} ours={got!r}  truth={want!r}")
+    if a.show_worst:
+        worst = sorted((word_f1(r["ours"]["body"], truth[r["id"]]["body"]), r["id"]) for r in results)
+        for f1, pid in worst[: a.show_worst]:
+            print(f"  {pid} body F1 {f1:.3f}")
+    ours_s, meta_s, body_s = (sum(r["seconds"][i] for r in results) for i in range(3))
+    print(f"pages: {n} article pages  wall: {wall:.1f}s with {a.workers} worker(s)")
+    print(f"{'system':<44}{'body F1':>9}{'title':>8}{'author':>8}{'date':>8}")
+    labels = {
+        "ours": "ours (clean_html_page: extract+clean+meta)",
+        "trafilatura": "trafilatura extract / bare_extraction",
+    }
+    for system, row in figures.items():
+        print(
+            f"{labels[system]:<44}{row['body F1']:>9.4f}{row['title']:>8.3f}{row['author']:>8.3f}{row['date']:>8.3f}"
+        )
+    print(
+        f"time per page: ours {1000 * ours_s / n:.1f} ms, trafilatura bare_extraction(with_metadata) "
+        f"{1000 * meta_s / n:.1f} ms, trafilatura extract {1000 * body_s / n:.1f} ms; "
+        f"ours / bare_extraction = {ours_s / meta_s:.2f}x"
+    )
+    if not a.no_landing:
+        from bench.landing import landing
+
+        landed, reasons, stepped_in = landing([r["prepared"] for r in results])
+        shown = ", ".join(f"{k} {v}" for k, v in reasons.most_common()) or "none"
+        print(f"landing: {landed}/{n} articles would land; quarantined: {shown}; residue spans removed: {stepped_in}")
+    print("command: .venv/bin/python bench/extraction_wcxb.py " + " ".join(sys.argv[1:]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

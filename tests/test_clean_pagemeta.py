@@ -1,0 +1,239 @@
+"""Metadata of HTML pages (title, author, date from the page's own markup) and of plain text
+(headline + dateline lines, closing beat bios). All pages and sentences are made up for the tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from transforms.clean import clean_article, clean_html_page
+from transforms.clean.pagemeta import clean_author, strip_site
+
+BODY = "".join(
+    f"<p>The river authority opened the new flood gates on the northern bank, and farmers said the "
+    f"water reached their fields within hours, paragraph {i}.</p>"
+    for i in range(6)
+)
+
+
+def page(head: str = "", top: str = "", jsonld: dict | None = None) -> str:
+    script = f'<script type="application/ld+json">{json.dumps(jsonld)}</script>' if jsonld else ""
+    return f"<html><head>{head}{script}</head><body><article>{top}{BODY}</article></body></html>"
+
+
+# --- titles -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "site", "expected"),
+    [
+        (
+            "Flood gates open on the north bank | River Times Politics",
+            "River Times",
+            "Flood gates open on the north bank",
+        ),
+        ("Flood gates open on the north bank - Valley Health", "Valley Health", "Flood gates open on the north bank"),
+        ("River Times: Flood gates open on the north bank", "River Times", "Flood gates open on the north bank"),
+        ("Flood gates open - and farmers cheer", "River Times", "Flood gates open - and farmers cheer"),
+    ],
+)
+def test_site_name_is_stripped_from_titles(title: str, site: str, expected: str) -> None:
+    sites = {"".join(c for c in site.lower() if c.isalnum())}
+    assert strip_site(title, sites) == expected
+
+
+def test_h1_that_agrees_with_og_title_wins_and_site_suffix_goes() -> None:
+    html = page(
+        '<title>Gates open on the north bank | River Times</title>'
+        '<meta property="og:title" content="Gates open on the north bank | River Times">'
+        '<meta property="og:site_name" content="River Times">',
+        top="<h1>Gates open on the north bank</h1>",
+    )
+    result = clean_html_page(html, url="https://www.rivertimes.example/news/gates")
+    assert result.title == "Gates open on the north bank"
+
+
+def test_site_name_learned_from_the_domain() -> None:
+    html = page("<title>Gates open on the north bank - Rivertimes</title>")
+    result = clean_html_page(html, url="https://rivertimes.example/gates")
+    assert result.title == "Gates open on the north bank"
+
+
+# --- authors ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["Written by", "Our Editors", "View more posts", "About the Author", "Community Editor", "Rivertimes com Published",
+     "Staff", "https://social.example/rivertimes", "Dec"],
+)
+def test_non_person_bylines_are_rejected(raw: str) -> None:
+    assert clean_author(raw, {"rivertimes"}) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("By Mara Okafor and Leo Brandt", "Mara Okafor, Leo Brandt"),
+        ("Mara Okafor & Leo Brandt", "Mara Okafor, Leo Brandt"),
+        ("Written by Mara Okafor | 3 min read", "Mara Okafor"),
+        ("Mara Okafor Staff Writer", "Mara Okafor"),
+        ("Mara Okafor, PhD", "Mara Okafor, PhD"),
+        ("Mara Okafor; Home; Garden", "Mara Okafor"),
+    ],
+)
+def test_bylines_are_reduced_to_names(raw: str, expected: str) -> None:
+    assert clean_author(raw, set()) == expected
+
+
+def test_jsonld_author_over_visible_byline() -> None:
+    html = page(
+        '<meta property="og:title" content="Gates open">',
+        top='<h1>Gates open on the north bank</h1><div class="byline">By Leo Brandt</div>',
+        jsonld={
+            "@type": "NewsArticle",
+            "headline": "Gates open",
+            "author": [{"@type": "Person", "name": "Mara Okafor"}],
+        },
+    )
+    assert clean_html_page(html).author == "Mara Okafor"
+
+
+def test_site_name_as_author_gives_way_to_a_visible_byline() -> None:
+    html = page(
+        '<meta property="og:site_name" content="River Times">',
+        top="<h1>Gates open on the north bank</h1><p>By Leo Brandt</p>",
+        jsonld={
+            "@type": "NewsArticle",
+            "headline": "Gates",
+            "author": {"@type": "Organization", "name": "River Times"},
+        },
+    )
+    assert clean_html_page(html).author == "Leo Brandt"
+
+
+def test_visible_byline_when_markup_names_nobody() -> None:
+    html = page(top="<h1>Gates open on the north bank</h1><p>By Leo Brandt</p>")
+    assert clean_html_page(html).author == "Leo Brandt"
+
+
+def test_no_author_is_invented() -> None:
+    html = page(
+        '<meta name="author" content="Our Editors">',
+        top="<h1>Gates open on the north bank</h1>",
+    )
+    assert clean_html_page(html).author is None
+
+
+# --- dates: the publisher's record (JSON-LD, meta, <time>, URL) when the page shows it, else the
+# dateline under the headline -------------------------------------------------------------------
+
+
+def test_jsonld_date_beats_meta_url_and_updated_dateline() -> None:
+    html = page(
+        '<meta property="article:published_time" content="2021-04-02T08:00:00Z">',
+        top="<h1>Gates open on the north bank</h1><p>Published April 1, 2021 · Updated May 9, 2021</p>",
+        jsonld={"@type": "NewsArticle", "headline": "Gates", "datePublished": "2021-04-01T22:00:00-05:00"},
+    )
+    result = clean_html_page(html, url="https://rivertimes.example/2021/03/30/gates")
+    assert result.published == dt.date(2021, 4, 1)
+
+
+def test_meta_date_beats_url_and_dateline() -> None:
+    html = page(
+        '<meta property="article:published_time" content="2021-04-02T08:00:00Z">',
+        top="<h1>Gates open on the north bank</h1><p>May 9, 2021</p><p>First filed 2 April 2021</p>",
+    )
+    result = clean_html_page(html, url="https://rivertimes.example/2021/03/30/gates")
+    assert result.published == dt.date(2021, 4, 2)
+
+
+def test_url_date_beats_dateline_when_the_page_shows_it() -> None:
+    html = page(top="<h1>Gates open on the north bank</h1><p>May 9, 2021</p>").replace(
+        "</article>", "</article><p>Filed 30 March 2021</p>"
+    )
+    result = clean_html_page(html, url="https://rivertimes.example/2021/03/30/gates")
+    assert result.published == dt.date(2021, 3, 30)
+
+
+def test_a_record_the_page_never_shows_loses_to_the_dateline() -> None:
+    html = page(
+        top="<h1>Gates open on the north bank</h1><p>9 May 2021</p>",
+        jsonld={"@type": "NewsArticle", "headline": "Gates", "datePublished": "2019-01-01T00:00:00Z"},
+    )
+    assert clean_html_page(html).published == dt.date(2021, 5, 9)
+
+
+def test_an_updated_date_is_not_the_dateline() -> None:
+    html = page(
+        top="<h1>Gates open on the north bank</h1><p>Last updated: 9 May 2021</p>",
+        jsonld={"@type": "NewsArticle", "headline": "Gates", "datePublished": "2021-04-01T10:00:00Z"},
+    )
+    assert clean_html_page(html).published == dt.date(2021, 4, 1)
+    alone = page(top="<h1>Gates open on the north bank</h1><p>Updated 9 May 2021</p>")
+    assert clean_html_page(alone).published == dt.date(2021, 5, 9)
+
+
+def test_a_record_the_page_never_shows_is_kept_without_a_dateline() -> None:
+    html = page(
+        top="<h1>Gates open on the north bank</h1>",
+        jsonld={"@type": "NewsArticle", "headline": "Gates", "datePublished": "2021-04-01T10:00:00Z"},
+    )
+    assert clean_html_page(html).published == dt.date(2021, 4, 1)
+
+
+def test_dateline_under_the_headline_when_nothing_else() -> None:
+    html = page(top="<h1>Gates open on the north bank</h1><p>By Leo Brandt</p><p>9 May 2021</p>")
+    result = clean_html_page(html, url="https://rivertimes.example/gates")
+    assert result.published == dt.date(2021, 5, 9)
+
+
+def test_no_date_is_invented_from_a_copyright_year() -> None:
+    html = page(top="<h1>Gates open on the north bank</h1>").replace(
+        "</article>", "</article><footer>© 2019 River Times</footer>"
+    )
+    assert clean_html_page(html, url="https://rivertimes.example/gates").published is None
+
+
+# --- plain text -------------------------------------------------------------------------------
+
+PLAIN_BODY = (
+    "Shopkeepers in the old market moved their goods to the upper floors on Wednesday as the river "
+    "rose for a third day.\n\nThe provincial council said pumps would arrive by the weekend, "
+    "according to a statement.\n"
+)
+
+
+def test_headline_then_place_and_date_line() -> None:
+    raw = f"Floodwaters reach the old market\nBasra, 3 March 2021\n\n{PLAIN_BODY}"
+    result = clean_article(raw)
+    assert result.title == "Floodwaters reach the old market"
+    assert result.published == dt.date(2021, 3, 3)
+    assert result.dateline_place == "Basra"
+    assert result.clean_text == PLAIN_BODY
+    assert {s.rule for s in result.removed} == {"title", "dateline"}
+
+
+def test_headline_then_agency_dateline_line() -> None:
+    raw = f"Ministers meet over the pumps\n\nBASRA (Example News) -\n\n{PLAIN_BODY}"
+    result = clean_article(raw)
+    assert result.title == "Ministers meet over the pumps"
+    assert result.dateline_place == "BASRA"
+    assert result.clean_text == PLAIN_BODY
+
+
+def test_closing_beat_bio_becomes_the_author() -> None:
+    raw = f"{PLAIN_BODY}\nJane Roe covers water and farming for The Daily Example from Basra.\n"
+    result = clean_article(raw)
+    assert result.author == "Jane Roe"
+    assert "covers water" not in result.clean_text
+    assert [s.rule for s in result.removed] == ["author_bio"]
+
+
+def test_a_sentence_about_coverage_stays() -> None:
+    raw = f"{PLAIN_BODY}\nThe report covers three provinces and was written for the council by engineers.\n"
+    result = clean_article(raw)
+    assert result.author is None
+    assert result.clean_text == raw

@@ -1,0 +1,644 @@
+"""Metadata of an HTML page from its own markup: headline, site name, authors and dates.
+
+Read once from the parsed tree (meta tags, JSON-LD, <h1>, <title>, <time>) and combined with what
+trafilatura found, by explicit rules:
+
+- title: the page's headline sources (og:title, twitter:title, JSON-LD headline, <title>) with the
+  site's name cut off ("Headline | Site", "Site - Headline", "Headline - Section | Site"): the site
+  name is learned from the page itself (og:site_name, the JSON-LD publisher, application-name, the
+  domain). An <h1> that agrees with one of those sources is the title (it is what the page shows);
+  else the stripped og:title/JSON-LD headline; else trafilatura's title, stripped the same way.
+- author: JSON-LD authors, then author meta tags, then trafilatura's byline; a candidate must read
+  as a person or organisation name (see `clean_author`): boilerplate ("Written by", "View more
+  posts", "About the Author", "Our Editors"), URLs, role words alone and the site's own name are
+  rejected. When no source names an author, none is invented.
+- published: see `choose_date` for the order of sources.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["PageMeta", "read_page_meta", "choose_title", "choose_author", "choose_date", "clean_author", "site_names"]
+
+_ARTICLE_TYPES = {
+    "article", "newsarticle", "blogposting", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
+    "scholarlyarticle", "techarticle", "medicalwebpage", "report", "review", "backgroundnewsarticle",
+    "liveblogposting", "posting", "socialmediaposting", "howto", "recipe", "webpage", "creativework",
+}
+_TITLE_SEP = re.compile(r"\s+(?:[|:·•»~/]|[-–—]{1,2}|::)\s+")
+_SPACE = re.compile(r"\s+")
+_ALNUM = re.compile(r"[\W_]+")
+_URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|[-_]|\.|$)")
+_URL_DATE8 = re.compile(r"[/_-]((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?:[/_.-]|$)")
+_ISO_DATE = re.compile(r"((?:19|20)\d{2})-(\d{2})-(\d{2})")
+
+# Words of page furniture around bylines: a candidate holding one is not a name.
+_FURNITURE = frozenset(
+    "view views more posts post read written posted published updated update reviewed fact checked "
+    "checker share follow click subscribe login sign email profile bio biography articles stories "
+    "see all latest recent comments comment min mins minute minutes ago on at last".split()
+)
+# Role and generic words: a candidate made only of these (and small words) names nobody.
+_ROLE = frozenset(
+    "about the a an our your by and of for with from to author authors editor editors editorial "
+    "staff team writer writers contributor contributors guest admin administrator desk newsdesk "
+    "community senior associate managing chief contributing correspondent reporter reporters news "
+    "web content marketing expert experts member members user anonymous unknown default blog "
+    "publisher press release office official board group website site page undefined null none webmaster".split()
+)
+_PREFIX = re.compile(
+    r"^(?:(?:(?:written|posted|reviewed|published|edited|reported|story|words|text|article)\s+)?(?:by|from)|"
+    r"authors?|written|posted|byline)\s*:?\s+",
+    re.IGNORECASE,
+)
+_CUT = re.compile(
+    r"\s+(?:[|•·]|[-–—]\s|(?:published|updated|posted|reviewed|edited|medically|fact-checked|on|at)\b|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|"
+    r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?)\s+\d)",
+    re.IGNORECASE,
+)
+_SPLIT_AUTHORS = re.compile(r"\s*(?:;|&|\band\b|\bund\b|\bet\b|\by\b)\s*", re.IGNORECASE)
+# A post-nominal credential ("MD", "PhD", "RD", "E-RYT 200"): kept with the name before it.
+# Job titles after a name ("Jane Roe Staff Writer", "John Doe, Founder"): the name ends before them.
+_JOB = frozenset(
+    "writer reporter editor founder co-founder cofounder ceo cto cfo coo president director manager "
+    "consultant expert contributor contributing former head lead senior staff correspondent columnist "
+    "journalist analyst specialist producer photographer dietitian nutritionist coach instructor "
+    "professor researcher strategist officer owner partner chef".split()
+)
+_MONTH_WORDS = frozenset(
+    "january february march april may june july august september october november december jan feb mar "
+    "apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday".split()
+)
+# A "... by NAME" lead-in anywhere at the start of a byline ("This post was written by", "Recipe by").
+_BY_LEAD = re.compile(r"^[A-Za-z ]{0,40}?\b(?:by|By|BY)\s*:?\s+(?=[^\W\d_])")
+_LEAD_FURNITURE = re.compile(r"^(?:read more|more|see more|view all posts|posts|articles)\s+(?:about|from|by)\s+", re.I)
+
+
+def _is_credential(piece: str) -> bool:
+    """A post-nominal credential ("MD", "PhD", "RD", "E-RYT 200", "M.D."): mostly capitals, short."""
+    bare = re.sub(r"[.\-\s\d]", "", piece)
+    if not bare or len(bare) > 6 or not bare.isalpha():
+        return False
+    return sum(c.isupper() for c in bare) * 2 >= len(bare) + (1 if len(bare) > 2 else 0)
+
+
+@dataclass(slots=True)
+class PageMeta:
+    """What the page's markup says about itself."""
+
+    titles: dict[str, str] = field(default_factory=dict)  # source -> raw title
+    h1: list[str] = field(default_factory=list)
+    sites: list[str] = field(default_factory=list)  # site names, most explicit first
+    authors: list[tuple[str, str]] = field(default_factory=list)  # (source, raw author)
+    dates: list[tuple[str, str]] = field(default_factory=list)  # (source, raw date)
+    visible: list[dt.date] = field(default_factory=list)  # dates written next to the headline
+    updated: list[dt.date] = field(default_factory=list)  # those of them labelled "Updated ..."
+    bylines: list[str] = field(default_factory=list)  # "By ..." texts next to the headline
+
+
+def _text(node: Any) -> str:
+    return _SPACE.sub(" ", node.text_content() if hasattr(node, "text_content") else str(node)).strip()
+
+
+def _fold(text: str | None) -> str:
+    """Comparable form of a title or name: NFKC, case-folded, letters and digits only."""
+    if not text:
+        return ""
+    return _ALNUM.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def _ld_objects(data: Any, out: list[dict[str, Any]], depth: int = 0) -> None:
+    """Every JSON-LD object with a @type, including those inside @graph and lists."""
+    if depth > 6:
+        return
+    if isinstance(data, list):
+        for item in data:
+            _ld_objects(item, out, depth + 1)
+    elif isinstance(data, dict):
+        if "@type" in data:
+            out.append(data)
+        graph = data.get("@graph")
+        if graph is not None:
+            _ld_objects(graph, out, depth + 1)
+        main = data.get("mainEntity")
+        if isinstance(main, dict | list):
+            _ld_objects(main, out, depth + 1)
+
+
+def _types(obj: dict[str, Any]) -> set[str]:
+    t = obj.get("@type")
+    values = t if isinstance(t, list) else [t]
+    return {str(v).lower() for v in values if v}
+
+
+def _names(value: Any) -> list[str]:
+    """Names in a JSON-LD author/publisher value (a string, a Person, or a list of them)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        name = value.get("name")
+        if isinstance(name, str):
+            return [name]
+        if isinstance(name, list):
+            return [n for n in name if isinstance(n, str)]
+        return []
+    if isinstance(value, list):
+        return [n for item in value for n in _names(item)]
+    return []
+
+
+def read_page_meta(tree: Any, url: str | None) -> PageMeta:
+    """Collect title, site, author and date candidates from a parsed page (the tree is not changed)."""
+    pm = PageMeta()
+    metas: dict[str, str] = {}
+    for node in tree.iter("meta"):
+        key = (node.get("property") or node.get("name") or node.get("itemprop") or "").strip().lower()
+        content = (node.get("content") or "").strip()
+        if key and content and key not in metas:
+            metas[key] = content
+    for key, source in (("og:title", "og"), ("twitter:title", "twitter")):
+        if key in metas:
+            pm.titles[source] = metas[key]
+    for key in ("og:site_name", "application-name", "apple-mobile-web-app-title", "twitter:site"):
+        if key in metas:
+            pm.sites.append(metas[key].lstrip("@"))
+    objects: list[dict[str, Any]] = []
+    for script in tree.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
+            continue
+        try:
+            _ld_objects(json.loads(script.text), objects)
+        except (ValueError, RecursionError):
+            continue
+    articles = [o for o in objects if _types(o) & _ARTICLE_TYPES]
+    # A real article type beats a generic WebPage.
+    articles.sort(key=lambda o: ("webpage" in _types(o) or "creativework" in _types(o)))
+    for obj in objects:
+        if _types(obj) & {"organization", "newsmediaorganization", "website"}:
+            pm.sites.extend(n for n in _names(obj) if n)
+    for obj in articles:
+        for name in _names(obj.get("publisher")):
+            pm.sites.append(name)
+        headline = obj.get("headline") or (obj.get("name") if "webpage" not in _types(obj) else None)
+        if isinstance(headline, str) and headline.strip() and "jsonld" not in pm.titles:
+            pm.titles["jsonld"] = headline.strip()
+        for name in _names(obj.get("author")):
+            pm.authors.append(("jsonld", name))
+        for key in ("datePublished", "dateCreated", "uploadDate"):
+            value = obj.get(key)
+            if isinstance(value, str) and value.strip():
+                pm.dates.append(("jsonld", value.strip()))
+                break
+    for key in ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator", "byl"):
+        value = metas.get(key)
+        if value:
+            pm.authors.append(("meta", value))
+    for key in (
+        "article:published_time", "og:published_time", "datepublished", "publish-date", "publishdate",
+        "pubdate", "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.created", "date",
+        "dc.date", "article.published",
+    ):
+        value = metas.get(key)
+        if value:
+            pm.dates.append(("meta", value))
+    title = tree.find(".//title")
+    if title is not None and _text(title):
+        pm.titles["title"] = _text(title)
+    h1_nodes = [h for h in tree.iter("h1") if _text(h)][:5]
+    pm.h1 = [_text(h) for h in h1_nodes]
+    if h1_nodes:
+        pm.visible, pm.updated = _dates_near(h1_nodes[0])
+        pm.bylines = _bylines_near(h1_nodes[0])
+    for node in tree.iter("time"):
+        value = node.get("datetime")
+        if value and (node.get("itemprop") == "datePublished" or node.get("pubdate") is not None):
+            pm.dates.append(("time", value))
+    if url:
+        host = urlsplit(url).hostname or ""
+        labels = [p for p in host.split(".") if p not in ("www", "m", "amp", "en", "blog", "news")]
+        if len(labels) >= 2:
+            pm.sites.append(labels[-2])
+            pm.sites.append(".".join(labels[-2:]))
+    return pm
+
+
+_MONTH_NUM = {
+    m: i
+    for i, names in enumerate(
+        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+         ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"),
+         ("nov", "november"), ("dec", "december")],
+        start=1,
+    )
+    for m in names
+}
+_MONTH_RX = "|".join(sorted(_MONTH_NUM, key=len, reverse=True))
+_VISIBLE_DATE = re.compile(
+    rf"\b(?:(?P<m1>{_MONTH_RX})\.?\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y1>(?:19|20)\d{{2}})"
+    rf"|(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<m2>{_MONTH_RX})\.?,?\s+(?P<y2>(?:19|20)\d{{2}})"
+    r"|(?P<y3>(?:19|20)\d{2})(?P<sep>[-/.])(?P<m3>\d{1,2})(?P=sep)(?P<d3>\d{1,2})"
+    r"|(?P<d5>\d{1,2})\.(?P<m5>\d{1,2})\.(?P<y5>(?:19|20)\d{2})"
+    r"|(?P<m6>\d{1,2})/(?P<d6>\d{1,2})/(?P<y6>(?:19|20)\d{2}))\b",
+    re.IGNORECASE,
+)
+# How much page text after the headline (and before it, in the same header) is searched.
+_NEAR_CHARS = 500
+
+
+_BY_ALONE = re.compile(r"(?:written |posted |words |story )?by\s*:?|authors?\s*:|written by\s*:?", re.IGNORECASE)
+_BY_TEXT = re.compile(r"(?:(?:written|posted|words|story)\s+)?by\s*:?\s+(?P<name>\S.{1,80})", re.IGNORECASE)
+_AUTHOR_CLASS = re.compile(r"author|byline|writer", re.IGNORECASE)
+# Links to an author's page: /author/jane-roe, /people/jane-roe, /contributors/jane-roe.
+_AUTHOR_HREF = re.compile(
+    r"/(?:authors?|people|profiles?|staff|writers?|contributors?|columnists?|reporters?)/[^/?#]+", re.I
+)
+
+
+def _bylines_near(h1: Any) -> list[str]:
+    """Byline texts in the page just after the headline: "By Jane Roe", or a "By" label followed by
+    the name, or a short text inside an element whose class names an author or byline."""
+    out: list[str] = []
+    total = 0
+    label = False
+    for node in h1.xpath("following::text()[not(ancestor::script) and not(ancestor::style)][position() <= 60]"):
+        text = _SPACE.sub(" ", str(node)).strip()
+        if not text:
+            continue
+        total += len(text)
+        if total > _NEAR_CHARS * 2:
+            break
+        if label:
+            out.append(text)
+            label = False
+            continue
+        if _BY_ALONE.fullmatch(text):
+            label = True
+            continue
+        if m := _BY_TEXT.match(text):
+            out.append(m["name"])
+            continue
+        parent = node.getparent()
+        is_link = parent is not None and parent.tag == "a"
+        if len(text) <= 60 and is_link and _AUTHOR_HREF.search(parent.get("href") or ""):
+            out.append(text)
+            continue
+        if len(text) <= 60 and parent is not None:
+            classes = " ".join(
+                (el.get("class") or "") + " " + (el.get("rel") or "") + " " + (el.get("itemprop") or "")
+                for el in (parent, parent.getparent())
+                if el is not None
+            )
+            if _AUTHOR_CLASS.search(classes):
+                out.append(text)
+    return out[:3]
+
+
+_UPDATED_LABEL = re.compile(r"(?:updated|modified|reviewed|edited)\W{0,3}(?:on|at)?\W{0,3}$", re.IGNORECASE)
+
+
+def _dates_near(h1: Any) -> tuple[list[dt.date], list[dt.date]]:
+    """Dates written in the page text just before and after the headline (the visible dateline):
+    (dates, dates labelled "Updated", "Last modified", "Reviewed" ...)."""
+    after: list[str] = []
+    total = 0
+    for text in h1.xpath("following::text()[not(ancestor::script) and not(ancestor::style)][position() <= 200]"):
+        text = str(text).strip()
+        if not text:
+            continue
+        after.append(text)
+        total += len(text)
+        if total > _NEAR_CHARS:
+            break
+    before = [
+        str(t).strip()
+        for t in h1.xpath("preceding::text()[not(ancestor::script) and not(ancestor::style)][position() <= 6]")
+    ]
+    text = " | ".join([*before, *after])
+    dates: list[dt.date] = []
+    updated: list[dt.date] = []
+    for m, date in _date_matches(text):
+        (updated if _UPDATED_LABEL.search(text[max(0, m.start() - 30) : m.start()]) else dates).append(date)
+    return dates, updated
+
+
+def site_names(pm: PageMeta) -> set[str]:
+    """Folded site names of the page (from markup and domain)."""
+    return {f for f in (_fold(s) for s in pm.sites) if len(f) >= 2}
+
+
+def _is_site_segment(segment: str, sites: set[str]) -> bool:
+    """A title segment that names the site ("CNN Politics" for the site "CNN", "Move.org")."""
+    folded = _fold(segment)
+    if not folded:
+        return True
+    if folded in sites:
+        return True
+    words = [_fold(w) for w in segment.split()]
+    return any(len(s) >= 3 and (folded.startswith(s) or folded.endswith(s) or s in words) for s in sites)
+
+
+def strip_site(title: str | None, sites: set[str]) -> str | None:
+    """The title without the site-name segments at its start or end."""
+    if not title:
+        return None
+    title = _SPACE.sub(" ", title).strip()
+    colon = title.find(": ")
+    if 0 < colon <= 40 and _is_site_segment(title[:colon], sites) and len(title) - colon > 12:
+        title = title[colon + 2 :]  # "Site: Headline"
+    parts = _TITLE_SEP.split(title)
+    if len(parts) == 1:
+        return title
+    seps = _TITLE_SEP.findall(title)
+    lo, hi = 0, len(parts)
+    while hi - lo > 1 and _is_site_segment(parts[hi - 1], sites):
+        hi -= 1
+    while hi - lo > 1 and _is_site_segment(parts[lo], sites):
+        lo += 1
+    out = parts[lo]
+    for k in range(lo + 1, hi):
+        out += seps[k - 1] + parts[k]
+    return out.strip() or None
+
+
+def _agrees(h1: str, candidate: str, sites: set[str]) -> bool:
+    """An h1 agrees with a title source when one is the other, or the start of the other."""
+    a, b = _fold(h1), _fold(candidate)
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    stripped = _fold(strip_site(candidate, sites))
+    return a == stripped or (len(a) >= 12 and (b.startswith(a) or a.startswith(stripped) and len(stripped) >= 12))
+
+
+def choose_title(pm: PageMeta, fallback: str | None) -> str | None:
+    """The page's headline (see the module docstring for the order)."""
+    sites = site_names(pm)
+    sources = [pm.titles[k] for k in ("og", "jsonld", "twitter", "title") if k in pm.titles]
+    for h1 in pm.h1:
+        if any(_agrees(h1, s, sites) for s in sources):
+            return _main_segment(h1)
+    for h1 in pm.h1[:1]:
+        if 3 <= len(h1.split()) <= 40 and not _is_site_segment(h1, sites):
+            return _main_segment(h1)
+    for key in ("og", "jsonld", "twitter", "title"):
+        if key in pm.titles:
+            stripped = strip_site(pm.titles[key], sites)
+            if stripped:
+                return _main_segment(stripped)
+    if len(pm.h1) == 1:
+        return pm.h1[0]
+    return strip_site(fallback, sites)
+
+
+def _main_segment(title: str) -> str:
+    """A headline without the section or teaser segment after it ("Headline | Top 10 Picks")."""
+    parts = _TITLE_SEP.split(title, maxsplit=1)
+    if len(parts) == 2 and len(parts[0].split()) >= 3:
+        return parts[0].strip()
+    return title
+
+
+def clean_author(raw: str | None, sites: set[str], visible: bool = True) -> str | None:
+    """A byline reduced to its names ("A, B"), or None when it names no one (see module docstring)."""
+    if not raw:
+        return None
+    text = _SPACE.sub(" ", unicodedata.normalize("NFKC", html.unescape(raw))).strip()
+    if "://" in text or "@" in text or text.lower().startswith("www."):
+        return None
+    text = _LEAD_FURNITURE.sub("", text.strip("\"“”'"))
+    text = _PREFIX.sub("", text)
+    if visible and (m := _BY_LEAD.match(text)):
+        text = text[m.end() :]
+    m = _CUT.search(text)
+    if m:
+        text = text[: m.start()]
+    text = text.strip(" ,;:|-–—")
+    if not text or len(text) > 120:
+        return None
+    names: list[str] = []
+    for part in _SPLIT_AUTHORS.split(text):
+        for piece in part.split(","):
+            piece = piece.strip(" ,;:")
+            if not piece:
+                continue
+            if names and _is_credential(piece):
+                names[-1] += ", " + piece
+                continue
+            piece, job = _cut_job(piece) if visible else (piece, False)
+            if names and " " not in piece and " " in names[0]:
+                break  # "Jane Roe, Home, Garden": a lone word after a full name is a section
+            if not _is_name(piece, sites):
+                return None if not names else ", ".join(names)
+            names.append(piece)
+            if job:
+                return ", ".join(names)
+        else:
+            continue
+        break
+    return ", ".join(names) or None
+
+
+def _cut_job(piece: str) -> tuple[str, bool]:
+    """A name without the job title that follows it, and whether there was one."""
+    words = piece.split()
+    for k, word in enumerate(words):
+        if k >= 1 and word.lower().strip(".,") in _JOB:
+            return " ".join(words[:k]), True
+    return piece, False
+
+
+def _is_name(piece: str, sites: set[str]) -> bool:
+    """A piece reads as a name: no furniture words, not role words only, not the site itself."""
+    if any(c.isdigit() for c in piece) or len(piece) > 60:
+        return False
+    words = [w.lower().strip(".'’") for w in piece.split()]
+    if not words or len(words) > 6:
+        return False
+    if any(w in _FURNITURE for w in words) or any(w in ("com", "net", "org") for w in piece.split()):
+        return False
+    if all(w in _ROLE or w in _MONTH_WORDS for w in words):
+        return False
+    letters = [c for c in piece if c.isalpha()]
+    if not letters:
+        return False
+    # a name has capitals (or is written in a script without case)
+    return any(c.isupper() for c in letters) or not any(c.islower() for c in letters)
+
+
+def choose_author(pm: PageMeta, byline: str | None) -> str | None:
+    """JSON-LD authors, then meta authors, then the visible byline; the first that names someone.
+
+    A structured author that is only the site's own name (the publisher credited as author) gives
+    way to a visible byline naming someone else; without one it stands."""
+    sites = site_names(pm)
+    deferred: str | None = None
+    jsonld = [a for s, raw in pm.authors if s == "jsonld" and (a := clean_author(raw, sites, visible=False))]
+    if jsonld:
+        seen: list[str] = []
+        for a in jsonld:
+            for name in a.split(", "):
+                if name not in seen:
+                    seen.append(name)
+        joined = ", ".join(seen)
+        if not _is_site(joined, sites):
+            return joined
+        deferred = joined
+    for source, raw in pm.authors:
+        if source == "meta" and (a := clean_author(raw, sites, visible=False)):
+            if not _is_site(a, sites):
+                return a
+            deferred = deferred or a
+    for raw in pm.bylines:
+        if (a := clean_author(raw, sites)) and not _is_site(a, sites):
+            return a
+    a = clean_author(byline, sites)
+    if a and not _is_site(a, sites):
+        return a
+    return deferred or a
+
+
+def _is_site(name: str, sites: set[str]) -> bool:
+    """The name is the site's own (as og:site_name, the publisher or the domain spell it)."""
+    folded = _fold(name)
+    return bool(folded) and any(folded == s or (len(s) >= 4 and folded.startswith(s)) for s in sites)
+
+
+def _parse_iso(value: str) -> dt.date | None:
+    m = _ISO_DATE.search(value)
+    if not m:
+        return None
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+
+
+def url_date(url: str | None) -> dt.date | None:
+    """A date written in the URL's path (/2020/01/14/ or -20200114-)."""
+    if not url:
+        return None
+    path = urlsplit(url).path
+    m = _URL_DATE.search(path) or _URL_DATE8.search(path)
+    if not m:
+        return None
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+
+
+def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any = None) -> dt.date | None:
+    """The publication date. Candidates, in this order of trust:
+    1. the publisher's own record: JSON-LD datePublished of the article object, then meta tags
+       (article:published_time, og:published_time, datePublished, pubdate, ...), then a
+       <time datetime> marked itemprop=datePublished or pubdate, then a date in the URL path;
+    2. the first date written next to the headline (the visible dateline), not counting dates
+       labelled "Updated", "Last modified", "Reviewed": those are not publication dates;
+    3. `found`: trafilatura's htmldate guess from the page header.
+    The record (1) wins when the page shows that date somewhere; when it does not and the page
+    shows a dateline (2), the dateline wins: the record then holds a date the reader never sees
+    (a first draft, a re-import). Otherwise: the htmldate guess if the page shows it, else the
+    record, else an "Updated" date as the last resort. Measured on WCXB dev
+    (bench/extraction_wcxb.py; tests in test_clean_pagemeta.py).
+    """
+    record = None
+    for wanted in ("jsonld", "meta", "time"):
+        for source, raw in pm.dates:
+            if source == wanted and (record := _parse_iso(raw)) is not None:
+                break
+        if record is not None:
+            break
+    record = record or url_date(url)
+    text: str | None = None
+
+    def is_shown(date: dt.date) -> bool:
+        nonlocal text
+        if tree is None:
+            return False
+        if text is None:
+            text = _body_text(tree)
+        return _shows(text, date)
+
+    if record is not None and (tree is None or is_shown(record)):
+        return record
+    if pm.visible:
+        return pm.visible[0]
+    if found is not None and is_shown(found):
+        return found
+    return record or (pm.updated[0] if pm.updated else None)
+
+
+# How much of the page's text is searched for a date it shows (a page is read from the top).
+_SHOWN_CHARS = 300_000
+
+
+def _body_text(tree: Any) -> str:
+    """The page's text, without scripts and styles (text nodes joined by " | "), up to _SHOWN_CHARS."""
+    parts: list[str] = []
+    total = 0
+    for el in tree.iter():
+        if total > _SHOWN_CHARS:
+            break
+        if el.tag in ("script", "style", "noscript") or not isinstance(el.tag, str):
+            if el.tail:
+                parts.append(el.tail)
+            continue
+        if el.text:
+            parts.append(el.text)
+            total += len(el.text)
+        if el.tail:
+            parts.append(el.tail)
+            total += len(el.tail)
+    return " | ".join(parts)
+
+
+def _shows(text: str, date: dt.date) -> bool:
+    """True when text writes out this date in one of the forms _date_matches reads."""
+    y, m, d = str(date.year), date.month, date.day
+    if y not in text:
+        return False
+    names = "|".join(n for n, i in _MONTH_NUM.items() if i == m)
+    day = rf"0?{d}(?:st|nd|rd|th)?"
+    rx = re.compile(
+        rf"\b(?:(?:{names})\.?\s+{day},?\s+{y}|{day}\s+(?:{names})\.?,?\s+{y}"
+        rf"|{y}(?P<sep>[-/.])0?{m}(?P=sep)0?{d}|0?{d}\.0?{m}\.{y}|0?{m}/0?{d}/{y}|0?{d}/0?{m}/{y})\b",
+        re.IGNORECASE,
+    )
+    return rx.search(text) is not None
+
+
+def _date_matches(text: str) -> list[tuple[re.Match[str], dt.date]]:
+    """Every date written out in text ("May 5, 2024", "5 May 2024", "2024-05-05", "05/05/2024"),
+    with its match."""
+    out = []
+    for m in _VISIBLE_DATE.finditer(text):
+        y: str
+        mo: str | int
+        d: str
+        if m["y1"]:
+            y, mo, d = m["y1"], _MONTH_NUM[m["m1"].lower()], m["d1"]
+        elif m["y2"]:
+            y, mo, d = m["y2"], _MONTH_NUM[m["m2"].lower()], m["d2"]
+        elif m["y3"]:
+            y, mo, d = m["y3"], m["m3"], m["d3"]
+        elif m["y5"]:  # 23.07.2025: day first
+            y, mo, d = m["y5"], m["m5"], m["d5"]
+        else:  # 07/23/2025: month first (US), unless the first number cannot be a month
+            y, mo, d = m["y6"], m["m6"], m["d6"]
+            if int(mo) > 12:
+                mo, d = d, str(mo)
+        try:
+            out.append((m, dt.date(int(y), int(mo), int(d))))
+        except ValueError:
+            continue
+    return out

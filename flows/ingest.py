@@ -23,12 +23,22 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote  # big batches: Prefect must not walk them for task inputs
 
+from flows.guard import TermGuard
 from flows.settings import Settings
 from transforms import pipeline
 from transforms.sources import SourceDoc, split_source
 from warehouse import Warehouse, WarehouseWriter
 from warehouse.archive import archive_file, read_archived
-from warehouse.inbox import InboxItem, consume, read_item, scan_inbox, set_aside
+from warehouse.inbox import (
+    FileStamp,
+    InboxItem,
+    NotARegularFile,
+    consume,
+    read_item_stamped,
+    scan_inbox,
+    set_aside,
+    stamp_of,
+)
 from warehouse.schema import LAKE_SCHEMAS
 
 # The CLI sets this to drive a progress bar; called as (event, **fields).
@@ -81,6 +91,8 @@ class ReadResult:
     quarantine: list[dict[str, Any]]
     consumed: list[InboxItem]
     n_seen: int = 0
+    # what each consumed file was when read (by path): it leaves the inbox only while it still matches
+    stamps: dict[str, FileStamp] = field(default_factory=dict)
     n_duplicate: int = 0
     n_units: int = 0
 
@@ -208,7 +220,12 @@ def read_task(
     for item in items:
         try:
             if item.size > max_file_bytes:
+                before = stamp_of(item.path)
                 sha, _ = archive_file(writer.layout.archive, item.path)
+                writer.index_archived(sha, item.name)
+                after = stamp_of(item.path)
+                if after == before:
+                    out.stamps[item.path] = after
                 out.n_seen += 1
                 out.quarantine.append(
                     {
@@ -222,7 +239,7 @@ def read_task(
                 )
                 out.consumed.append(item)
                 continue
-            data = read_item(item)
+            data, stamp = read_item_stamped(item)
         except FileNotFoundError:
             out.n_seen += 1
             out.quarantine.append(
@@ -234,7 +251,18 @@ def read_task(
                 }
             )
             continue
-        except OSError as exc:  # no permission, replaced by a folder, an I/O error: one file must not fail the run
+        except NotARegularFile as exc:  # swapped for a FIFO, a device or a folder after discover: never blocks
+            out.n_seen += 1
+            out.quarantine.append(
+                {
+                    "source_name": item.name,
+                    "stage": "read",
+                    "reason": "unreadable",
+                    "detail": f"cannot read {item.name}: {exc.strerror}; set aside",
+                }
+            )
+            continue
+        except OSError as exc:  # no permission, an I/O error: one file must not fail the run
             out.n_seen += 1
             out.quarantine.append(
                 {
@@ -245,7 +273,9 @@ def read_task(
                 }
             )
             continue
-        writer.archive(data, durable=False)
+        sha, _ = writer.archive(data, durable=False)
+        writer.index_archived(sha, item.name)
+        out.stamps[item.path] = stamp
         docs, failures = split_source(item.name, data)
         for f in failures:
             writer.archive(f.data, f.content_sha256, durable=False)
@@ -297,12 +327,13 @@ def link_task(
     batch_no: int,
     gazetteer_path: str | None,
     overlays: tuple[tuple[str, str], ...] = (),
+    max_clean_chars: int | None = None,
 ) -> LinkedBatch:
-    """Link every name to a gazetteer entity; fills normalized_text."""
+    """Link every name to a gazetteer entity; fills normalized_text (articles over the size limit are not linked)."""
     prepared, clean_seconds = cleaned
     t = time.perf_counter()
     gaz, linker = _gazetteer_and_linker(gazetteer_path, overlays)
-    mentions = pipeline.link_batch(prepared.articles, linker, gaz)
+    mentions = pipeline.link_batch(prepared.articles, linker, gaz, max_chars=max_clean_chars)
     return LinkedBatch(prepared, mentions, clean_seconds, time.perf_counter() - t)
 
 
@@ -455,6 +486,8 @@ def ingest_flow(
     stats = RunStats()
     with wh.writer(settings.lock_timeout) as writer:
         writer.start_run(run_id, _flow_run_name(), str(inbox_path))
+        # SIGTERM (cron, systemd, `timeout`): mark the run and end within seconds, as kill -9 would
+        term = TermGuard(lambda: writer.mark_terminated(run_id)).start()
         try:
             t0 = time.perf_counter()
             # Load the data files first: a broken rules file or gazetteer fails the run before any work.
@@ -527,7 +560,13 @@ def ingest_flow(
                 landed = land_task(writer, run_id, batch_no, quote(verdict), quote(quarantine))
                 stats.stage_seconds["land"] += time.perf_counter() - t
                 if consume_inbox and read.consumed:
-                    consume(read.consumed)
+                    left = consume(read.consumed, read.stamps)
+                    if left:
+                        logger.info(
+                            "%d file(s) changed while being ingested, left for the next run: %s",
+                            len(left),
+                            ", ".join(i.name for i in left[:5]),
+                        )
                 if consume_inbox:
                     set_aside(inbox_path, [q["source_name"] for q in read.quarantine if q["reason"] == "unreadable"])
                 if retry_quarantined:
@@ -573,7 +612,9 @@ def ingest_flow(
                         "quarantine row"
                     )
                 cleaned = clean_task.submit(Payload(read.docs), batch_no, _str(settings.rules_path))
-                linked = link_task.submit(cleaned, batch_no, _str(settings.gazetteer_path), overlays)
+                linked = link_task.submit(
+                    cleaned, batch_no, _str(settings.gazetteer_path), overlays, settings.max_clean_chars
+                )
                 in_flight.append((batch_no, read, cleaned, linked))
                 if len(in_flight) >= window:
                     finish_oldest()
@@ -595,11 +636,13 @@ def ingest_flow(
             writer.finish_run(
                 run_id,
                 stats.counts(),
-                "failed",
+                "terminated" if term.terminated else "failed",
                 error=f"{type(exc).__name__}: {exc}",
                 stage_seconds=stats.stage_seconds,
             )
             raise
+        finally:
+            term.stop()
     summary = _summary(run_id, settings, stats)
     _publish_artifacts(summary)
     _progress("done", **summary)

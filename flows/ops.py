@@ -35,6 +35,7 @@ def run_ingest(home: str | None = None, inbox: str | None = None, batch_size: in
     start_gx_warm_up()
     # Before a flow run exists: a broken rules file or gazetteer, or a busy warehouse, is a plain message.
     check_data_files(settings)
+    Warehouse(settings.home).check_catalog()  # a damaged catalog: one line and exit 4, no flow run
     Warehouse(settings.home).wait_until_free(settings.lock_timeout)
     if not dask:
         return ingest_flow(home=str(resolve_home(home)), inbox=inbox, batch_size=batch_size,

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from flows.settings import Settings
-from warehouse import Warehouse
+from warehouse import Warehouse, WarehouseWriter
 from warehouse.archive import archive_path, iter_index
 from warehouse.paths import HomeLayout, resolve_home
 from warehouse.store import SCHEMA_FILE, _connect
@@ -194,7 +194,10 @@ def _repair(layout: HomeLayout, report: CheckReport, rounds, batch_size: int | N
     damaged = {rel for _, rel, _ in report.damaged}
     landings = {PurePosixPath(rel).name for rel in damaged if PurePosixPath(rel).name.startswith("part-")}
     aside = layout.home / f"damaged-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S')}"
-    with wh.writer(settings.lock_timeout) as writer:
+    # not wh.writer(): opening it re-creates the views, which reads every live file's footer and fails
+    # on the damaged one -- the very reason every ingest fails. Retire first, under the lock.
+    with wh.writer_lock(settings.lock_timeout):
+        writer = WarehouseWriter(layout)
         with writer.connect() as con:
             live = con.execute("SELECT rel_path FROM _lake_files WHERE retired_at IS NULL").fetchall()
             retire = sorted({r for (r,) in live if r in damaged or PurePosixPath(r).name in landings})

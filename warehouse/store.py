@@ -108,6 +108,11 @@ class Warehouse:
     def __init__(self, home: str | os.PathLike[str] | None = None):
         self.layout = HomeLayout(resolve_home(home))
 
+    def check_catalog(self) -> None:
+        """Raise CatalogCorrupt now (before a flow run starts) when corpus.duckdb cannot be opened."""
+        if self.layout.db.exists():
+            _connect(self.layout.db, read_only=True).close()
+
     def wait_until_free(self, lock_timeout: float) -> None:
         """Block until no other process writes (or raise WarehouseBusy); the caller then takes the lock."""
         with self.writer_lock(lock_timeout):

@@ -113,7 +113,7 @@ def add_articles(targets: list[str], home: str | None = None, url_file: str | No
     for item in items:
         if is_url(item):
             try:
-                data = fetch_url(item, timeout=settings.fetch_timeout)
+                data = fetch_url(item, timeout=settings.fetch_timeout, max_bytes=settings.max_file_bytes)
             except FetchError as exc:
                 result.failed.append((item, str(exc)))
                 continue
@@ -156,6 +156,10 @@ def query(sql: str, home: str | None = None) -> tuple[list[str], list[tuple]]:
 
 def status(home: str | None = None) -> dict[str, Any]:
     """Table counts, the last runs, what is in quarantine, latest validation results."""
+    import duckdb
+
+    from warehouse import WarehouseError
+
     layout = HomeLayout(resolve_home(home))
     con = connect_readonly(home)
     try:
@@ -171,6 +175,8 @@ def status(home: str | None = None) -> dict[str, Any]:
             "SELECT suite, expectation, success, unexpected_count FROM validation_results "
             "WHERE run_id = (SELECT run_id FROM validation_results ORDER BY checked_at DESC LIMIT 1) "
             "ORDER BY success, suite, expectation").fetchall()
+    except duckdb.Error as exc:  # e.g. a damaged lake file: one line that says what to run
+        raise WarehouseError(f"cannot read the warehouse ({str(exc).splitlines()[0]}): run `corpus check`") from exc
     finally:
         con.close()
     docs_index = layout.docs / "index.html"

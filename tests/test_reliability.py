@@ -208,6 +208,8 @@ def test_check_finds_a_truncated_lake_file_and_repair_relands_it(built_home: Pat
     victim = sorted((home / "lake" / "articles").rglob("part-*.parquet"))[0]
     data = victim.read_bytes()
     victim.write_bytes(data[: len(data) // 2])
+    proc = run_cli(["status"], env, check=False)
+    assert proc.returncode == 2 and "corpus check" in proc.stderr and "Traceback" not in proc.stderr, proc
     proc = run_cli(["check"], env, check=False)
     assert proc.returncode == 1 and "damaged: articles" in proc.stdout and "--repair" in proc.stdout, proc
     proc = run_cli(["check", "--repair"], env)
@@ -429,3 +431,39 @@ def test_kill_nine_and_sigterm_of_the_cli_leave_no_process_and_the_rerun_finishe
     con.close()
     assert n == distinct == 40
     assert sys.platform.startswith("linux")
+
+
+# ---- 6. `corpus add` says what happened ----------------------------------------------------------
+def test_add_names_a_refused_private_host_and_an_over_size_page(corpus_home: Path, monkeypatch) -> None:
+    """A host NAME resolving to a private address, and a page over the size limit, used to be reported
+    as "no answer within 30s"."""
+    import socket
+
+    from flows.ops import add_articles
+    from tests.conftest import local_site
+
+    host = socket.gethostname()
+    try:
+        private = any(ipaddress_is_private(i[4][0]) for i in socket.getaddrinfo(host, None))
+    except OSError:
+        private = False
+    big = b"<html><body><article>" + b"<p>Flood defences were raised again.</p>" * 40_000 + b"</article></body></html>"
+    with local_site({"/good.html": b"<html><body><p>ok</p></body></html>", "/big.html": big}) as base:
+        port = base.rsplit(":", 1)[1]
+        monkeypatch.delenv("CORPUS_FETCH_ALLOW_PRIVATE", raising=False)
+        if private:
+            named = f"http://{host}:{port}/good.html"
+            res = add_articles([named], home=str(corpus_home))
+            assert "refused: a loopback or private address" in dict(res.failed)[named]
+        monkeypatch.setenv("CORPUS_FETCH_ALLOW_PRIVATE", "1")
+        monkeypatch.setenv("CORPUS_MAX_FILE_MB", "1")
+        res = add_articles([f"{base}/big.html"], home=str(corpus_home))
+        assert "over the 1,048,576-byte limit" in dict(res.failed)[f"{base}/big.html"], res.failed
+        assert not res.added
+
+
+def ipaddress_is_private(addr: str) -> bool:
+    import ipaddress
+
+    a = ipaddress.ip_address(addr.split("%", 1)[0])
+    return a.is_private or a.is_loopback

@@ -138,7 +138,12 @@ def built_home(tmp_path_factory, prefect_server) -> Path:
 
 
 def _copy_home(src: Path, dest: Path) -> Path:
+    """A copy of a home; opening a writer once points its views (absolute paths) at the copy's lake."""
+    from warehouse import Warehouse
+
     shutil.copytree(src, dest, symlinks=True)
+    with Warehouse(dest).writer(5):
+        pass
     return dest
 
 
@@ -157,7 +162,8 @@ def test_a_new_catalog_never_deletes_the_lake(built_home: Path, tmp_path: Path) 
     """Moving a broken catalog aside and opening the writer kept every lake file (it used to delete them all)."""
     from warehouse import Warehouse
 
-    home = _copy_home(built_home, tmp_path / "home")
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home)
     lake_before = sorted(p.relative_to(home).as_posix() for p in (home / "lake").rglob("*.parquet"))
     (home / "corpus.duckdb").rename(tmp_path / "broken.duckdb")
     with Warehouse(home).writer(5):

@@ -26,7 +26,7 @@ from prefect.utilities.annotations import quote  # big batches: Prefect must not
 from flows.guard import TermGuard
 from flows.settings import Settings
 from transforms import pipeline
-from transforms.sources import SourceDoc, split_source
+from transforms.sources import SourceDoc, SourceFailure, file_kind, split_jsonl, split_source
 from warehouse import Warehouse, WarehouseWriter
 from warehouse.archive import archive_file, read_archived
 from warehouse.inbox import (
@@ -93,6 +93,7 @@ class ReadResult:
     n_seen: int = 0
     # what each consumed file was when read (by path): it leaves the inbox only while it still matches
     stamps: dict[str, FileStamp] = field(default_factory=dict)
+    cursor: dict[str, Any] | None = None  # where the next read resumes inside a big .jsonl
     n_duplicate: int = 0
     n_units: int = 0
 
@@ -214,69 +215,96 @@ def read_task(
     max_file_bytes: int,
     known_shas: set[str],
     held_shas: set[str],
+    max_docs: int | None = None,
+    cursor: dict[str, Any] | None = None,
 ) -> ReadResult:
-    """Read and archive each file's bytes, split it into documents, and drop exact duplicates."""
+    """Read and archive each file's bytes, split it into documents, and drop exact duplicates.
+
+    A `.jsonl` is split at most `max_docs` records at a time: when a call stops inside a file, the result
+    holds a `cursor` and the next call resumes there from the archived copy (exactly the bytes read).
+    Memory then follows the batch size, not the size of the file's record count.
+    """
     out = ReadResult([], [], [])
-    for item in items:
-        try:
-            if item.size > max_file_bytes:
-                before = stamp_of(item.path)
-                sha, _ = archive_file(writer.layout.archive, item.path)
-                writer.index_archived(sha, item.name)
-                after = stamp_of(item.path)
-                if after == before:
-                    out.stamps[item.path] = after
+    start = cursor["index"] if cursor else 0
+    for index in range(start, len(items)):
+        item = items[index]
+        resume = cursor if cursor and cursor["index"] == index else None
+        if resume is None:
+            try:
+                if item.size > max_file_bytes:
+                    before = stamp_of(item.path)
+                    sha, _ = archive_file(writer.layout.archive, item.path)
+                    writer.index_archived(sha, item.name)
+                    after = stamp_of(item.path)
+                    out.n_seen += 1
+                    out.n_units += 1
+                    out.quarantine.append(
+                        {
+                            "source_name": item.name,
+                            "content_sha256": sha,
+                            "stage": "read",
+                            "reason": "too_large",
+                            "detail": f"{item.size:,} bytes is over the {max_file_bytes:,}-byte limit "
+                            "(CORPUS_MAX_FILE_MB); archived, not read",
+                        }
+                    )
+                    if after == before:
+                        out.stamps[item.path] = after
+                    out.consumed.append(item)
+                    continue
+                data, stamp = read_item_stamped(item)
+            except FileNotFoundError:
                 out.n_seen += 1
+                out.n_units += 1
                 out.quarantine.append(
                     {
                         "source_name": item.name,
-                        "content_sha256": sha,
                         "stage": "read",
-                        "reason": "too_large",
-                        "detail": f"{item.size:,} bytes is over the {max_file_bytes:,}-byte limit "
-                        "(CORPUS_MAX_FILE_MB); archived, not read",
+                        "reason": "vanished",
+                        "detail": f"{item.name} was deleted before it could be read",
                     }
                 )
-                out.consumed.append(item)
                 continue
-            data, stamp = read_item_stamped(item)
-        except FileNotFoundError:
-            out.n_seen += 1
-            out.quarantine.append(
-                {
-                    "source_name": item.name,
-                    "stage": "read",
-                    "reason": "vanished",
-                    "detail": f"{item.name} was deleted before it could be read",
-                }
-            )
-            continue
-        except NotARegularFile as exc:  # swapped for a FIFO, a device or a folder after discover: never blocks
-            out.n_seen += 1
-            out.quarantine.append(
-                {
-                    "source_name": item.name,
-                    "stage": "read",
-                    "reason": "unreadable",
-                    "detail": f"cannot read {item.name}: {exc.strerror}; set aside",
-                }
-            )
-            continue
-        except OSError as exc:  # no permission, an I/O error: one file must not fail the run
-            out.n_seen += 1
-            out.quarantine.append(
-                {
-                    "source_name": item.name,
-                    "stage": "read",
-                    "reason": "unreadable",
-                    "detail": f"cannot read {item.name}: {exc.strerror or exc}",
-                }
-            )
-            continue
-        sha, _ = writer.archive(data, durable=False)
-        writer.index_archived(sha, item.name)
+            except NotARegularFile as exc:  # swapped for a FIFO, a device or a folder after discover: never blocks
+                out.n_seen += 1
+                out.n_units += 1
+                out.quarantine.append(
+                    {
+                        "source_name": item.name,
+                        "stage": "read",
+                        "reason": "unreadable",
+                        "detail": f"cannot read {item.name}: {exc.strerror}; set aside",
+                    }
+                )
+                continue
+            except OSError as exc:  # no permission, an I/O error: one file must not fail the run
+                out.n_seen += 1
+                out.n_units += 1
+                out.quarantine.append(
+                    {
+                        "source_name": item.name,
+                        "stage": "read",
+                        "reason": "unreadable",
+                        "detail": f"cannot read {item.name}: {exc.strerror or exc}",
+                    }
+                )
+                continue
+            sha, _ = writer.archive(data, durable=False)
+            writer.index_archived(sha, item.name)
+        else:
+            sha, stamp = resume["sha"], resume["stamp"]
+            data = read_archived(writer.layout.archive, sha)
         out.stamps[item.path] = stamp
-        docs, failures = split_source(item.name, data)
+        next_pos = None
+        if file_kind(item.name) == "jsonl" and max_docs is not None:
+            room = max(1, max_docs - len(out.docs) - out.n_duplicate)
+            pos, lineno, n_before = (resume["pos"], resume["lineno"], resume["n"]) if resume else (0, 0, 0)
+            docs, failures, next_pos, lineno = split_jsonl(item.name, data, pos, lineno, max_records=room)
+            n_records = n_before + len(docs) + len(failures)
+            if next_pos is None and not n_records:
+                failures.append(SourceFailure(item.name, data, "empty", "the .jsonl file holds no records"))
+        else:
+            docs, failures = split_source(item.name, data)
         for f in failures:
             writer.archive(f.data, f.content_sha256, durable=False)
             out.n_seen += 1
@@ -298,6 +326,11 @@ def read_task(
                 continue
             known_shas.add(doc.content_sha256)
             out.docs.append(doc)
+        if next_pos is not None:  # the file goes on: stop here, the next call resumes after `lineno`
+            out.cursor = {"index": index, "sha": sha, "stamp": stamp, "pos": next_pos, "lineno": lineno,
+                          "n": n_records}
+            break
+        out.n_units += 1
         out.consumed.append(item)
     writer.flush_archive()  # raw bytes are durable before anything about them lands
     return out
@@ -592,15 +625,39 @@ def ingest_flow(
                     quarantined=stats.n_quarantined,
                 )
 
-            for batch_no, batch in enumerate(batches):
+            def read_units() -> Iterator[tuple[Any, ReadResult]]:
+                """One ReadResult per batch of files, several for a batch holding a big .jsonl."""
+                for batch in batches:
+                    if isinstance(batch, tuple):
+                        yield batch, ReadResult(batch[1], [], [], n_seen=len(batch[1]), n_units=len(batch[1]))
+                        continue
+                    cursor = None
+                    while True:
+                        read = read_task(
+                            writer,
+                            quote(batch),
+                            batch_no_counter[0],
+                            settings.max_file_bytes,
+                            quote(known_shas),
+                            quote(held_shas),
+                            settings.batch_size,
+                            cursor,
+                        )
+                        yield batch, read
+                        if read.cursor is None:
+                            break
+                        cursor = read.cursor
+
+            batch_no_counter = [0]
+            units = read_units()
+            while True:
                 t = time.perf_counter()
-                if isinstance(batch, tuple):
-                    read = ReadResult(batch[1], [], [], n_seen=len(batch[1]))
-                else:
-                    read = read_task(
-                        writer, quote(batch), batch_no, settings.max_file_bytes, quote(known_shas), quote(held_shas)
-                    )
-                read.n_units = len(batch[1]) if isinstance(batch, tuple) else len(batch)
+                try:
+                    batch, read = next(units)
+                except StopIteration:
+                    break
+                batch_no = batch_no_counter[0]
+                batch_no_counter[0] += 1
                 stats.stage_seconds["read"] += time.perf_counter() - t
                 stats.n_seen += read.n_seen
                 stats.n_duplicate += read.n_duplicate

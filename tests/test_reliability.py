@@ -473,3 +473,22 @@ def ipaddress_is_private(addr: str) -> bool:
 
     a = ipaddress.ip_address(addr.split("%", 1)[0])
     return a.is_private or a.is_loopback
+
+
+# ---- 6. a big .jsonl streams a batch at a time ---------------------------------------------------
+def test_a_big_jsonl_is_split_a_batch_at_a_time(prefect_server, corpus_home: Path) -> None:
+    """120 records with batch size 20: six landings of at most 20 articles (one batch of 120 before), every
+    record lands once, the file leaves the inbox after its last part landed."""
+    from flows.ops import run_ingest
+
+    inbox = corpus_home / "inbox"
+    inbox.mkdir()
+    (inbox / "feed.jsonl").write_bytes(b"".join(_line("big", i) + (b"\n" if i % 7 == 0 else b"") for i in range(120)))
+    s = run_ingest(home=str(corpus_home), batch_size=20)
+    assert (s["n_new"], s["n_seen"]) == (120, 120), s
+    assert _titles(corpus_home) == {f"big {i}" for i in range(120)}
+    con = _ro(corpus_home)
+    files = con.execute("SELECT n_rows FROM _lake_files WHERE table_name = 'articles'").fetchall()
+    con.close()
+    assert len(files) == 6 and max(n for (n,) in files) <= 20, files
+    assert not list(inbox.iterdir())

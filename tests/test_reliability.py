@@ -492,3 +492,17 @@ def test_a_big_jsonl_is_split_a_batch_at_a_time(prefect_server, corpus_home: Pat
     con.close()
     assert len(files) == 6 and max(n for (n,) in files) <= 20, files
     assert not list(inbox.iterdir())
+
+
+def test_a_file_left_mid_consume_by_a_killed_run_is_read_again(tmp_path: Path) -> None:
+    from warehouse.inbox import scan_inbox
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (inbox / f".consuming-{dead.pid}-feed.jsonl").write_bytes(b"{}\n")
+    (inbox / f".consuming-{os.getpid()}-busy.txt").write_bytes(b"x")  # a live consumer's: left alone
+    items, _ = scan_inbox(inbox)
+    assert [i.name for i in items] == ["feed.jsonl"]
+    assert sorted(p.name for p in inbox.iterdir()) == [f".consuming-{os.getpid()}-busy.txt", "feed.jsonl"]

@@ -84,6 +84,15 @@ def scan_inbox(inbox: Path, max_depth: int = MAX_DEPTH) -> tuple[list[InboxItem]
             refusals.append(Refusal(name, "unreadable", f"cannot list folder {name}: {exc.strerror or exc}"))
             continue
         subdirs: list[tuple[str, str, int]] = []
+        stranded = [e.path for e in entries if e.name.startswith(CONSUMING)]
+        if stranded:
+            for path in stranded:
+                _recover(path)
+            try:
+                with os.scandir(folder) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError:
+                entries = []
         for entry in entries:
             if entry.name.startswith("."):
                 continue
@@ -136,6 +145,24 @@ def scan_inbox(inbox: Path, max_depth: int = MAX_DEPTH) -> tuple[list[InboxItem]
         stack.extend(reversed(subdirs))
     items.sort(key=lambda i: i.name)
     return items, refusals
+
+
+CONSUMING = ".consuming-"  # consume() renames a file to .consuming-<pid>-<name> for its last check
+
+
+def _recover(path: str) -> None:
+    """Put back a file a killed consume() left under its hidden name (its pid is gone): the next scan reads it."""
+    head, _, rest = os.path.basename(path)[len(CONSUMING):].partition("-")
+    if not head.isdigit() or not rest:
+        return
+    try:
+        os.kill(int(head), 0)
+        return  # that process is alive: its consume() is still at work
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        return
+    _put_back(Path(path), Path(path).with_name(rest))
 
 
 def _kind(mode: int) -> str:
@@ -214,7 +241,7 @@ def consume(items: list[InboxItem], stamps: dict[str, FileStamp]) -> list[InboxI
                 left.append(item)
                 continue
             # rename to a hidden name first (discover ignores it), then check what was renamed
-            aside = path.with_name(f".consuming-{os.getpid()}-{path.name}")
+            aside = path.with_name(f"{CONSUMING}{os.getpid()}-{path.name}")
             os.replace(path, aside)
         except FileNotFoundError:
             continue

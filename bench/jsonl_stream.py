@@ -61,7 +61,9 @@ def main() -> int:
     cmd = [str(Path(sys.executable).parent / "corpus"), "ingest", "--home", str(home), "--inbox", str(inbox),
            "--batch-size", str(args.batch), "--json"]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    err_path = tmp / "stderr.log"
+    err_fh = open(err_path, "w")
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=err_fh, text=True)
     ps = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:
@@ -86,6 +88,8 @@ def main() -> int:
           f"({peak / size:.0f}x the file)")
     print(f"archive files: {archive_files:,}")
     print("summary:", {k: summary.get(k) for k in ("n_seen", "n_new", "n_duplicate", "n_quarantined")})
+    if proc.returncode:
+        print("stderr (end):", err_path.read_text()[-3000:])
     return proc.returncode
 
 

@@ -88,6 +88,7 @@ def main() -> int:
           f"({peak / size:.0f}x the file)")
     print(f"archive files: {archive_files:,}")
     print("summary:", {k: summary.get(k) for k in ("n_seen", "n_new", "n_duplicate", "n_quarantined")})
+    print("seconds per stage:", summary.get("stage_seconds"))
     if proc.returncode:
         print("stderr (end):", err_path.read_text()[-3000:])
     return proc.returncode

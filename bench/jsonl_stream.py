@@ -55,7 +55,8 @@ def main() -> int:
     size = write_jsonl(inbox / "feed.jsonl", args.records)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env.update(DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false", GX_ANALYTICS_ENABLED="false",
-               PREFECT_HOME=str(tmp / "prefect"))
+               PREFECT_HOME=str(tmp / "prefect"),
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
     if args.code:
         env["PYTHONPATH"] = str(Path(args.code).resolve())
     cmd = [str(Path(sys.executable).parent / "corpus"), "ingest", "--home", str(home), "--inbox", str(inbox),

@@ -68,17 +68,17 @@ def test_a_file_appended_to_during_a_run_loses_no_line(prefect_server, corpus_ho
 
     def keep_open() -> None:
         with open(inbox / "feed_open.jsonl", "ab", buffering=0) as fh:
-            while not stop.is_set():
+            while not stop.is_set() and written["open"] < 400:
                 fh.write(_line("open", written["open"]))
                 written["open"] += 1
-                time.sleep(0.02)
+                time.sleep(0.04)
 
     def reopen() -> None:
-        while not stop.is_set():
+        while not stop.is_set() and written["reopen"] < 400:
             with open(inbox / "feed_reopen.jsonl", "ab") as fh:
                 fh.write(_line("reopen", written["reopen"]))
             written["reopen"] += 1
-            time.sleep(0.02)
+            time.sleep(0.04)
 
     threads = [threading.Thread(target=keep_open), threading.Thread(target=reopen)]
     for t in threads:
@@ -410,7 +410,8 @@ def test_kill_nine_and_sigterm_of_the_cli_leave_no_process_and_the_rerun_finishe
     inbox = make_inbox(tmp_path / "inbox", SAMPLES, copies=8)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env.update(CORPUS_HOME=str(home), PREFECT_HOME=str(tmp_path / "prefect"), DO_NOT_TRACK="1",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", GX_ANALYTICS_ENABLED="false")
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", GX_ANALYTICS_ENABLED="false",
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")  # 20 s is short on a busy machine
 
     proc = _start_and_wait_for_a_landing(home, inbox, env)
     os.kill(proc.pid, signal.SIGKILL)

@@ -388,14 +388,25 @@ class WarehouseWriter:
 
     @staticmethod
     def _insert_quarantine(con, rows: Iterable[dict[str, Any]], run_id: str, now: dt.datetime) -> None:
-        values = [
-            tuple(run_id if c == "run_id" else now if c == "quarantined_at" else r.get(c) for c in QUARANTINE_COLUMNS)
-            for r in rows
-        ]
-        if values:
-            cols = ", ".join(QUARANTINE_COLUMNS)
-            marks = ", ".join("?" for _ in QUARANTINE_COLUMNS)
-            con.executemany(f"INSERT INTO quarantine ({cols}) VALUES ({marks})", values)
+        # one INSERT ... SELECT from an Arrow table: executemany cost ~1 ms a row (49,000 rows took 50 s)
+        columns: dict[str, list[Any]] = {c: [] for c in QUARANTINE_COLUMNS}
+        for r in rows:
+            for c in QUARANTINE_COLUMNS:
+                v = run_id if c == "run_id" else now if c == "quarantined_at" else r.get(c)
+                columns[c].append(v if v is None or c == "quarantined_at" else str(v))
+        if not columns["stage"]:
+            return
+        table = pa.table(
+            {c: pa.array(v, type=pa.timestamp("us", tz="UTC") if c == "quarantined_at" else pa.string())
+             for c, v in columns.items()}
+        )
+        name = f"_quarantine_rows_{uuid.uuid4().hex[:8]}"
+        cols = ", ".join(QUARANTINE_COLUMNS)
+        con.register(name, table)
+        try:
+            con.execute(f"INSERT INTO quarantine ({cols}) SELECT {cols} FROM {name}")
+        finally:
+            con.unregister(name)
 
     def resolve_quarantine(self, content_shas: Sequence[str], resolution: str) -> None:
         """Mark held items as dealt with (e.g. retried successfully)."""

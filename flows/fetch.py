@@ -91,8 +91,6 @@ class _TrafilaturaReasons(logging.Handler):
             return "refused: a loopback or private address (set CORPUS_FETCH_ALLOW_PRIVATE=1 to allow)"
         if "exceeds MAX_FILE_SIZE" in text or "Failed writing" in text:
             return f"refused: the response is over the {max_bytes:,}-byte limit (CORPUS_MAX_FILE_MB)"
-        if self.messages:
-            return self.messages[-1][:300]
         return f"no answer within {timeout:.0f}s (timeout or connection refused)"
 
 

@@ -366,7 +366,14 @@ def link_task(
     prepared, clean_seconds = cleaned
     t = time.perf_counter()
     gaz, linker = _gazetteer_and_linker(gazetteer_path, overlays)
-    mentions = pipeline.link_batch(prepared.articles, linker, gaz, max_chars=max_clean_chars)
+    # over CORPUS_MAX_CLEAN_CHARS: validation holds it as too long anyway, and linking megabytes of
+    # name-dense text first could take minutes; it keeps normalized_text = clean_text and no mentions
+    limit = max_clean_chars if max_clean_chars is not None else float("inf")
+    linkable = [a for a in prepared.articles if len(a["clean_text"]) <= limit]
+    for a in prepared.articles:
+        if len(a["clean_text"]) > limit:
+            a["normalized_text"] = a["clean_text"]
+    mentions = pipeline.link_batch(linkable, linker, gaz)
     return LinkedBatch(prepared, mentions, clean_seconds, time.perf_counter() - t)
 
 

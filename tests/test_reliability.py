@@ -349,7 +349,8 @@ def test_a_file_swapped_for_a_fifo_after_discover_never_blocks(tmp_path: Path) -
 
 def test_over_long_articles_are_not_linked(monkeypatch) -> None:
     """CORPUS_MAX_CLEAN_CHARS is checked before linking: a huge name-dense text never reaches the linker."""
-    from transforms import pipeline
+    from flows import ingest
+    from transforms.pipeline import PreparedBatch
 
     calls: list[int] = []
 
@@ -358,11 +359,12 @@ def test_over_long_articles_are_not_linked(monkeypatch) -> None:
             calls.append(len(text))
             return []
 
+    monkeypatch.setattr(ingest, "_gazetteer_and_linker", lambda path, overlays=(): (None, Linker()))
     monkeypatch.setattr("transforms.names.normalize_text", lambda text, mentions, gaz: text)
     arts = [{"article_id": "a", "clean_text": "Paris " * 10, "_row": 0},
             {"article_id": "b", "clean_text": "Paris " * 100_000, "_row": 1}]
-    pipeline.link_batch(arts, Linker(), None, max_chars=1000)
-    assert calls == [60]
+    linked = ingest.link_task.fn((PreparedBatch(arts, [], []), 0.0), 0, None, (), 1000)
+    assert calls == [60] and linked.mentions == []
     assert arts[1]["normalized_text"] == arts[1]["clean_text"]
 
 

@@ -128,21 +128,12 @@ def prepare_batch(docs: Sequence[SourceDoc], rules: Any = None) -> PreparedBatch
     return PreparedBatch(articles, removed, failures)
 
 
-def link_batch(
-    articles: list[dict[str, Any]], linker: Any, gazetteer: Any, max_chars: int | None = None
-) -> list[dict[str, Any]]:
-    """Link names in every article's clean_text; fills normalized_text and returns mention rows.
-
-    An article longer than `max_chars` (CORPUS_MAX_CLEAN_CHARS) is not linked: validation holds it as too
-    long anyway, and linking megabytes of name-dense text first could take minutes.
-    """
+def link_batch(articles: list[dict[str, Any]], linker: Any, gazetteer: Any) -> list[dict[str, Any]]:
+    """Link names in every article's clean_text; fills normalized_text and returns mention rows."""
     from transforms.names import normalize_text
 
     rows: list[dict[str, Any]] = []
     for art in articles:
-        if max_chars is not None and len(art["clean_text"]) > max_chars:
-            art["normalized_text"] = art["clean_text"]
-            continue
         mentions = linker.link(art["clean_text"])
         art["normalized_text"] = normalize_text(art["clean_text"], mentions, gazetteer)
         aid, pos = art["article_id"], art.get("_row")

@@ -114,13 +114,15 @@ def _user_and_busy_errors() -> Iterator[None]:
     except ops.UserError as exc:
         _fail(str(exc))
     except WarehouseError as exc:
-        _fail(str(exc), 3)
+        _fail(str(exc), getattr(exc, "exit_code", 3))
 
 
 def _run_with_progress(**kwargs: Any) -> dict[str, Any]:
     """Run the ingest flow with a progress bar when stderr is a terminal."""
     from flows import ingest
+    from flows.guard import guard_children
 
+    guard_children()  # no process (Prefect's temporary server) outlives this one, even under kill -9
     if not err.is_terminal:
         return ops.run_ingest(**kwargs)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -193,7 +195,7 @@ def ingest(
     except ops.UserError as exc:
         _fail(str(exc))
     except WarehouseError as exc:
-        _fail(str(exc), 3)
+        _fail(str(exc), getattr(exc, "exit_code", 3))  # 3 busy, 4 a damaged catalog
     except TransformError as exc:  # a broken rules file or gazetteer: the message names file and line
         _fail(str(exc), 2)
     except Exception as exc:  # noqa: BLE001 - the run failed; say why in one line, Prefect logged the rest
@@ -503,7 +505,10 @@ def renormalize(
     verbose: VerboseOpt = False,
 ) -> None:
     """Re-link every stored article with the current gazetteer (a Prefect flow; never reads the inbox)."""
+    from flows.guard import guard_children
+
     _console_logs(verbose)
+    guard_children()
     with _user_and_busy_errors():
         s = ops.run_renormalize(home, batch_size=batch_size)
     if json_out:
@@ -526,6 +531,71 @@ def compact(
         result = ops.compact(home, rows_per_file=rows_per_file)
     for table, (before, after) in result.items():
         out.print(f"{table}: {before} file(s) -> {after}")
+
+
+# ---- reliability (issue 17): rebuild from the archive, check the lake ---------------------------
+@app.command()
+def rebuild(
+    home: HomeOpt = None,
+    batch_size: Annotated[int | None, typer.Option(help="Articles per batch (default $CORPUS_BATCH_SIZE).")] = None,
+) -> None:
+    """Rebuild catalog and lake from archive/ alone (the old ones are moved aside to HOME/replaced-*)."""
+    from flows import repair
+    from flows.guard import guard_children
+
+    guard_children()
+    with _user_and_busy_errors():
+        try:
+            s = repair.rebuild(home, batch_size=batch_size)
+        except repair.RepairError as exc:
+            _fail(str(exc))
+    if s["moved_aside"]:
+        out.print(f"moved the old catalog and lake to {s['moved_aside']}", highlight=False)
+    out.print(
+        f"rebuilt {s['home']} from {s['n_blobs']} archived file(s) in {s['n_runs']} run(s): {s['n_new']} new, "
+        f"{s['n_duplicate']} duplicate(s), {s['n_quarantined']} quarantined"
+        + (f"; {s['n_missing']} indexed file(s) missing from the archive" if s["n_missing"] else ""),
+        highlight=False,
+    )
+
+
+@app.command()
+def check(
+    home: HomeOpt = None,
+    repair_: Annotated[
+        bool, typer.Option("--repair", help="Retire damaged lake files and re-land their articles from the archive.")
+    ] = False,
+) -> None:
+    """Verify lake files against the catalog (exist, readable, row counts); exit 1 when something is damaged."""
+    from flows import repair
+    from flows.guard import guard_children
+
+    if repair_:
+        guard_children()
+    with _user_and_busy_errors():
+        try:
+            r = repair.check(home, repair=repair_)
+        except repair.RepairError as exc:
+            _fail(str(exc))
+    out.print(f"{r.n_files} lake file(s), {r.n_rows} row(s) checked in {r.home}", highlight=False)
+    for table, rel, problem in r.damaged:
+        out.print(f"damaged: {table}: {rel}: {problem}", highlight=False, markup=False)
+    if r.unknown:
+        out.print(f"{len(r.unknown)} lake file(s) the catalog does not name (kept; invisible to queries)",
+                  highlight=False)
+    if r.missing_blobs:
+        out.print(f"{r.missing_blobs} archived file(s) named in archive/index.jsonl are missing", highlight=False)
+    if r.repaired is not None:
+        out.print(
+            f"repaired: retired {len(r.repaired['retired'])} file(s), re-landed {r.repaired['n_new']} article(s) "
+            "from the archive"
+            + (f"; damaged files moved to {r.repaired['moved_to']}" if r.repaired["moved_to"] else ""),
+            highlight=False,
+        )
+    elif r.damaged:
+        out.print("run `corpus check --repair` to re-land them from the archive", highlight=False)
+    if not r.ok and r.repaired is None:
+        raise typer.Exit(1)
 
 
 def main() -> int:

@@ -23,12 +23,22 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote  # big batches: Prefect must not walk them for task inputs
 
+from flows.guard import TermGuard
 from flows.settings import Settings
 from transforms import pipeline
-from transforms.sources import SourceDoc, split_source
+from transforms.sources import SourceDoc, SourceFailure, file_kind, split_jsonl, split_source
 from warehouse import Warehouse, WarehouseWriter
 from warehouse.archive import archive_file, read_archived
-from warehouse.inbox import InboxItem, consume, read_item, scan_inbox, set_aside
+from warehouse.inbox import (
+    FileStamp,
+    InboxItem,
+    NotARegularFile,
+    consume,
+    read_item_stamped,
+    scan_inbox,
+    set_aside,
+    stamp_of,
+)
 from warehouse.schema import LAKE_SCHEMAS
 
 # The CLI sets this to drive a progress bar; called as (event, **fields).
@@ -81,6 +91,9 @@ class ReadResult:
     quarantine: list[dict[str, Any]]
     consumed: list[InboxItem]
     n_seen: int = 0
+    # what each consumed file was when read (by path): it leaves the inbox only while it still matches
+    stamps: dict[str, FileStamp] = field(default_factory=dict)
+    cursor: dict[str, Any] | None = None  # where the next read resumes inside a big .jsonl
     n_duplicate: int = 0
     n_units: int = 0
     duplicates: list[dict[str, Any]] = field(default_factory=list)  # which source duplicated what
@@ -203,51 +216,96 @@ def read_task(
     max_file_bytes: int,
     known_shas: set[str],
     held_shas: set[str],
+    max_docs: int | None = None,
+    cursor: dict[str, Any] | None = None,
 ) -> ReadResult:
-    """Read and archive each file's bytes, split it into documents, and drop exact duplicates."""
+    """Read and archive each file's bytes, split it into documents, and drop exact duplicates.
+
+    A `.jsonl` is split at most `max_docs` records at a time: when a call stops inside a file, the result
+    holds a `cursor` and the next call resumes there from the archived copy (exactly the bytes read).
+    Memory then follows the batch size, not the size of the file's record count.
+    """
     out = ReadResult([], [], [])
-    for item in items:
-        try:
-            if item.size > max_file_bytes:
-                sha, _ = archive_file(writer.layout.archive, item.path)
+    start = cursor["index"] if cursor else 0
+    for index in range(start, len(items)):
+        item = items[index]
+        resume = cursor if cursor and cursor["index"] == index else None
+        if resume is None:
+            try:
+                if item.size > max_file_bytes:
+                    before = stamp_of(item.path)
+                    sha, _ = archive_file(writer.layout.archive, item.path)
+                    writer.index_archived(sha, item.name)
+                    after = stamp_of(item.path)
+                    out.n_seen += 1
+                    out.n_units += 1
+                    out.quarantine.append(
+                        {
+                            "source_name": item.name,
+                            "content_sha256": sha,
+                            "stage": "read",
+                            "reason": "too_large",
+                            "detail": f"{item.size:,} bytes is over the {max_file_bytes:,}-byte limit "
+                            "(CORPUS_MAX_FILE_MB); archived, not read",
+                        }
+                    )
+                    if after == before:
+                        out.stamps[item.path] = after
+                    out.consumed.append(item)
+                    continue
+                data, stamp = read_item_stamped(item)
+            except FileNotFoundError:
                 out.n_seen += 1
+                out.n_units += 1
                 out.quarantine.append(
                     {
                         "source_name": item.name,
-                        "content_sha256": sha,
                         "stage": "read",
-                        "reason": "too_large",
-                        "detail": f"{item.size:,} bytes is over the {max_file_bytes:,}-byte limit "
-                        "(CORPUS_MAX_FILE_MB); archived, not read",
+                        "reason": "vanished",
+                        "detail": f"{item.name} was deleted before it could be read",
                     }
                 )
-                out.consumed.append(item)
                 continue
-            data = read_item(item)
-        except FileNotFoundError:
-            out.n_seen += 1
-            out.quarantine.append(
-                {
-                    "source_name": item.name,
-                    "stage": "read",
-                    "reason": "vanished",
-                    "detail": f"{item.name} was deleted before it could be read",
-                }
-            )
-            continue
-        except OSError as exc:  # no permission, replaced by a folder, an I/O error: one file must not fail the run
-            out.n_seen += 1
-            out.quarantine.append(
-                {
-                    "source_name": item.name,
-                    "stage": "read",
-                    "reason": "unreadable",
-                    "detail": f"cannot read {item.name}: {exc.strerror or exc}",
-                }
-            )
-            continue
-        writer.archive(data, durable=False)
-        docs, failures = split_source(item.name, data)
+            except NotARegularFile as exc:  # swapped for a FIFO, a device or a folder after discover: never blocks
+                out.n_seen += 1
+                out.n_units += 1
+                out.quarantine.append(
+                    {
+                        "source_name": item.name,
+                        "stage": "read",
+                        "reason": "unreadable",
+                        "detail": f"cannot read {item.name}: {exc.strerror}; set aside",
+                    }
+                )
+                continue
+            except OSError as exc:  # no permission, an I/O error: one file must not fail the run
+                out.n_seen += 1
+                out.n_units += 1
+                out.quarantine.append(
+                    {
+                        "source_name": item.name,
+                        "stage": "read",
+                        "reason": "unreadable",
+                        "detail": f"cannot read {item.name}: {exc.strerror or exc}",
+                    }
+                )
+                continue
+            sha, _ = writer.archive(data, durable=False)
+            writer.index_archived(sha, item.name)
+        else:
+            sha, stamp = resume["sha"], resume["stamp"]
+            data = read_archived(writer.layout.archive, sha)
+        out.stamps[item.path] = stamp
+        next_pos = None
+        if file_kind(item.name) == "jsonl" and max_docs is not None:
+            room = max(1, max_docs - len(out.docs) - out.n_duplicate)
+            pos, lineno, n_before = (resume["pos"], resume["lineno"], resume["n"]) if resume else (0, 0, 0)
+            docs, failures, next_pos, lineno = split_jsonl(item.name, data, pos, lineno, max_records=room)
+            n_records = n_before + len(docs) + len(failures)
+            if next_pos is None and not n_records:
+                failures.append(SourceFailure(item.name, data, "empty", "the .jsonl file holds no records"))
+        else:
+            docs, failures = split_source(item.name, data)
         for f in failures:
             writer.archive(f.data, f.content_sha256, durable=False)
             out.n_seen += 1
@@ -271,6 +329,11 @@ def read_task(
                 continue
             known_shas.add(doc.content_sha256)
             out.docs.append(doc)
+        if next_pos is not None:  # the file goes on: stop here, the next call resumes after `lineno`
+            out.cursor = {"index": index, "sha": sha, "stamp": stamp, "pos": next_pos, "lineno": lineno,
+                          "n": n_records}
+            break
+        out.n_units += 1
         out.consumed.append(item)
     writer.flush_archive()  # raw bytes are durable before anything about them lands
     return out
@@ -300,12 +363,20 @@ def link_task(
     batch_no: int,
     gazetteer_path: str | None,
     overlays: tuple[tuple[str, str], ...] = (),
+    max_clean_chars: int | None = None,
 ) -> LinkedBatch:
-    """Link every name to a gazetteer entity; fills normalized_text."""
+    """Link every name to a gazetteer entity; fills normalized_text (articles over the size limit are not linked)."""
     prepared, clean_seconds = cleaned
     t = time.perf_counter()
     gaz, linker = _gazetteer_and_linker(gazetteer_path, overlays)
-    mentions = pipeline.link_batch(prepared.articles, linker, gaz)
+    # over CORPUS_MAX_CLEAN_CHARS: validation holds it as too long anyway, and linking megabytes of
+    # name-dense text first could take minutes; it keeps normalized_text = clean_text and no mentions
+    limit = max_clean_chars if max_clean_chars is not None else float("inf")
+    linkable = [a for a in prepared.articles if len(a["clean_text"]) <= limit]
+    for a in prepared.articles:
+        if len(a["clean_text"]) > limit:
+            a["normalized_text"] = a["clean_text"]
+    mentions = pipeline.link_batch(linkable, linker, gaz)
     return LinkedBatch(prepared, mentions, clean_seconds, time.perf_counter() - t)
 
 
@@ -459,6 +530,8 @@ def ingest_flow(
     stats = RunStats()
     with wh.writer(settings.lock_timeout) as writer:
         writer.start_run(run_id, _flow_run_name(), str(inbox_path))
+        # SIGTERM (cron, systemd, `timeout`): mark the run and end within seconds, as kill -9 would
+        term = TermGuard(lambda: writer.mark_terminated(run_id)).start()
         try:
             t0 = time.perf_counter()
             # Load the data files first: a broken rules file or gazetteer fails the run before any work.
@@ -535,7 +608,13 @@ def ingest_flow(
                 writer.record_duplicates(read.duplicates, run_id)
                 stats.stage_seconds["land"] += time.perf_counter() - t
                 if consume_inbox and read.consumed:
-                    consume(read.consumed)
+                    left = consume(read.consumed, read.stamps)
+                    if left:
+                        logger.info(
+                            "%d file(s) changed while being ingested, left for the next run: %s",
+                            len(left),
+                            ", ".join(i.name for i in left[:5]),
+                        )
                 if consume_inbox:
                     set_aside(inbox_path, [q["source_name"] for q in read.quarantine if q["reason"] == "unreadable"])
                 if retry_quarantined:
@@ -561,15 +640,39 @@ def ingest_flow(
                     quarantined=stats.n_quarantined,
                 )
 
-            for batch_no, batch in enumerate(batches):
+            def read_units() -> Iterator[tuple[Any, ReadResult]]:
+                """One ReadResult per batch of files, several for a batch holding a big .jsonl."""
+                for batch in batches:
+                    if isinstance(batch, tuple):
+                        yield batch, ReadResult(batch[1], [], [], n_seen=len(batch[1]), n_units=len(batch[1]))
+                        continue
+                    cursor = None
+                    while True:
+                        read = read_task(
+                            writer,
+                            quote(batch),
+                            batch_no_counter[0],
+                            settings.max_file_bytes,
+                            quote(known_shas),
+                            quote(held_shas),
+                            settings.batch_size,
+                            cursor,
+                        )
+                        yield batch, read
+                        if read.cursor is None:
+                            break
+                        cursor = read.cursor
+
+            batch_no_counter = [0]
+            units = read_units()
+            while True:
                 t = time.perf_counter()
-                if isinstance(batch, tuple):
-                    read = ReadResult(batch[1], [], [], n_seen=len(batch[1]))
-                else:
-                    read = read_task(
-                        writer, quote(batch), batch_no, settings.max_file_bytes, quote(known_shas), quote(held_shas)
-                    )
-                read.n_units = len(batch[1]) if isinstance(batch, tuple) else len(batch)
+                try:
+                    batch, read = next(units)
+                except StopIteration:
+                    break
+                batch_no = batch_no_counter[0]
+                batch_no_counter[0] += 1
                 stats.stage_seconds["read"] += time.perf_counter() - t
                 stats.n_seen += read.n_seen
                 stats.n_duplicate += read.n_duplicate
@@ -581,7 +684,9 @@ def ingest_flow(
                         "quarantine row"
                     )
                 cleaned = clean_task.submit(Payload(read.docs), batch_no, _str(settings.rules_path))
-                linked = link_task.submit(cleaned, batch_no, _str(settings.gazetteer_path), overlays)
+                linked = link_task.submit(
+                    cleaned, batch_no, _str(settings.gazetteer_path), overlays, settings.max_clean_chars
+                )
                 in_flight.append((batch_no, read, cleaned, linked))
                 if len(in_flight) >= window:
                     finish_oldest()
@@ -603,11 +708,13 @@ def ingest_flow(
             writer.finish_run(
                 run_id,
                 stats.counts(),
-                "failed",
+                "terminated" if term.terminated else "failed",
                 error=f"{type(exc).__name__}: {exc}",
                 stage_seconds=stats.stage_seconds,
             )
             raise
+        finally:
+            term.stop()
     summary = _summary(run_id, settings, stats)
     _publish_artifacts(summary)
     _progress("done", **summary)

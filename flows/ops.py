@@ -35,6 +35,7 @@ def run_ingest(home: str | None = None, inbox: str | None = None, batch_size: in
     start_gx_warm_up()
     # Before a flow run exists: a broken rules file or gazetteer, or a busy warehouse, is a plain message.
     check_data_files(settings)
+    Warehouse(settings.home).check_catalog()  # a damaged catalog: one line and exit 4, no flow run
     Warehouse(settings.home).wait_until_free(settings.lock_timeout)
     if not dask:
         return ingest_flow(home=str(resolve_home(home)), inbox=inbox, batch_size=batch_size,
@@ -113,7 +114,7 @@ def add_articles(targets: list[str], home: str | None = None, url_file: str | No
     for item in items:
         if is_url(item):
             try:
-                data = fetch_url(item, timeout=settings.fetch_timeout)
+                data = fetch_url(item, timeout=settings.fetch_timeout, max_bytes=settings.max_file_bytes)
             except FetchError as exc:
                 result.failed.append((item, str(exc)))
                 continue
@@ -151,6 +152,10 @@ def query(sql: str, home: str | None = None, timeout: float | None = None) -> tu
 
 def status(home: str | None = None) -> dict[str, Any]:
     """Table counts, the last runs, what is in quarantine, latest validation results."""
+    import duckdb
+
+    from warehouse import WarehouseError
+
     layout = HomeLayout(resolve_home(home))
     con = connect_readonly(home)
     try:
@@ -166,6 +171,8 @@ def status(home: str | None = None) -> dict[str, Any]:
             "SELECT suite, expectation, success, unexpected_count FROM validation_results "
             "WHERE run_id = (SELECT run_id FROM validation_results ORDER BY checked_at DESC LIMIT 1) "
             "ORDER BY success, suite, expectation").fetchall()
+    except duckdb.Error as exc:  # e.g. a damaged lake file: one line that says what to run
+        raise WarehouseError(f"cannot read the warehouse ({str(exc).splitlines()[0]}): run `corpus check`") from exc
     finally:
         con.close()
     docs_index = layout.docs / "index.html"

@@ -94,16 +94,41 @@ def split_source(name: str, data: bytes) -> tuple[list[SourceDoc], list[SourceFa
     if kind in ("text", "html"):
         return [SourceDoc(name, data, kind)], []
     if kind == "jsonl":
-        docs: list[SourceDoc] = []
-        fails: list[SourceFailure] = []
-        for lineno, line in enumerate(data.splitlines(), start=1):
-            if not line.strip():
-                continue
-            _json_record(f"{name}#L{lineno}", line, docs, fails)
+        docs, fails, _, _ = split_jsonl(name, data)
         if not docs and not fails:
             fails.append(SourceFailure(name, data, "empty", "the .jsonl file holds no records"))
         return docs, fails
     return _json_document(name, data)
+
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")  # the line ends of bytes.splitlines()
+_NON_SPACE = re.compile(rb"[^ \t\n\r\x0b\x0c]")  # what bytes.strip() keeps
+
+
+def split_jsonl(
+    name: str, data: bytes, start: int = 0, lineno: int = 0, max_records: int | None = None
+) -> tuple[list[SourceDoc], list[SourceFailure], int | None, int]:
+    """Records of a .jsonl from byte `start` (after line `lineno`), at most `max_records` non-blank lines.
+
+    Returns (docs, failures, where to resume or None at the end, the last line number read): a big file
+    is split a batch at a time, so memory follows the batch size, not the number of records.
+    """
+    docs: list[SourceDoc] = []
+    fails: list[SourceFailure] = []
+    pos, n, size = start, 0, len(data)
+    while pos < size:
+        m = _LINE_END.search(data, pos)
+        end, nxt = (m.start(), m.end()) if m else (size, size)
+        lineno += 1
+        line = data[pos:end]
+        pos = nxt
+        if not line.strip():
+            continue
+        _json_record(f"{name}#L{lineno}", line, docs, fails)
+        n += 1
+        if max_records is not None and n >= max_records and _NON_SPACE.search(data, pos):
+            return docs, fails, pos, lineno  # only when a record follows: a resumed call always finds one
+    return docs, fails, None, lineno
 
 
 def _json_document(name: str, data: bytes) -> tuple[list[SourceDoc], list[SourceFailure]]:

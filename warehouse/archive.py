@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+# One JSON line per archived inbox file: {"sha256", "source_name", "format", "first_seen"}, appended
+# (and synced with the blobs, before anything about them lands) when the file is archived. With it,
+# `corpus rebuild` can rebuild the whole warehouse from archive/ alone.
+INDEX_FILE = "index.jsonl"
 
 
 def archive_path(archive_dir: Path, sha256: str) -> Path:
@@ -58,7 +66,9 @@ def archive_file(archive_dir: Path, src: str, chunk: int = 1 << 20) -> tuple[str
     h = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(dir=archive_dir, prefix=".tmp-")
     try:
-        with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
+        from warehouse.inbox import open_regular  # never blocks on a FIFO swapped in after discover
+
+        with os.fdopen(open_regular(src), "rb") as fin, os.fdopen(fd, "wb") as fout:
             while block := fin.read(chunk):
                 h.update(block)
                 fout.write(block)
@@ -77,3 +87,46 @@ def archive_file(archive_dir: Path, src: str, chunk: int = 1 << 20) -> tuple[str
 def flush() -> None:
     """Make everything archived so far durable (one sync for a whole batch of files)."""
     os.sync()
+
+
+def index_path(archive_dir: Path) -> Path:
+    return archive_dir / INDEX_FILE
+
+
+def indexed_shas(archive_dir: Path) -> set[str]:
+    """The hashes the archive index names."""
+    return {e["sha256"] for e in iter_index(archive_dir)}
+
+
+def iter_index(archive_dir: Path) -> Iterator[dict]:
+    """The index's entries in the order they were written (a torn last line from a kill is skipped)."""
+    try:
+        fh = open(index_path(archive_dir), "rb")
+    except FileNotFoundError:
+        return
+    with fh:
+        for line in fh:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and isinstance(entry.get("sha256"), str) and entry.get("source_name"):
+                yield entry
+
+
+def append_index(archive_dir: Path, sha256: str, source_name: str, fmt: str) -> None:
+    """Append one entry (made durable by the batch's `flush()`, before the batch lands)."""
+    path = index_path(archive_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(
+        {"sha256": sha256, "source_name": source_name, "format": fmt,
+         "first_seen": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")},
+        ensure_ascii=False,
+    ).encode("utf-8") + b"\n"
+    with open(path, "ab") as fh:
+        if fh.tell() > 0:
+            with open(path, "rb") as rd:  # a kill mid-line leaves no newline: never glue two entries
+                rd.seek(-1, os.SEEK_END)
+                if rd.read(1) != b"\n":
+                    line = b"\n" + line
+        fh.write(line)

@@ -1,14 +1,24 @@
-"""The inbox: listing files safely, reading them, adding new ones, removing ingested ones."""
+"""The inbox: listing files safely, reading them, adding new ones, removing ingested ones.
+
+Safe ways to drop a file into an inbox: write it elsewhere (or under a hidden name, which discover
+ignores) and rename it into place; a file is consumed (deleted) only while it is still exactly what
+was read and archived, so a file still being written is left for the next run.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 ACCEPTED_SUFFIXES = (".txt", ".html", ".htm", ".json", ".jsonl")
+# Folders deeper than this under the inbox are not walked: the folder at the limit gets a quarantine
+# row (reason `too_deep`) and is set aside. 1,200 nested folders once failed every run.
+MAX_DEPTH = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +31,24 @@ class InboxItem:
 
 
 @dataclass(frozen=True, slots=True)
+class FileStamp:
+    """What a file was when it was read: it is consumed only while it still matches."""
+
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, st: os.stat_result, size: int | None = None) -> FileStamp:
+        return cls(st.st_dev, st.st_ino, st.st_size if size is None else size, st.st_mtime_ns)
+
+
+class NotARegularFile(OSError):
+    """An inbox entry that turned out not to be a regular file when opened (a FIFO, a device, a folder)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Refusal:
     """A file that is not read at all (outside link, too large, unreadable, vanished)."""
 
@@ -30,42 +58,121 @@ class Refusal:
     content_sha256: str | None = None
 
 
-def scan_inbox(inbox: Path) -> tuple[list[InboxItem], list[Refusal]]:
-    """Every regular file under the inbox (hidden files skipped), sorted; links leaving it are refused."""
+def scan_inbox(inbox: Path, max_depth: int = MAX_DEPTH) -> tuple[list[InboxItem], list[Refusal]]:
+    """Every regular file under the inbox, sorted; anything else gets a refusal (a quarantine row).
+
+    Hidden names (a leading dot) are ignored: they are how writers stage a file before renaming it in,
+    and where refused entries are set aside (`.refused/`). The walk is iterative (no recursion limit);
+    folders deeper than `max_depth` are refused as `too_deep`. FIFOs, sockets and devices are refused as
+    `not_a_file`, links to folders as `link_to_folder`, links leaving the inbox as `symlink_outside_inbox`.
+    """
     items: list[InboxItem] = []
     refusals: list[Refusal] = []
     if not inbox.exists():
         return items, refusals
     root = inbox.resolve()
-    for dirpath, dirnames, filenames in os.walk(inbox, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for fname in sorted(filenames):
-            if fname.startswith("."):
-                continue
-            path = Path(dirpath) / fname
-            name = _text_name(path.relative_to(inbox).as_posix())
-            if path.is_symlink():
-                try:
-                    target = path.resolve()
-                except (OSError, RuntimeError) as exc:  # a link loop: Python 3.11 raises RuntimeError
-                    refusals.append(
-                        Refusal(name, "bad_link", f"{name} is a link that cannot be resolved ({exc}); not read")
-                    )
-                    continue
-                if not target.is_relative_to(root):
-                    refusals.append(
-                        Refusal(name, "symlink_outside_inbox", f"{name} links to {target}, outside the inbox; not read")
-                    )
-                    continue
+    stack: list[tuple[str, str, int]] = [(str(inbox), "", 0)]  # (folder path, relative name, depth)
+    while stack:
+        folder, rel, depth = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            name = _text_name(rel) or "."
+            refusals.append(Refusal(name, "unreadable", f"cannot list folder {name}: {exc.strerror or exc}"))
+            continue
+        subdirs: list[tuple[str, str, int]] = []
+        stranded = [e.path for e in entries if e.name.startswith(CONSUMING)]
+        if stranded:
+            for path in stranded:
+                _recover(path)
             try:
-                st = path.stat()
+                with os.scandir(folder) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError:
+                entries = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            rel_name = f"{rel}/{entry.name}" if rel else entry.name
+            name = _text_name(rel_name)
+            path = Path(entry.path)
+            try:
+                if entry.is_symlink():
+                    try:
+                        target = path.resolve(strict=True)
+                    except FileNotFoundError:
+                        refusals.append(Refusal(name, "vanished", f"{name} is a link to nothing; not read"))
+                        continue
+                    except (OSError, RuntimeError) as exc:  # a link loop: Python 3.11 raises RuntimeError
+                        refusals.append(
+                            Refusal(name, "bad_link", f"{name} is a link that cannot be resolved ({exc}); not read")
+                        )
+                        continue
+                    if not target.is_relative_to(root):
+                        refusals.append(
+                            Refusal(name, "symlink_outside_inbox",
+                                    f"{name} links to {target}, outside the inbox; not read")
+                        )
+                        continue
+                    if target.is_dir():
+                        refusals.append(
+                            Refusal(name, "link_to_folder",
+                                    f"{name} is a link to a folder; links to folders are not followed")
+                        )
+                        continue
+                st = path.stat() if entry.is_symlink() else entry.stat(follow_symlinks=False)
             except FileNotFoundError:
                 refusals.append(Refusal(name, "vanished", f"{name} disappeared before it could be read"))
                 continue
-            if not path.is_file():
+            if stat.S_ISDIR(st.st_mode):
+                if depth + 1 >= max_depth:
+                    refusals.append(
+                        Refusal(name, "too_deep", f"folder {name} is {depth + 1} levels deep, at the limit of "
+                                f"{max_depth}; its content is not read")
+                    )
+                    continue
+                subdirs.append((entry.path, rel_name, depth + 1))
                 continue
-            items.append(InboxItem(str(path), name, st.st_size))
+            if not stat.S_ISREG(st.st_mode):
+                refusals.append(
+                    Refusal(name, "not_a_file", f"{name} is a {_kind(st.st_mode)}, not a regular file; not read")
+                )
+                continue
+            items.append(InboxItem(entry.path, name, st.st_size))
+        stack.extend(reversed(subdirs))
+    items.sort(key=lambda i: i.name)
     return items, refusals
+
+
+CONSUMING = ".consuming-"  # consume() renames a file to .consuming-<pid>-<name> for its last check
+
+
+def _recover(path: str) -> None:
+    """Put back a file a killed consume() left under its hidden name (its pid is gone): the next scan reads it."""
+    head, _, rest = os.path.basename(path)[len(CONSUMING):].partition("-")
+    if not head.isdigit() or not rest:
+        return
+    try:
+        os.kill(int(head), 0)
+        return  # that process is alive: its consume() is still at work
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        return
+    _put_back(Path(path), Path(path).with_name(rest))
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "special file"
 
 
 def _text_name(name: str) -> str:
@@ -76,16 +183,100 @@ def _text_name(name: str) -> str:
     return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
+def open_regular(path: str) -> int:
+    """A read-only descriptor for `path`, refusing anything but a regular file without ever blocking.
+
+    O_NONBLOCK: opening a FIFO that replaced a file after discover returns at once instead of waiting
+    for a writer; fstat after opening then refuses it (the check holds for what was opened, not a name).
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "folder" if stat.S_ISDIR(st.st_mode) else _kind(st.st_mode)
+            raise NotARegularFile(errno.EINVAL, f"not a regular file (a {kind})")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_item_stamped(item: InboxItem) -> tuple[bytes, FileStamp]:
+    """The file's bytes and its stamp (FileNotFoundError / PermissionError / NotARegularFile propagate)."""
+    fd = open_regular(item.path)
+    with os.fdopen(fd, "rb") as fh:
+        data = fh.read()
+        st = os.fstat(fh.fileno())
+    # the stamp names the bytes read: if the file grew meanwhile, its size no longer matches and it stays
+    return data, FileStamp.of(st, len(data))
+
+
 def read_item(item: InboxItem) -> bytes:
     """The file's bytes (FileNotFoundError / PermissionError propagate for the caller to classify)."""
-    with open(item.path, "rb") as fh:
-        return fh.read()
+    return read_item_stamped(item)[0]
 
 
-def consume(items: list[InboxItem]) -> None:
-    """Remove ingested files from the inbox; their bytes are in the archive."""
+def stamp_of(path: str) -> FileStamp:
+    """The current stamp of a file (for one archived by streaming)."""
+    return FileStamp.of(os.stat(path))
+
+
+def consume(items: list[InboxItem], stamps: dict[str, FileStamp]) -> list[InboxItem]:
+    """Remove ingested files from the inbox, but only those still exactly as read; returns those left.
+
+    A file whose inode, size or mtime changed since it was read (a writer still appending, or a new file
+    renamed over it) is left for the next run, which reads it again: records already landed are
+    duplicates by content hash, the rest land. The file is renamed away before the last check, so a
+    writer that reopens it by name after that point creates a new file that the next run reads.
+    """
+    left: list[InboxItem] = []
     for item in items:
-        Path(item.path).unlink(missing_ok=True)
+        stamp = stamps.get(item.path)
+        if stamp is None:
+            left.append(item)
+            continue
+        path = Path(item.path)
+        try:
+            if FileStamp.of(path.stat()) != stamp:
+                left.append(item)
+                continue
+            # rename to a hidden name first (discover ignores it), then check what was renamed
+            aside = path.with_name(f"{CONSUMING}{os.getpid()}-{path.name}")
+            os.replace(path, aside)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            left.append(item)
+            continue
+        try:
+            if FileStamp.of(aside.stat()) == stamp:
+                aside.unlink(missing_ok=True)
+                continue
+            _put_back(aside, path)
+        except OSError:
+            _put_back(aside, path)
+        left.append(item)
+    return left
+
+
+def _put_back(aside: Path, path: Path) -> None:
+    """Return a file that changed under us to the inbox (under another name if its place was taken)."""
+    try:
+        if not path.exists():
+            os.link(aside, path)  # fails rather than replace a new file of the same name
+        else:
+            stem, dot, suffix = path.name.rpartition(".")
+            n = 1
+            while True:
+                alt = path.with_name(f"{stem or suffix}-unread{n}{dot if stem else ''}{suffix if stem else ''}")
+                try:
+                    os.link(aside, alt)
+                    break
+                except FileExistsError:
+                    n += 1
+        aside.unlink(missing_ok=True)
+    except OSError:
+        pass  # it stays under its hidden name: still in the inbox folder, never deleted
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")

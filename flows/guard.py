@@ -1,0 +1,213 @@
+"""No process outlives the run that started it; SIGTERM ends a run within seconds.
+
+`guard_children()` (called by the CLI before a flow run) tags the process with a fresh
+CORPUS_RUN_TOKEN in its environment, which every child inherits -- Prefect's temporary server
+(`SubprocessASGIServer` starts `python -m uvicorn` with `{**os.environ, ...}`), Dask workers, and their
+children. It then starts a small watchdog (`python -m flows.guard PID TOKEN`, in its own session so a
+group kill does not take it first) that waits for the CLI's PID to end -- however it ends, kill -9
+included -- and then terminates every process still carrying the token. When the CLI exits normally
+Prefect has already stopped its server, and the watchdog finds nothing and exits.
+
+`TermGuard` (used by the ingest flow for the duration of a run) makes SIGTERM end the run within
+seconds: the run row is marked `terminated`, Prefect's own handler is called (it raises
+TerminationSignal so the flow run is reported crashed), and if the process is still alive after
+TERM_GRACE_SECONDS (worker threads still cleaning or linking a batch) it exits with os._exit(143).
+What is left is what kill -9 leaves, which the next run finishes (see RELIABILITY.md).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+TOKEN_ENV = "CORPUS_RUN_TOKEN"
+TERM_GRACE_SECONDS = 3.0
+_started_for: int | None = None
+
+
+def guard_children() -> str | None:
+    """Tag this process's future children and start the watchdog (once per process); returns the token."""
+    global _started_for
+    if _started_for == os.getpid():
+        return os.environ.get(TOKEN_ENV)
+    if os.environ.get("CORPUS_NO_WATCHDOG", "").strip() in ("1", "true", "yes"):
+        return None
+    token = uuid.uuid4().hex
+    os.environ[TOKEN_ENV] = token
+    env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
+    try:
+        subprocess.Popen(
+            [sys.executable, "-m", "flows.guard", str(os.getpid()), token],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+            cwd=str(Path(__file__).resolve().parents[1]),
+        )
+    except OSError:
+        return None  # no watchdog: Prefect still stops its server on a normal exit
+    _started_for = os.getpid()
+    return token
+
+
+def processes_with_token(token: str, exclude: int | None = None) -> list:
+    """Live processes whose environment carries this token."""
+    import psutil
+
+    found = []
+    for p in psutil.process_iter(["pid"]):
+        if p.pid in (exclude, os.getpid()):
+            continue
+        try:
+            if p.environ().get(TOKEN_ENV) == token:
+                found.append(p)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def kill_tagged(token: str, grace: float = 3.0) -> int:
+    """Terminate (then kill) every process carrying the token; returns how many were found."""
+    import psutil
+
+    procs = processes_with_token(token)
+    for p in procs:
+        try:
+            p.terminate()
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=grace)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    return len(procs)
+
+
+def _wait_for_exit(pid: int) -> None:
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        fd = None
+    if fd is not None:
+        try:
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            while not poller.poll(60_000):
+                pass
+            return
+        finally:
+            os.close(fd)
+    while True:  # no pidfd: poll
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            pass
+        if os.getppid() != pid:
+            return
+        time.sleep(0.2)
+
+
+def watchdog_main(argv: list[str]) -> int:
+    pid, token = int(argv[0]), argv[1]
+    _wait_for_exit(pid)
+    kill_tagged(token)
+    return 0
+
+
+class TermGuard:
+    """While active (main thread only), SIGTERM marks the run and ends the process within seconds.
+
+    A Python signal handler only runs when the main thread is between bytecodes; a long C call (a big
+    DuckDB query, a regex) would delay it. So the C-level handler's wake-up byte is also watched by a
+    thread, which acts even while the main thread is busy.
+    """
+
+    def __init__(self, on_term: Callable[[], None], grace: float = TERM_GRACE_SECONDS):
+        self.on_term = on_term
+        self.grace = grace
+        self.active = False
+        self.terminated = False
+        self._fired = threading.Lock()
+
+    def start(self) -> TermGuard:
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        self._r, self._w = os.pipe()
+        os.set_blocking(self._w, False)
+        try:
+            self._old_fd = signal.set_wakeup_fd(self._w, warn_on_full_buffer=False)
+            self._old_handler = signal.signal(signal.SIGTERM, self._handler)
+        except (ValueError, OSError):
+            os.close(self._r)
+            os.close(self._w)
+            return self
+        self.active = True
+        threading.Thread(target=self._watch, name="sigterm-watch", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if not self.active:
+            return
+        self.active = False
+        try:
+            signal.signal(signal.SIGTERM, self._old_handler)
+            signal.set_wakeup_fd(self._old_fd)
+        finally:
+            os.close(self._w)  # the watcher reads EOF and ends
+
+    def _watch(self) -> None:
+        while True:
+            try:
+                data = os.read(self._r, 64)
+            except OSError:
+                return
+            if not data:
+                os.close(self._r)
+                return
+            if signal.SIGTERM in data and self.active:
+                self._terminate()
+
+    def _terminate(self) -> None:
+        if not self._fired.acquire(blocking=False):
+            return
+        self.terminated = True
+        deadline = time.monotonic() + self.grace
+        marker = threading.Thread(target=self._mark, daemon=True)
+        marker.start()
+        marker.join(self.grace)
+        time.sleep(max(0.0, deadline - time.monotonic()))  # Prefect's own clean-up may end the process first
+        os._exit(128 + signal.SIGTERM)
+
+    def _mark(self) -> None:
+        try:
+            self.on_term()
+        except Exception:  # noqa: BLE001 - the next writer marks the run crashed anyway
+            pass
+
+    def _handler(self, signum, frame) -> None:
+        # Main thread: the watcher already saw the byte; hand over to Prefect's handler, which raises
+        # TerminationSignal so the flow run is reported crashed while the watcher's clock runs.
+        self.terminated = True
+        old = self._old_handler
+        if callable(old):
+            old(signum, frame)
+        else:
+            raise SystemExit(128 + signal.SIGTERM)
+
+
+if __name__ == "__main__":
+    sys.exit(watchdog_main(sys.argv[1:]))

@@ -31,21 +31,39 @@ def _links(linker: Linker, text: str) -> list[tuple[str, str]]:
 # (off-topic text: no link; the same weak form beside a strong regional mention: a link)
 WEAK = [
     # a short acronym that is something else in another field
-    ("The city's AQI reading passed 300 on Monday, the worst air this winter.",
-     "The AQI cell claimed the bombing in Baghdad last spring.", ("AQI", "al-qaeda-in-iraq")),
-    ("The PMU project funded her first photo book.",
-     "The PMU took over the checkpoints around Karbala.", ("PMU", "popular-mobilization-forces")),
+    (
+        "The city's AQI reading passed 300 on Monday, the worst air this winter.",
+        "The AQI cell claimed the bombing in Baghdad last spring.",
+        ("AQI", "al-qaeda-in-iraq"),
+    ),
+    (
+        "The PMU project funded her first photo book.",
+        "The PMU took over the checkpoints around Karbala.",
+        ("PMU", "popular-mobilization-forces"),
+    ),
     # a microcontroller board, and the German acronym of the UN
-    ("I soldered the sensor to an old UNO R3 and it worked at once.",
-     "Die UNO verurteilte den Angriff in Bagdad.", ("UNO", "united-nations")),
+    (
+        "I soldered the sensor to an old UNO R3 and it worked at once.",
+        "Die UNO verurteilte den Angriff in Bagdad.",
+        ("UNO", "united-nations"),
+    ),
     # a place name that is also a given name
-    ("The exhibition shows work by the photographers Bernd and Hilla Becher.",
-     "Militias regrouped near Hilla, south of Baghdad.", ("Hilla", "hillah")),
+    (
+        "The exhibition shows work by the photographers Bernd and Hilla Becher.",
+        "Militias regrouped near Hilla, south of Baghdad.",
+        ("Hilla", "hillah"),
+    ),
     # skeleton matches on brands and ordinary words; a vowel-drift spelling of a city
-    ("Our favourite toothpaste now comes from Terra & Co. in a glass jar.",
-     "Pilgrims walked from Baghdad to Nasariya for the holiday.", ("Nasariya", "nasiriyah")),
-    ("Hilly ground made the last ten kilometres of the race hard.",
-     "Pilgrims walked from Baghdad to Nasariya for the holiday.", ("Nasariya", "nasiriyah")),
+    (
+        "Our favourite toothpaste now comes from Terra & Co. in a glass jar.",
+        "Pilgrims walked from Baghdad to Nasariya for the holiday.",
+        ("Nasariya", "nasiriyah"),
+    ),
+    (
+        "Hilly ground made the last ten kilometres of the race hard.",
+        "Pilgrims walked from Baghdad to Nasariya for the holiday.",
+        ("Nasariya", "nasiriyah"),
+    ),
 ]
 
 
@@ -71,6 +89,13 @@ def test_a_weak_place_name_before_a_surname_is_a_given_name(linker: Linker) -> N
     assert ("Hilla", "hillah") in _links(linker, text)
 
 
+def test_a_short_acronym_links_after_its_own_full_name(linker: Linker) -> None:
+    # no regional support, but the full name of the same organisation came first
+    text = "The United Nations met in Geneva. Later the UN said food prices rose."
+    assert _links(linker, text) == [("United Nations", "united-nations"), ("UN", "united-nations")]
+    assert _links(linker, "Later the UN said food prices rose in Geneva.") == []
+
+
 def test_a_title_sees_the_support_of_its_body(linker: Linker) -> None:
     # the body is linked first; its regional entities support a weak form in the headline
     assert linker.link("Hilla braces for the pilgrims") == []
@@ -78,6 +103,7 @@ def test_a_title_sees_the_support_of_its_body(linker: Linker) -> None:
 
 
 # ---------------------------------------------------------------- surnames alone
+
 
 def test_a_respelt_surname_alone_needs_the_full_name(linker: Linker) -> None:
     # an ordinary word whose skeleton is a surname's: only after the full name
@@ -96,6 +122,7 @@ def test_a_regional_surname_alone_needs_topical_support(linker: Linker) -> None:
 
 
 # ---------------------------------------------------------------- things named after an entity
+
 
 def test_a_programme_named_after_a_person_is_not_the_person(linker: Linker) -> None:
     assert _links(linker, "Savers can open Trump Accounts for their children from July.") == []
@@ -137,7 +164,8 @@ def test_gazetteer_rejects_bad_support_keys(tmp_path: Path, extra: str, message:
 
 def test_gazetteer_reads_support_keys(tmp_path: Path) -> None:
     path = tmp_path / "g.yaml"
-    path.write_text(_MINIMAL.format(extra="    topical: false\n    aliases: [{name: Xtown, weak: true}]\n"), encoding="utf-8")
+    extra = "    topical: false\n    aliases: [{name: Xtown, weak: true}]\n"
+    path.write_text(_MINIMAL.format(extra=extra), encoding="utf-8")
     g = load_gazetteer(path)
     (e,) = g.entities
     assert e.topical is False

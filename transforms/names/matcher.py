@@ -423,7 +423,9 @@ class Linker:
             or (self._topical_re is not None and self._topical_re.search(text) is not None)
         )
         if not support:
-            direct = [m for m, w in zip(direct, weak, strict=True) if not w]
+            # a weak form still links after a strong mention of its own entity ("the United Nations ... the UN")
+            own = {m.entity_id for m, w in zip(direct, weak, strict=True) if not w}
+            direct = [m for m, w in zip(direct, weak, strict=True) if not w or m.entity_id in own]
         return self._resolve_pending(text, direct, pending, named, support)
 
     @staticmethod

@@ -19,6 +19,11 @@ mentions of ``text`` sorted by offset. The stages, and the ``method`` each one r
 4. ``calque`` — word-for-word translations ("the engineer") with their context conditions;
    a calque standing in apposition to a mention of the same entity is not counted again.
 
+Topical support (pages outside the topic): weak forms — acronyms of three letters or fewer, one
+respelt word of at most six letters, aliases marked ``weak``, a regional figure's surname alone
+without a full name earlier or a title — link only when the article also has a strong mention of
+a topical entity, one of the gazetteer's ``topical_words``, or a strong mention of the same entity.
+
 Aliases, acronyms and calques may carry `when:` conditions (``context.py``); those that
 only look at the neighbouring text are tested before overlaps are resolved, those that need
 the article's other mentions after stage 2.

@@ -189,7 +189,8 @@ def test_traps_link_to_nothing_wrong(linker, sentence, allowed):
 POSITIVES: list[tuple[str, str, int]] = [
     ("Lebanese Hezbollah and Kata'ib Hezbollah are different groups.", "kataib-hezbollah", 1),
     ("Lebanese Hezbollah and Kata'ib Hezbollah are different groups.", "hezbollah", 1),
-    ("Once IS was defeated, IS fighters fled to Syria.", "islamic-state", 2),
+    # (an acronym of two letters needs a regional mention in the article: Kirkuk here; tests/test_names_ood.py)
+    ("Once IS was defeated, IS fighters fled from Kirkuk to Syria.", "islamic-state", 2),
     (
         "Soleimani and the engineer were killed near Baghdad airport with Abu Mahdi al-Muhandis.",
         "abu-mahdi-al-muhandis",

@@ -110,7 +110,7 @@ NATIONAL = [
     ("Die Pilger zogen weiter nach Nadschaf.", "najaf"),  # de dsch
     ("Ein Anschlag in Nedschef wurde gemeldet.", "najaf"),  # de dsch + vowel drift
     ("Le cortège a quitté Nadjaf à l'aube.", "najaf"),  # fr dj
-    ("Pilgrims walked from Najef on foot.", "najaf"),  # vowel drift a/e in one word
+    ("Iraqi pilgrims walked from Najef on foot.", "najaf"),  # vowel drift a/e in one word (a regional word: support)
     ("Protests spread to Nasariya overnight.", "nasiriyah"),  # vowel drift i/a
     ("Los peregrinos llegaron a Náyaf el martes.", "najaf"),  # es y = j
     ("Hacılar Necef'e ulaştı.", "najaf"),  # tr exonym + dative
@@ -182,7 +182,7 @@ def test_national_look_alikes_do_not_link(linker: Linker, text: str) -> None:
 # the elided article or the clitic
 MORPHOLOGY = [
     ("Protestocular Bağdat'ta toplandı.", "Bağdat"),
-    ("Süleymani'nin cenazesi yarın.", "Süleymani"),
+    ("Süleymani'nin cenazesi yarın İran'da.", "Süleymani"),  # (a regional word: support)
     ("Kerbela'daki törene katıldılar.", "Kerbela"),
     ("Le convoi d'Abou Mahdi al-Mouhandis.", "Abou Mahdi al-Mouhandis"),
     ("La guerre de l'Irak et le retour à Bagdad.", "Bagdad"),

@@ -16,7 +16,7 @@ from .context import anchored_end
 from .fold import fold
 
 ENTITY_TYPES = ("PERSON", "ORG", "PLACE")
-_TOP_KEYS = {"version", "titles", "name_stopwords", "coref", "blockers", "entities", "calques"}
+_TOP_KEYS = {"version", "titles", "name_stopwords", "topical_words", "coref", "blockers", "entities", "calques"}
 _ENTITY_KEYS = {
     "id",
     "when",
@@ -29,15 +29,16 @@ _ENTITY_KEYS = {
     "names",
     "coref",
     "skeleton",
+    "topical",
 }
 # `names:` of an entity: language code -> names in that language; these scripts are folded as Arabic
 _ARABIC_SCRIPT_LANGS = {"ar", "fa", "ckb", "ur"}
 _LANG = re.compile(r"[a-z]{2,3}")
 _LANG_KEYS = {"names", "surnames", "acronyms"}
-_ALIAS_KEYS = {"name", "case_sensitive", "when"}
+_ALIAS_KEYS = {"name", "case_sensitive", "when", "weak"}
 _ACRONYM_KEYS = {"form", "when"}
 _CALQUE_KEYS = {"phrase", "entity", "when"}
-_COREF_KEYS = {"blocked_if_followed_by", "blocked_if_preceded_by"}
+_COREF_KEYS = {"blocked_if_followed_by", "blocked_if_preceded_by", "acronym_blocked_if_followed_by"}
 _REGEX_CONDITIONS = {"preceded_by", "not_preceded_by", "followed_by", "not_followed_by"}
 _CONDITION_KEYS = _REGEX_CONDITIONS | {
     "any",
@@ -60,6 +61,7 @@ class NameSpec:
     kind: str  # alias | arabic | surname | acronym | calque | blocker
     case_sensitive: bool = False
     when: dict[str, Any] | None = None
+    weak: bool = False  # also an ordinary word or given name: links only with topical support
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,7 @@ class Entity:
     coref: str = "unique"
     skeleton: bool = True
     names: tuple[NameSpec, ...] = ()
+    topical: bool = True  # tied to the desk's region: its strong mentions support weak forms
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +89,10 @@ class Gazetteer:
     blockers: tuple[NameSpec, ...]
     titles: frozenset[str] = field(default_factory=frozenset)
     name_stopwords: frozenset[str] = field(default_factory=frozenset)
+    topical_words: tuple[str, ...] = ()
     coref_blocked_if_followed_by: frozenset[str] = field(default_factory=frozenset)
     coref_blocked_if_preceded_by: frozenset[str] = field(default_factory=frozenset)
+    acronym_blocked_if_followed_by: frozenset[str] = field(default_factory=frozenset)
 
     def entity(self, entity_id: str) -> Entity:
         """The entity with this id (KeyError if none)."""
@@ -305,7 +310,10 @@ class _Validator:
                     raise self.fail(item, f"{kind} of {eid} needs a non-empty `{key}`")
                 when = self.condition(item["when"], ids, item) if "when" in item else None
                 cs = bool(item.get("case_sensitive", kind == "acronym"))
-                out.append(NameSpec(nm.strip(), eid, kind, cs, when))
+                weak = item.get("weak", False)
+                if not isinstance(weak, bool):
+                    raise self.fail(item, f"{kind} of {eid}: weak must be true or false")
+                out.append(NameSpec(nm.strip(), eid, kind, cs, when, weak))
             else:
                 raise self.fail(raw, f"{kind} of {eid}: expected a string or a mapping, got {item!r}")
         return out
@@ -364,6 +372,9 @@ class _Validator:
             skel = e.get("skeleton", True)
             if not isinstance(skel, bool):
                 raise self.fail(e, f"{eid}: skeleton must be true or false")
+            topical = e.get("topical", True)
+            if not isinstance(topical, bool):
+                raise self.fail(e, f"{eid}: topical must be true or false")
             aliases = self.name_list(e.get("aliases"), eid, "alias", ids, e)
             # the canonical name is an alias too, unless an alias with the same folded form
             # already says how it may match (case-sensitive, with conditions)
@@ -382,7 +393,7 @@ class _Validator:
                     for n in names
                 ]
             surfaces = list(dict.fromkeys(n.name for n in names))
-            entities.append(Entity(eid, cname.strip(), etype, surfaces, coref, skel, tuple(names)))
+            entities.append(Entity(eid, cname.strip(), etype, surfaces, coref, skel, tuple(names), topical))
         calques: list[NameSpec] = []
         for c in data.get("calques") or []:
             self.keys(c, _CALQUE_KEYS, "a calque")
@@ -405,10 +416,14 @@ class _Validator:
             blockers=tuple(blockers),
             titles=frozenset(self.strings(data.get("titles"), "titles", data)),
             name_stopwords=frozenset(self.strings(data.get("name_stopwords"), "name_stopwords", data)),
+            topical_words=tuple(self.strings(data.get("topical_words"), "topical_words", data)),
             coref_blocked_if_followed_by=frozenset(
                 self.strings(coref.get("blocked_if_followed_by"), "coref.blocked_if_followed_by", coref)
             ),
             coref_blocked_if_preceded_by=frozenset(
                 self.strings(coref.get("blocked_if_preceded_by"), "coref.blocked_if_preceded_by", coref)
+            ),
+            acronym_blocked_if_followed_by=frozenset(
+                self.strings(coref.get("acronym_blocked_if_followed_by"), "coref.acronym_blocked_if_followed_by", coref)
             ),
         )

@@ -19,6 +19,11 @@ mentions of ``text`` sorted by offset. The stages, and the ``method`` each one r
 4. ``calque`` — word-for-word translations ("the engineer") with their context conditions;
    a calque standing in apposition to a mention of the same entity is not counted again.
 
+Topical support (pages outside the topic): weak forms — acronyms of three letters or fewer, one
+respelt word of at most six letters, aliases marked ``weak``, a regional figure's surname alone
+without a full name earlier or a title — link only when the article also has a strong mention of
+a topical entity, one of the gazetteer's ``topical_words``, or a strong mention of the same entity.
+
 Aliases, acronyms and calques may carry `when:` conditions (``context.py``); those that
 only look at the neighbouring text are tested before overlaps are resolved, those that need
 the article's other mentions after stage 2.
@@ -51,6 +56,7 @@ MIN_SKELETON_CONSONANTS = 2
 FUZZY_MIN_RATIO = 88.0  # light-key ratio for a multi-word fuzzy match
 FUZZY_MIN_CHARS = 8  # ... of a name with a light key at least this long
 FUZZY_WORD_MIN_RATIO = 75.0  # ... where only one word differs, and by at most this much
+SHORT_RESPELT_MAX_CHARS = 6  # a respelt single word this short needs topical support (Terra, Sadly, Shader)
 TYPE_MARGIN = 3.0  # another entity of the same type closer than this: ambiguous, no link
 MAX_NGRAM = 8
 VOWEL_DRIFT_MIN_RATIO = 100.0  # one word, 3+ consonants: equal once a/e/i are one vowel class
@@ -221,15 +227,23 @@ class Linker:
         self.gazetteer = gazetteer
         self._types = {e.entity_id: e.type for e in gazetteer.entities}
         self._coref_policy = {e.entity_id: e.coref for e in gazetteer.entities}
+        self._topical = {e.entity_id: e.topical for e in gazetteer.entities}
+        words = sorted(gazetteer.topical_words, key=len, reverse=True)
+        self._topical_re = (
+            re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + ")", re.IGNORECASE) if words else None
+        )
         self._titles = {t.rstrip(".") for t in gazetteer.titles}
         self._name_stop = set(gazetteer.name_stopwords)
         self._stop = self._name_stop | self._titles
         self._blocked_next = set(gazetteer.coref_blocked_if_followed_by)
         self._blocked_prev = set(gazetteer.coref_blocked_if_preceded_by)
+        self._acronym_blocked_next = set(gazetteer.acronym_blocked_if_followed_by)
         self._specs: list[NameSpec] = gazetteer.all_names()
         self._specs += self._given_names()
         self._case: dict[int, str] = {}
         self._build_automaton()
+        # every name as written in the gazetteer, folded: a skeleton hit on one of them is not a respelling
+        self._exact_keys = {fold_key(sp.name) for sp in self._specs if sp.entity_id is not None}
         self._build_acronyms()
         self._build_skeletons()
         self._segment_cache: dict[tuple[str, ...], list[tuple[int, int, int, str, float]]] = {}
@@ -395,6 +409,7 @@ class Linker:
         if gone:
             chosen = [c for c in chosen if id(c) not in gone]
         direct: list[Mention] = []
+        weak: list[bool] = []
         pending: list[tuple[_Cand, NameSpec]] = []
         for c, spec in [(c, self._specs[c.specs[0]]) for c in chosen] + skeletal:
             if spec.kind == "blocker":
@@ -403,7 +418,35 @@ class Linker:
                 pending.append((c, spec))
             else:
                 direct.append(self._mention(text, c, spec))
-        return self._resolve_pending(text, direct, pending, named)
+                weak.append(self._weak(text, c, spec))
+        # topical support: a strong mention of an entity tied to the region, here or in the rest
+        # of the article; without it, weak forms ("Terra", "AQI", a given name Hilla) are not names
+        support = (
+            not (pending or any(weak))  # nothing to decide
+            or any(not w and self._topical[m.entity_id] for m, w in zip(direct, weak, strict=True))
+            or any(self._topical.get(e, False) for e in named)
+            or (self._topical_re is not None and self._topical_re.search(text) is not None)
+        )
+        if not support:
+            # a weak form still links after a strong mention of its own entity ("the United Nations ... the UN")
+            own = {m.entity_id for m, w in zip(direct, weak, strict=True) if not w}
+            direct = [m for m, w in zip(direct, weak, strict=True) if not w or m.entity_id in own]
+        return self._resolve_pending(text, direct, pending, named, support)
+
+    @staticmethod
+    def _short_word(text: str, start: int, end: int) -> bool:
+        """One short word: respelt, it reads as many things ("Terra", "Hilly", "Sadly"); a longer
+        word ("Hizbulluh") or a name of two words ("Qassem Solleimani") does not."""
+        words = [t for t in _TOKEN_RE.findall(text, start, end) if t.lower() not in _ARTICLE_TOKENS]
+        return len(words) < 2 and sum(len(w) for w in words) <= SHORT_RESPELT_MAX_CHARS
+
+    def _weak(self, text: str, c: _Cand, spec: NameSpec) -> bool:
+        """A form that also reads as something else: it links only with topical support."""
+        if spec.weak:
+            return True
+        if c.method in ("skeleton", "fuzzy"):
+            return self._short_word(text, c.start, c.end)
+        return c.method == "acronym" and sum(ch.isalpha() for ch in text[c.start : c.end]) <= 3
 
     def _mention(self, text: str, c: _Cand, spec: NameSpec, entity_id: str | None = None) -> Mention:
         eid = entity_id or spec.entity_id
@@ -463,6 +506,11 @@ class Linker:
                 return False
         if spec.kind == "surname":
             return True  # a surname's condition is a support for coreference, weighed in _coref
+        if spec.weak and not arabic:
+            nxt = _NEXT_WORD.match(text, end, min(len(text), end + 40))
+            w = nxt.group(1) if nxt else ""
+            if w[:1].isupper() and w not in self._stop and w not in self._blocked_next:
+                return False  # a weak name that is also a given name, then a surname: "Hilla Becher"
         return holds(spec.when, text, start, end, local_only=True)
 
     def _acronym_candidates(self, text: str) -> list[_Cand]:
@@ -471,6 +519,9 @@ class Linker:
         out = []
         for m in self._acronym_re.finditer(text):
             idx = self._acronyms[m.group()]
+            nxt = _NEXT_WORD.match(text, m.end(), min(len(text), m.end() + 40))
+            if nxt and nxt.group(1) in self._acronym_blocked_next:
+                continue  # "the UN Foundation", "an IS Bank": a thing named after it
             keep = [i for i in idx if holds(self._specs[i].when, text, m.start(), m.end(), local_only=True)]
             if keep:
                 score = SCORES["acronym"] if len(m.group()) > 2 else 0.8
@@ -674,7 +725,12 @@ class Linker:
     # ------------------------------------------------------------------ coreference and calques
 
     def _resolve_pending(
-        self, text: str, direct: list[Mention], pending: list[tuple[_Cand, NameSpec]], named: Iterable[str] = ()
+        self,
+        text: str,
+        direct: list[Mention],
+        pending: list[tuple[_Cand, NameSpec]],
+        named: Iterable[str] = (),
+        support: bool = True,
     ) -> list[Mention]:
         placed = PlacedIndex(Placed(m.start, m.end, m.entity_id) for m in direct)
         for other in named:
@@ -685,7 +741,7 @@ class Linker:
         for c, spec in pending:
             if spec.kind in ("surname", "given"):
                 held = {i for i in c.specs if holds(self._specs[i].when, text, c.start, c.end, placed)}
-                eid = self._coref(text, c, placed, held)
+                eid = self._coref(text, c, placed, held, support)
                 if eid is None:
                     continue
                 m = Mention(
@@ -703,13 +759,15 @@ class Linker:
                 spec = self._specs[ok[0]]
                 if spec.kind == "calque" and self._appositive(text, c, spec.entity_id, placed):
                     continue
+                if not support and self._weak(text, c, spec):
+                    continue
                 m = self._mention(text, c, spec)
             out.append(m)
             placed.add(Placed(m.start, m.end, m.entity_id))
         out.sort(key=lambda m: m.start)
         return out
 
-    def _coref(self, text: str, c: _Cand, placed: PlacedIndex, held: set[int]) -> str | None:
+    def _coref(self, text: str, c: _Cand, placed: PlacedIndex, held: set[int], support: bool = True) -> str | None:
         """Entity that a lone surname refers to, or None."""
         surface = text[c.start : c.end]
         if not _ARABIC_CHAR.search(surface):
@@ -744,6 +802,12 @@ class Linker:
             return earlier
         if self._specs[c.specs[0]].kind == "given":
             return None  # a given name or kunya alone: only after the full name
+        respelt = c.method != "exact" and fold_key(surface) not in self._exact_keys
+        respelt = respelt and self._short_word(text, c.start, c.end)
+        if respelt or not support and not titled and any(self._topical[e] for e in holders):
+            # a respelt surname ("Sadly", "Shader") only after the full name; an exact one of a
+            # regional figure only in an article with topical support ("Souleymane" in a film review)
+            return None
         # without a full name earlier: the unique holder, if the surname's own condition holds; for
         # an ambiguous surname (after_full) a title right before it, or its condition ("Maliki" in a
         # text about Iraq's politics, not about Islamic law)

@@ -98,6 +98,12 @@ class ReadResult:
     n_units: int = 0
     duplicates: list[dict[str, Any]] = field(default_factory=list)  # which source duplicated what
 
+    def hold_unread(self, source_name: str, reason: str, detail: str) -> None:
+        """Count a file that could not be read as one unit seen, held with its reason at the read stage."""
+        self.n_seen += 1
+        self.n_units += 1
+        self.quarantine.append({"source_name": source_name, "stage": "read", "reason": reason, "detail": detail})
+
 
 @lru_cache(maxsize=4)
 def _gazetteer_and_linker(path: str | None, overlays: tuple[tuple[str, str], ...] = ()):
@@ -255,40 +261,13 @@ def read_task(
                     continue
                 data, stamp = read_item_stamped(item)
             except FileNotFoundError:
-                out.n_seen += 1
-                out.n_units += 1
-                out.quarantine.append(
-                    {
-                        "source_name": item.name,
-                        "stage": "read",
-                        "reason": "vanished",
-                        "detail": f"{item.name} was deleted before it could be read",
-                    }
-                )
+                out.hold_unread(item.name, "vanished", f"{item.name} was deleted before it could be read")
                 continue
             except NotARegularFile as exc:  # swapped for a FIFO, a device or a folder after discover: never blocks
-                out.n_seen += 1
-                out.n_units += 1
-                out.quarantine.append(
-                    {
-                        "source_name": item.name,
-                        "stage": "read",
-                        "reason": "unreadable",
-                        "detail": f"cannot read {item.name}: {exc.strerror}; set aside",
-                    }
-                )
+                out.hold_unread(item.name, "unreadable", f"cannot read {item.name}: {exc.strerror}; set aside")
                 continue
             except OSError as exc:  # no permission, an I/O error: one file must not fail the run
-                out.n_seen += 1
-                out.n_units += 1
-                out.quarantine.append(
-                    {
-                        "source_name": item.name,
-                        "stage": "read",
-                        "reason": "unreadable",
-                        "detail": f"cannot read {item.name}: {exc.strerror or exc}",
-                    }
-                )
+                out.hold_unread(item.name, "unreadable", f"cannot read {item.name}: {exc.strerror or exc}")
                 continue
             sha, _ = writer.archive(data, durable=False)
             writer.index_archived(sha, item.name)

@@ -57,6 +57,44 @@ def test_failed_commit_leaves_no_files_and_no_rows(corpus_home, monkeypatch):
     assert _count(corpus_home, "mentions") == 0
 
 
+class _SignalAfterCommit:
+    """A connection that raises KeyboardInterrupt on leaving its `with` block once COMMIT has run: a signal
+    (SIGTERM's handler, Ctrl-C) arriving just after the commit."""
+
+    def __init__(self, con):
+        self.con, self.committed = con, False
+
+    def execute(self, sql, *args):
+        self.committed |= sql.strip().upper() == "COMMIT"
+        return self.con.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self.con, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.con.close()
+        if self.committed and exc[0] is None:
+            raise KeyboardInterrupt
+
+
+def test_a_signal_just_after_commit_keeps_the_committed_files(corpus_home, monkeypatch):
+    wh = Warehouse(corpus_home)
+    with wh.writer() as w:
+        w.land_batch("r1", 0, {"articles": _articles("a")})
+        real_connect = w.connect
+        monkeypatch.setattr(w, "connect", lambda: _SignalAfterCommit(real_connect()))
+        with pytest.raises(KeyboardInterrupt):
+            w.land_batch("r1", 1, {"articles": _articles("b"), "mentions": _mentions("b", 2)})
+    # the batch was committed: its files must still be there, and the next writer opens the lake
+    with wh.writer():
+        pass
+    assert _count(corpus_home, "articles") == 2
+    assert _count(corpus_home, "mentions") == 2
+
+
 def test_orphan_files_from_a_killed_run_are_invisible_and_removed(corpus_home):
     wh = Warehouse(corpus_home)
     with wh.writer() as w:

@@ -372,8 +372,7 @@ class WarehouseWriter:
                 self._refresh_views(con)
                 con.execute("COMMIT")
         except BaseException:
-            for _, rel, _ in written:
-                (self.layout.lake / rel).unlink(missing_ok=True)
+            self._discard_uncommitted([rel for _, rel, _ in written])
             raise
         return articles.num_rows if articles is not None else 0
 
@@ -462,7 +461,7 @@ class WarehouseWriter:
                 self._refresh_views(con)
                 con.execute("COMMIT")
         except BaseException:
-            (self.layout.lake / rel).unlink(missing_ok=True)
+            self._discard_uncommitted([rel])
             raise
         self._drop_retired()
         return True
@@ -517,8 +516,7 @@ class WarehouseWriter:
                 self._refresh_views(con)
                 con.execute("COMMIT")
         except BaseException:
-            for _, rel, _ in written:
-                (self.layout.lake / rel).unlink(missing_ok=True)
+            self._discard_uncommitted([rel for _, rel, _ in written])
             raise
         self._drop_retired()
         counts: dict[str, int] = {t: 0 for t in tables_seen}
@@ -555,6 +553,29 @@ class WarehouseWriter:
             self.rewrite_tables(run_id, ({table: t} for t in self.iter_table(table, names, rows_per_file)))
             out[table] = (before, self.live_file_count(table))
         return out
+
+    def _discard_uncommitted(self, rels: Sequence[str]) -> None:
+        """After a failed landing, delete the files it wrote that the catalog does not name.
+
+        The failure may come after COMMIT (a signal's exception while the connection closes): files the
+        committed manifest names must stay. When the catalog cannot be asked, every file stays; the next
+        writer's orphan sweep removes the unnamed ones.
+        """
+        if not rels:
+            return
+        try:
+            with self.connect() as con:
+                named = {
+                    r[0]
+                    for r in con.execute(
+                        "SELECT rel_path FROM _lake_files WHERE list_contains(?, rel_path)", [list(rels)]
+                    ).fetchall()
+                }
+        except Exception:  # noqa: BLE001 - leave the files to the orphan sweep rather than lose committed data
+            return
+        for rel in rels:
+            if rel not in named:
+                (self.layout.lake / rel).unlink(missing_ok=True)
 
     def _drop_retired(self) -> None:
         with self.connect() as con:

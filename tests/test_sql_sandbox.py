@@ -161,7 +161,11 @@ def test_runaway_query_stops_at_timeout_with_exit_124(home):
 def test_ctrl_c_ends_a_query_cleanly_with_exit_130(home, tmp_path):
     proc = subprocess.Popen([str(BIN / "corpus"), "sql", SLOW, "--timeout", "100", "--home", str(home)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**ENV, "TMPDIR": str(tmp_path)})
+                            env={**ENV, "TMPDIR": str(tmp_path)},
+                            # as from a terminal: SIGINT at its default even if something in this pytest process
+                            # set it to ignored (a child inherits SIG_IGN, and Python then never raises
+                            # KeyboardInterrupt)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not list(tmp_path.glob("corpus-sql-*")) and time.monotonic() < deadline:  # the snapshot exists
         time.sleep(0.1)

@@ -166,6 +166,25 @@ def test_a_record_the_page_never_shows_loses_to_the_dateline() -> None:
     assert clean_html_page(html).published == dt.date(2021, 5, 9)
 
 
+def test_a_dateline_in_another_time_zone_keeps_the_records_day() -> None:
+    # 23:30 in UTC is already the next day for a reader east of Greenwich: the same moment.
+    html = page(
+        '<meta property="article:published_time" content="2021-04-01T23:30:00+00:00">',
+        top="<h1>Gates open on the north bank</h1><p>2 April 2021</p>",
+    )
+    assert clean_html_page(html).published == dt.date(2021, 4, 1)
+    # a dateline days away from the record is not the same moment: the dateline still wins
+    far = html.replace("2 April 2021", "5 April 2021")
+    assert clean_html_page(far).published == dt.date(2021, 4, 5)
+
+
+def test_the_url_day_wins_over_a_timestamp_written_in_another_zone() -> None:
+    html = page('<meta property="article:published_time" content="2021-04-02T03:10:00+00:00">', top="<h1>Gates</h1>")
+    assert clean_html_page(html, url="https://rivertimes.example/2021/04/01/gates").published == dt.date(2021, 4, 1)
+    # a URL day the timestamp cannot reach in any zone does not override it
+    assert clean_html_page(html, url="https://rivertimes.example/2021/03/29/gates").published == dt.date(2021, 4, 2)
+
+
 def test_an_updated_date_is_not_the_dateline() -> None:
     html = page(
         top="<h1>Gates open on the north bank</h1><p>Last updated: 9 May 2021</p>",

@@ -513,7 +513,11 @@ def _is_site(name: str, sites: set[str]) -> bool:
     return bool(folded) and any(folded == s or (len(s) >= 4 and folded.startswith(s)) for s in sites)
 
 
+_ISO_OFFSET = re.compile(r"T(\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?")
+
+
 def _parse_iso(value: str) -> dt.date | None:
+    """The day of an ISO date or timestamp, as written (the publisher's local day)."""
     m = _ISO_DATE.search(value)
     if not m:
         return None
@@ -521,6 +525,33 @@ def _parse_iso(value: str) -> dt.date | None:
         return dt.date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError:
         return None
+
+
+def _moment(value: str) -> dt.datetime | None:
+    """The UTC moment of an ISO timestamp that has a time and an offset ("Z" counts), else None."""
+    day = _parse_iso(value)
+    m = _ISO_DATE.search(value)
+    if day is None or m is None:
+        return None
+    t = _ISO_OFFSET.match(value, m.end())
+    if not t or not t[3]:
+        return None
+    offset = dt.timedelta()
+    if t[3] != "Z":
+        digits = t[3][1:].replace(":", "")
+        offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4]))
+        offset = -offset if t[3][0] == "-" else offset
+    try:
+        return dt.datetime(day.year, day.month, day.day, int(t[1]), int(t[2])) - offset
+    except ValueError:
+        return None
+
+
+def _same_moment(day: dt.date, moment: dt.datetime | None) -> bool:
+    """The day is the calendar day of the moment in some time zone (UTC-12 to UTC+14)."""
+    if moment is None:
+        return False
+    return (moment - dt.timedelta(hours=12)).date() <= day <= (moment + dt.timedelta(hours=14)).date()
 
 
 def url_date(url: str | None) -> dt.date | None:
@@ -548,17 +579,26 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
     The record (1) wins when the page shows that date somewhere; when it does not and the page
     shows a dateline (2), the dateline wins: the record then holds a date the reader never sees
     (a first draft, a re-import). Otherwise: the htmldate guess if the page shows it, else the
-    record, else an "Updated" date as the last resort. Measured on WCXB dev
+    record, else an "Updated" date as the last resort.
+    Time zones: the record's day is the day as the publisher wrote it (not converted to UTC). A
+    URL day or a dateline one calendar day off a record timestamp, and reachable from it in some
+    zone (UTC-12 to UTC+14), is the same moment: the URL's day then wins over the record (the
+    publisher's own day), and the record's day wins over such a dateline. Measured on WCXB dev
     (bench/extraction_wcxb.py; tests in test_clean_pagemeta.py).
     """
     record = None
+    moment: dt.datetime | None = None
     for wanted in ("jsonld", "meta", "time"):
         for source, raw in pm.dates:
             if source == wanted and (record := _parse_iso(raw)) is not None:
+                moment = _moment(raw)
                 break
         if record is not None:
             break
-    record = record or url_date(url)
+    in_url = url_date(url)
+    if record is not None and in_url is not None and in_url != record and _same_moment(in_url, moment):
+        return in_url  # the URL names the publisher's day of a timestamp written in another zone
+    record = record or in_url
     text: str | None = None
 
     def is_shown(date: dt.date) -> bool:
@@ -571,6 +611,8 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
 
     if record is not None and (tree is None or is_shown(record)):
         return record
+    if record is not None and pm.visible and _same_moment(pm.visible[0], moment):
+        return record  # the dateline shows the same moment in another time zone: the record's day
     if pm.visible:
         return pm.visible[0]
     if found is not None and is_shown(found):

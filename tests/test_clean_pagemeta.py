@@ -185,6 +185,18 @@ def test_the_url_day_wins_over_a_timestamp_written_in_another_zone() -> None:
     assert clean_html_page(html, url="https://rivertimes.example/2021/03/29/gates").published == dt.date(2021, 4, 2)
 
 
+def test_a_numeric_dateline_is_read_in_the_order_the_record_confirms() -> None:
+    # "04.09.2021" is 4 September day-first; the record says 9 April: the page writes month first
+    html = page(
+        top="<h1>Gates open on the north bank</h1><p>04.09.2021</p>",
+        jsonld={"@type": "NewsArticle", "headline": "Gates", "datePublished": "2021-04-09T10:00:00Z"},
+    )
+    assert clean_html_page(html).published == dt.date(2021, 4, 9)
+    # a dateline spelled out in words is never swapped
+    words = html.replace("04.09.2021", "4 September 2021")
+    assert clean_html_page(words).published == dt.date(2021, 9, 4)
+
+
 def test_an_updated_date_is_not_the_dateline() -> None:
     html = page(
         top="<h1>Gates open on the north bank</h1><p>Last updated: 9 May 2021</p>",

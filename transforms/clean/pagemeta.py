@@ -103,6 +103,7 @@ class PageMeta:
     visible: list[dt.date] = field(default_factory=list)  # dates written next to the headline
     updated: list[dt.date] = field(default_factory=list)  # those of them labelled "Updated ..."
     bylines: list[str] = field(default_factory=list)  # "By ..." texts next to the headline
+    ambiguous: set[dt.date] = field(default_factory=set)  # visible dates written 03/04/2021 or 03.04.2021
 
 
 def _text(node: Any) -> str:
@@ -216,7 +217,7 @@ def read_page_meta(tree: Any, url: str | None) -> PageMeta:
     h1_nodes = [h for h in tree.iter("h1") if _text(h)][:5]
     pm.h1 = [_text(h) for h in h1_nodes]
     if h1_nodes:
-        pm.visible, pm.updated = _dates_near(h1_nodes[0])
+        pm.visible, pm.updated, pm.ambiguous = _dates_near(h1_nodes[0])
         pm.bylines = _bylines_near(h1_nodes[0])
     for node in tree.iter("time"):
         value = node.get("datetime")
@@ -305,9 +306,10 @@ def _bylines_near(h1: Any) -> list[str]:
 _UPDATED_LABEL = re.compile(r"(?:updated|modified|reviewed|edited)\W{0,3}(?:on|at)?\W{0,3}$", re.IGNORECASE)
 
 
-def _dates_near(h1: Any) -> tuple[list[dt.date], list[dt.date]]:
+def _dates_near(h1: Any) -> tuple[list[dt.date], list[dt.date], set[dt.date]]:
     """Dates written in the page text just before and after the headline (the visible dateline):
-    (dates, dates labelled "Updated", "Last modified", "Reviewed" ...)."""
+    (dates, dates labelled "Updated", "Last modified", "Reviewed" ..., dates written in numbers
+    that read as another valid date with day and month swapped)."""
     after: list[str] = []
     total = 0
     for text in h1.xpath("following::text()[not(ancestor::script) and not(ancestor::style)][position() <= 200]"):
@@ -325,9 +327,12 @@ def _dates_near(h1: Any) -> tuple[list[dt.date], list[dt.date]]:
     text = " | ".join([*before, *after])
     dates: list[dt.date] = []
     updated: list[dt.date] = []
+    ambiguous: set[dt.date] = set()
     for m, date in _date_matches(text):
         (updated if _UPDATED_LABEL.search(text[max(0, m.start() - 30) : m.start()]) else dates).append(date)
-    return dates, updated
+        if (m["d5"] or m["d6"]) and date.day <= 12 and date.day != date.month:
+            ambiguous.add(date)
+    return dates, updated, ambiguous
 
 
 def site_names(pm: PageMeta) -> set[str]:
@@ -578,7 +583,9 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
     3. `found`: trafilatura's htmldate guess from the page header.
     The record (1) wins when the page shows that date somewhere; when it does not and the page
     shows a dateline (2), the dateline wins: the record then holds a date the reader never sees
-    (a first draft, a re-import). Otherwise: the htmldate guess if the page shows it, else the
+    (a first draft, a re-import); a dateline written in numbers only (03/10/2023) that reads as
+    the record's date with day and month swapped is read that way (htmldate's guess does not
+    count: it reads the same digits). Otherwise: the htmldate guess if the page shows it, else the
     record, else an "Updated" date as the last resort.
     Time zones: the record's day is the day as the publisher wrote it (not converted to UTC). A
     URL day or a dateline one calendar day off a record timestamp, and reachable from it in some
@@ -614,7 +621,10 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
     if record is not None and pm.visible and _same_moment(pm.visible[0], moment):
         return record  # the dateline shows the same moment in another time zone: the record's day
     if pm.visible:
-        return pm.visible[0]
+        shown = pm.visible[0]
+        if shown in pm.ambiguous and (swapped := dt.date(shown.year, shown.day, shown.month)) == record:
+            return swapped  # 09.10.2024 read in the order the page's own record confirms
+        return shown
     if found is not None and is_shown(found):
         return found
     return record or (pm.updated[0] if pm.updated else None)

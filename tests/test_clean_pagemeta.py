@@ -61,6 +61,19 @@ def test_site_name_learned_from_the_domain() -> None:
     assert result.title == "Gates open on the north bank"
 
 
+@pytest.mark.parametrize(
+    "h1",
+    [
+        '<h1><time datetime="2021-05-09">May 9 2021</time> Gates open on the north bank</h1>',
+        '<h1>Gates open on the north bank<div class="meta"><span>Posted on May 9, 2021 by desk</span></div></h1>',
+        "<h1>Gates open<br>on the north bank</h1>",
+    ],
+)
+def test_headline_words_without_stamps_nested_in_the_h1(h1: str) -> None:
+    result = clean_html_page(page(top=h1), url="https://rivertimes.example/gates")
+    assert result.title == "Gates open on the north bank"
+
+
 # --- authors ----------------------------------------------------------------------------------
 
 

@@ -110,6 +110,32 @@ def _text(node: Any) -> str:
     return _SPACE.sub(" ", node.text_content() if hasattr(node, "text_content") else str(node)).strip()
 
 
+# Inside a headline, these hold something else: a <time> stamp, a "Posted on ... by" block, a subtitle.
+_NOT_HEADLINE = frozenset("time div p h2 h3 h4 h5 h6 ul ol table form button script style noscript svg".split())
+
+
+def _heading_text(h1: Any) -> str:
+    """The words of a headline element: a <br> is a space, and <time> stamps and block elements
+    nested inside it (a "Posted on ... by" box, a date) are not part of it."""
+    parts: list[str] = [h1.text or ""]
+
+    def walk(node: Any) -> None:
+        for child in node:
+            if not isinstance(child.tag, str):
+                parts.append(child.tail or "")
+                continue
+            if child.tag == "br":
+                parts.append(" ")
+            elif child.tag not in _NOT_HEADLINE:
+                parts.append(child.text or "")
+                walk(child)
+            parts.append(child.tail or "")
+
+    walk(h1)
+    text = _SPACE.sub(" ", "".join(parts)).strip()
+    return text or _text(h1)
+
+
 def _fold(text: str | None) -> str:
     """Comparable form of a title or name: NFKC, case-folded, letters and digits only."""
     if not text:
@@ -215,7 +241,7 @@ def read_page_meta(tree: Any, url: str | None) -> PageMeta:
     if title is not None and _text(title):
         pm.titles["title"] = _text(title)
     h1_nodes = [h for h in tree.iter("h1") if _text(h)][:5]
-    pm.h1 = [_text(h) for h in h1_nodes]
+    pm.h1 = [_heading_text(h) for h in h1_nodes]
     if h1_nodes:
         pm.visible, pm.updated, pm.ambiguous = _dates_near(h1_nodes[0])
         pm.bylines = _bylines_near(h1_nodes[0])

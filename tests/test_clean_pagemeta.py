@@ -140,6 +140,17 @@ def test_no_author_is_invented() -> None:
     assert clean_html_page(html).author is None
 
 
+def test_share_card_written_by_pair_names_the_author() -> None:
+    card = '<meta name="twitter:label1" content="Written by"><meta name="twitter:data1" content="Mara Quell">'
+    assert clean_html_page(page(card, top="<h1>Gates open on the north bank</h1>")).author == "Mara Quell"
+    # a reading-time pair is not a byline
+    timing = card.replace("Written by", "Est. reading time").replace("Mara Quell", "4 minutes")
+    assert clean_html_page(page(timing, top="<h1>Gates open on the north bank</h1>")).author is None
+    # the visible byline beats the card (the card names the CMS account that posted the page)
+    shown = page(card, top="<h1>Gates open on the north bank</h1><p>By Leo Brandt</p>")
+    assert clean_html_page(shown).author == "Leo Brandt"
+
+
 # --- dates: the publisher's record (JSON-LD, meta, <time>, URL) when the page shows it, else the
 # dateline under the headline -------------------------------------------------------------------
 

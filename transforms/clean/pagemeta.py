@@ -8,7 +8,8 @@ trafilatura found, by explicit rules:
   name is learned from the page itself (og:site_name, the JSON-LD publisher, application-name, the
   domain). An <h1> that agrees with one of those sources is the title (it is what the page shows);
   else the stripped og:title/JSON-LD headline; else trafilatura's title, stripped the same way.
-- author: JSON-LD authors, then author meta tags, then trafilatura's byline; a candidate must read
+- author: JSON-LD authors, then author meta tags, then the byline next to the headline, then the
+  share card's "Written by" pair (twitter:label1/twitter:data1), then trafilatura's byline; a candidate must read
   as a person or organisation name (see `clean_author`): boilerplate ("Written by", "View more
   posts", "About the Author", "Our Editors"), URLs, role words alone and the site's own name are
   rejected. When no source names an author, none is invented.
@@ -81,6 +82,9 @@ _MONTH_WORDS = frozenset(
 # A "... by NAME" lead-in anywhere at the start of a byline ("This post was written by", "Recipe by").
 _BY_LEAD = re.compile(r"^[A-Za-z ]{0,40}?\b(?:by|By|BY)\s*:?\s+(?=[^\W\d_])")
 _LEAD_FURNITURE = re.compile(r"^(?:read more|more|see more|view all posts|posts|articles)\s+(?:about|from|by)\s+", re.I)
+
+
+_WRITTEN_BY = re.compile(r"(?:written|posted|published)\s+by|by|authors?|writers?", re.IGNORECASE)
 
 
 def _is_credential(piece: str) -> bool:
@@ -229,6 +233,10 @@ def read_page_meta(tree: Any, url: str | None) -> PageMeta:
         value = metas.get(key)
         if value:
             pm.authors.append(("meta", value))
+    for k in range(1, 5):  # twitter:label1 "Written by" + twitter:data1 "Jane Roe" (the card's byline)
+        label, value = metas.get(f"twitter:label{k}", ""), metas.get(f"twitter:data{k}")
+        if value and _WRITTEN_BY.fullmatch(label.strip()):
+            pm.authors.append(("card", value))
     for key in (
         "article:published_time", "og:published_time", "datepublished", "publish-date", "publishdate",
         "pubdate", "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.created", "date",
@@ -507,7 +515,9 @@ def _is_name(piece: str, sites: set[str]) -> bool:
 
 
 def choose_author(pm: PageMeta, byline: str | None) -> str | None:
-    """JSON-LD authors, then meta authors, then the visible byline; the first that names someone.
+    """JSON-LD authors, then meta authors, then the byline next to the headline, then the share
+    card's "Written by" pair (a CMS account: a visible byline beats it), then trafilatura's byline;
+    the first that names someone.
 
     A structured author that is only the site's own name (the publisher credited as author) gives
     way to a visible byline naming someone else; without one it stands."""
@@ -532,6 +542,11 @@ def choose_author(pm: PageMeta, byline: str | None) -> str | None:
     for raw in pm.bylines:
         if (a := clean_author(raw, sites)) and not _is_site(a, sites):
             return a
+    for source, raw in pm.authors:
+        if source == "card" and (a := clean_author(raw, sites, visible=False)):
+            if not _is_site(a, sites):
+                return a
+            deferred = deferred or a
     a = clean_author(byline, sites)
     if a and not _is_site(a, sites):
         return a

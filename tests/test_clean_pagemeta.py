@@ -151,6 +151,18 @@ def test_share_card_written_by_pair_names_the_author() -> None:
     assert clean_html_page(shown).author == "Leo Brandt"
 
 
+@pytest.mark.parametrize("label", ["Recipe by", "Article by:", "Contributors:", "Insights from"])
+def test_a_byline_label_is_not_a_name_the_name_after_it_is(label: str) -> None:
+    top = f"<h1>Gates open on the north bank</h1><div><span>{label}</span> <a>Mara Quell</a></div>"
+    assert clean_html_page(page(top=top)).author == "Mara Quell"
+    assert clean_author(label, set()) is None
+
+
+def test_a_photo_credit_label_does_not_make_an_author() -> None:
+    top = "<h1>Gates open on the north bank</h1><figure><figcaption>Photo by</figcaption><a>Leo Brandt</a></figure>"
+    assert clean_html_page(page(top=top)).author is None
+
+
 # --- dates: the publisher's record (JSON-LD, meta, <time>, URL) when the page shows it, else the
 # dateline under the headline -------------------------------------------------------------------
 

@@ -289,7 +289,11 @@ _VISIBLE_DATE = re.compile(
 _NEAR_CHARS = 500
 
 
-_BY_ALONE = re.compile(r"(?:written |posted |words |story )?by\s*:?|authors?\s*:|written by\s*:?", re.IGNORECASE)
+_BY_ALONE = re.compile(
+    r"(?!(?:photos?|images?|illustrations?|video|graphics?|art|source|credit|cover)\b)"
+    r"(?:[A-Za-z]+\s+){0,2}(?:by|from)\s*:?|(?:authors?|contributors?|writers?)\s*:",
+    re.IGNORECASE,
+)
 _BY_TEXT = re.compile(r"(?:(?:written|posted|words|story)\s+)?by\s*:?\s+(?P<name>\S.{1,80})", re.IGNORECASE)
 _AUTHOR_CLASS = re.compile(r"author|byline|writer", re.IGNORECASE)
 # Links to an author's page: /author/jane-roe, /people/jane-roe, /contributors/jane-roe.
@@ -462,8 +466,8 @@ def clean_author(raw: str | None, sites: set[str], visible: bool = True) -> str 
     if m:
         text = text[: m.start()]
     text = text.strip(" ,;:|-–—")
-    if not text or len(text) > 120:
-        return None
+    if not text or len(text) > 120 or _BY_ALONE.fullmatch(text):
+        return None  # a label whose name follows elsewhere ("Recipe by", "Insights from")
     names: list[str] = []
     for part in _SPLIT_AUTHORS.split(text):
         for piece in part.split(","):

@@ -163,6 +163,14 @@ def test_a_photo_credit_label_does_not_make_an_author() -> None:
     assert clean_html_page(page(top=top)).author is None
 
 
+def test_a_byline_naming_the_site_stands_when_nobody_else_is_named() -> None:
+    head = '<meta property="og:site_name" content="River Times">'
+    top = '<h1>Gates open on the north bank</h1><p><a href="/authors/river-times">River Times</a></p>'
+    assert clean_html_page(page(head, top=top), url="https://rivertimes.example/gates").author == "River Times"
+    named = top + '<p><a href="/authors/leo-brandt">Leo Brandt</a></p>'
+    assert clean_html_page(page(head, top=named), url="https://rivertimes.example/gates").author == "Leo Brandt"
+
+
 # --- dates: the publisher's record (JSON-LD, meta, <time>, URL) when the page shows it, else the
 # dateline under the headline -------------------------------------------------------------------
 

@@ -523,8 +523,9 @@ def choose_author(pm: PageMeta, byline: str | None) -> str | None:
     card's "Written by" pair (a CMS account: a visible byline beats it), then trafilatura's byline;
     the first that names someone.
 
-    A structured author that is only the site's own name (the publisher credited as author) gives
-    way to a visible byline naming someone else; without one it stands."""
+    A structured author or a byline that is only the site's own name (the publisher credited as
+    author) gives way to a later source naming someone else; without one it stands (a page that
+    shows "By River Times" is credited to River Times)."""
     sites = site_names(pm)
     deferred: str | None = None
     jsonld = [a for s, raw in pm.authors if s == "jsonld" and (a := clean_author(raw, sites, visible=False))]
@@ -544,8 +545,10 @@ def choose_author(pm: PageMeta, byline: str | None) -> str | None:
                 return a
             deferred = deferred or a
     for raw in pm.bylines:
-        if (a := clean_author(raw, sites)) and not _is_site(a, sites):
-            return a
+        if a := clean_author(raw, sites):
+            if not _is_site(a, sites):
+                return a
+            deferred = deferred or a
     for source, raw in pm.authors:
         if source == "card" and (a := clean_author(raw, sites, visible=False)):
             if not _is_site(a, sites):

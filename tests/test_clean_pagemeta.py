@@ -171,6 +171,24 @@ def test_a_byline_naming_the_site_stands_when_nobody_else_is_named() -> None:
     assert clean_html_page(page(head, top=named), url="https://rivertimes.example/gates").author == "Leo Brandt"
 
 
+def test_author_box_below_the_article_names_the_author() -> None:
+    box = (
+        '<div class="post-author-box"><h4>Mara Quell</h4><p>Mara Quell has covered the valley\'s rivers '
+        "and farms for a decade and lives near the north bank.</p></div>"
+    )
+    html = page(top="<h1>Gates open on the north bank</h1>").replace("</article>", "</article>" + box)
+    assert clean_html_page(html).author == "Mara Quell"
+    card = '<div class="author-card"><span>Mara Quell| Author</span></div>'
+    html = page(top="<h1>Gates open on the north bank</h1>").replace("</article>", "</article>" + card)
+    assert clean_html_page(html).author == "Mara Quell"
+
+
+def test_a_class_naming_authorities_is_not_an_author_box() -> None:
+    extra = '<div class="local-authorities">Valley Water Board</div>'
+    html = page(top="<h1>Gates open on the north bank</h1>").replace("</article>", "</article>" + extra)
+    assert clean_html_page(html).author is None
+
+
 # --- dates: the publisher's record (JSON-LD, meta, <time>, URL) when the page shows it, else the
 # dateline under the headline -------------------------------------------------------------------
 

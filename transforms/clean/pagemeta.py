@@ -61,7 +61,7 @@ _PREFIX = re.compile(
     re.IGNORECASE,
 )
 _CUT = re.compile(
-    r"\s+(?:[|•·]|[-–—]\s|(?:published|updated|posted|reviewed|edited|medically|fact-checked|on|at)\b|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|"
+    r"\s*[|•·]|\s+(?:[-–—]\s|(?:published|updated|posted|reviewed|edited|medically|fact-checked|on|at)\b|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|"
     r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
     r"(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?)\s+\d)",
     re.IGNORECASE,
@@ -518,7 +518,7 @@ def _is_name(piece: str, sites: set[str]) -> bool:
     return any(c.isupper() for c in letters) or not any(c.islower() for c in letters)
 
 
-def choose_author(pm: PageMeta, byline: str | None) -> str | None:
+def choose_author(pm: PageMeta, byline: str | None, tree: Any = None) -> str | None:
     """JSON-LD authors, then meta authors, then the byline next to the headline, then the share
     card's "Written by" pair (a CMS account: a visible byline beats it), then trafilatura's byline;
     the first that names someone.
@@ -557,7 +557,37 @@ def choose_author(pm: PageMeta, byline: str | None) -> str | None:
     a = clean_author(byline, sites)
     if a and not _is_site(a, sites):
         return a
+    if tree is not None and not (deferred or a):
+        for raw in _author_boxes(tree):
+            if (found := clean_author(raw, sites)) and not _is_site(found, sites):
+                return found
     return deferred or a
+
+
+# An element the page marks as its author's: class "author-name", rel="author", itemprop="author".
+_AUTHOR_BOX = (
+    "//*[(contains(@class, 'author') and not(contains(@class, 'comment')) and not(contains(@class, 'authorit')))"
+    " or @rel='author' "
+    "or @itemprop='author'][not(ancestor::*[contains(@class, 'comment')])]"
+)
+
+
+def _author_boxes(tree: Any) -> list[str]:
+    """Short texts of the elements the page marks as its author's (an author box below the article,
+    a byline far from the headline), in page order."""
+    out: list[str] = []
+    for el in tree.xpath(_AUTHOR_BOX)[:20]:
+        if el.tag in ("script", "style", "img", "meta", "link"):
+            continue
+        text = _text(el)
+        if len(text) > 600:  # a page section, not a box
+            continue
+        if len(text) > 60:  # an author box: the name is its first text ("Jane Roe" above her bio)
+            first = next((d for d in el.iterdescendants() if isinstance(d.tag, str) and (d.text or "").strip()), None)
+            text = _text(first) if first is not None else ""
+        if 3 <= len(text) <= 60:
+            out.append(text)
+    return out
 
 
 def _is_site(name: str, sites: set[str]) -> bool:

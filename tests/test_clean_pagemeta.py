@@ -183,10 +183,18 @@ def test_author_box_below_the_article_names_the_author() -> None:
     assert clean_html_page(html).author == "Mara Quell"
 
 
-def test_a_class_naming_authorities_is_not_an_author_box() -> None:
-    extra = '<div class="local-authorities">Valley Water Board</div>'
-    html = page(top="<h1>Gates open on the north bank</h1>").replace("</article>", "</article>" + extra)
-    assert clean_html_page(html).author is None
+def test_comments_and_authorities_are_not_author_boxes() -> None:
+    import lxml.html
+
+    from transforms.clean.pagemeta import _author_boxes
+
+    tree = lxml.html.fromstring(
+        '<html><body><div class="local-authorities">Valley Water Board</div>'
+        '<section class="comments"><div class="comment-author">Leo Brandt</div>'
+        '<div class="reply"><span class="author">Ada Stone</span></div></section>'
+        '<p class="byline-author">Mara Quell</p></body></html>'
+    )
+    assert _author_boxes(tree) == ["Mara Quell"]
 
 
 # --- dates: the publisher's record (JSON-LD, meta, <time>, URL) when the page shows it, else the

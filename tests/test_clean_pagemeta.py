@@ -80,7 +80,7 @@ def test_headline_words_without_stamps_nested_in_the_h1(h1: str) -> None:
 @pytest.mark.parametrize(
     "raw",
     ["Written by", "Our Editors", "View more posts", "About the Author", "Community Editor", "Rivertimes com Published",
-     "Staff", "https://social.example/rivertimes", "Dec"],
+     "Staff", "https://social.example/rivertimes", "Dec", "Guide", "Name", "Valley State University ©"],
 )
 def test_non_person_bylines_are_rejected(raw: str) -> None:
     assert clean_author(raw, {"rivertimes"}) is None
@@ -95,6 +95,9 @@ def test_non_person_bylines_are_rejected(raw: str) -> None:
         ("Mara Okafor Staff Writer", "Mara Okafor"),
         ("Mara Okafor, PhD", "Mara Okafor, PhD"),
         ("Mara Okafor; Home; Garden", "Mara Okafor"),
+        ("Mara Okafor December", "Mara Okafor"),
+        ("June Okafor", "June Okafor"),
+        ("Leo May", "Leo May"),
     ],
 )
 def test_bylines_are_reduced_to_names(raw: str, expected: str) -> None:

@@ -11,8 +11,9 @@ trafilatura found, by explicit rules:
 - author: JSON-LD authors, then author meta tags, then the byline next to the headline, then the
   share card's "Written by" pair (twitter:label1/twitter:data1), then trafilatura's byline; a candidate must read
   as a person or organisation name (see `clean_author`): boilerplate ("Written by", "View more
-  posts", "About the Author", "Our Editors"), URLs, role words alone and the site's own name are
-  rejected. When no source names an author, none is invented.
+  posts", "About the Author", "Our Editors"), URLs, copyright lines, role and generic words alone
+  ("Staff", "Guide", "Name") and the site's own name are rejected; a month name trailing a name
+  (the dateline run into the byline) is dropped. When no source names an author, none is invented.
 - published: see `choose_date` for the order of sources.
 """
 
@@ -53,7 +54,8 @@ _ROLE = frozenset(
     "staff team writer writers contributor contributors guest admin administrator desk newsdesk "
     "community senior associate managing chief contributing correspondent reporter reporters news "
     "web content marketing expert experts member members user anonymous unknown default blog "
-    "publisher press release office official board group website site page undefined null none webmaster".split()
+    "publisher press release office official board group website site page undefined null none webmaster "
+    "name guide guides review reviews opinion analysis feature features sponsored advertisement tips insights".split()
 )
 _PREFIX = re.compile(
     r"^(?:(?:(?:written|posted|reviewed|published|edited|reported|story|words|text|article)\s+)?(?:by|from)|"
@@ -456,7 +458,7 @@ def clean_author(raw: str | None, sites: set[str], visible: bool = True) -> str 
     if not raw:
         return None
     text = _SPACE.sub(" ", unicodedata.normalize("NFKC", html.unescape(raw))).strip()
-    if "://" in text or "@" in text or text.lower().startswith("www."):
+    if "://" in text or "@" in text or "©" in text or text.lower().startswith("www."):
         return None
     text = _LEAD_FURNITURE.sub("", text.strip("\"“”'"))
     text = _PREFIX.sub("", text)
@@ -478,6 +480,10 @@ def clean_author(raw: str | None, sites: set[str], visible: bool = True) -> str 
                 names[-1] += ", " + piece
                 continue
             piece, job = _cut_job(piece) if visible else (piece, False)
+            words = piece.split()
+            while len(words) > 1 and words[-1].lower().strip(".") in _MONTH_WORDS - {"may", "march"}:
+                words.pop()  # "Jane Roe December": the dateline after the name, its day elsewhere
+            piece = " ".join(words)
             if names and " " not in piece and " " in names[0]:
                 break  # "Jane Roe, Home, Garden": a lone word after a full name is a section
             if not _is_name(piece, sites):

@@ -74,6 +74,17 @@ def test_headline_words_without_stamps_nested_in_the_h1(h1: str) -> None:
     assert result.title == "Gates open on the north bank"
 
 
+def test_a_long_subtitle_the_pages_title_repeats_stays_in_the_headline() -> None:
+    long = "Gates open on the north bank – what the farmers downstream can expect this spring"
+    head = f'<title>{long} | River Times</title><meta property="og:site_name" content="River Times">'
+    assert clean_html_page(page(head, top=f"<h1>{long}</h1>")).title == long
+    # a short tag after the headline ("Opinion", "Top 5 Picks") is still cut
+    short = "Gates open on the north bank | Opinion"
+    assert clean_html_page(page(f"<title>{short}</title>", top=f"<h1>{short}</h1>")).title == (
+        "Gates open on the north bank"
+    )
+
+
 # --- authors ----------------------------------------------------------------------------------
 
 

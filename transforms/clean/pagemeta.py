@@ -8,6 +8,8 @@ trafilatura found, by explicit rules:
   name is learned from the page itself (og:site_name, the JSON-LD publisher, application-name, the
   domain). An <h1> that agrees with one of those sources is the title (it is what the page shows);
   else the stripped og:title/JSON-LD headline; else trafilatura's title, stripped the same way.
+  A segment after the headline ("Headline | Top 5 Picks") is cut, unless it is a subtitle of more
+  than four words that the page's own title repeats.
 - author: JSON-LD authors, then author meta tags, then the byline next to the headline, then the
   share card's "Written by" pair (twitter:label1/twitter:data1), then trafilatura's byline; a candidate must read
   as a person or organisation name (see `clean_author`): boilerplate ("Written by", "View more
@@ -431,7 +433,11 @@ def choose_title(pm: PageMeta, fallback: str | None) -> str | None:
     sources = [pm.titles[k] for k in ("og", "jsonld", "twitter", "title") if k in pm.titles]
     for h1 in pm.h1:
         if any(_agrees(h1, s, sites) for s in sources):
-            return _main_segment(h1)
+            main = _main_segment(h1)
+            rest = h1[len(main) :].split()
+            if len(rest) > 4 and any(_fold(strip_site(s, sites)) == _fold(h1) for s in sources):
+                return h1  # a subtitle (4+ words) the page's own title repeats is part of the headline
+            return main
     for h1 in pm.h1[:1]:
         if 3 <= len(h1.split()) <= 40 and not _is_site_segment(h1, sites):
             return _main_segment(h1)

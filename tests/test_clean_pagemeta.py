@@ -61,13 +61,37 @@ def test_site_name_learned_from_the_domain() -> None:
     assert result.title == "Gates open on the north bank"
 
 
+@pytest.mark.parametrize(
+    "h1",
+    [
+        '<h1><time datetime="2021-05-09">May 9 2021</time> Gates open on the north bank</h1>',
+        '<h1>Gates open on the north bank<div class="meta"><span>Posted on May 9, 2021 by desk</span></div></h1>',
+        "<h1>Gates open<br>on the north bank</h1>",
+    ],
+)
+def test_headline_words_without_stamps_nested_in_the_h1(h1: str) -> None:
+    result = clean_html_page(page(top=h1), url="https://rivertimes.example/gates")
+    assert result.title == "Gates open on the north bank"
+
+
+def test_a_long_subtitle_the_pages_title_repeats_stays_in_the_headline() -> None:
+    long = "Gates open on the north bank – what the farmers downstream can expect this spring"
+    head = f'<title>{long} | River Times</title><meta property="og:site_name" content="River Times">'
+    assert clean_html_page(page(head, top=f"<h1>{long}</h1>")).title == long
+    # a short tag after the headline ("Opinion", "Top 5 Picks") is still cut
+    short = "Gates open on the north bank | Opinion"
+    assert clean_html_page(page(f"<title>{short}</title>", top=f"<h1>{short}</h1>")).title == (
+        "Gates open on the north bank"
+    )
+
+
 # --- authors ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     "raw",
     ["Written by", "Our Editors", "View more posts", "About the Author", "Community Editor", "Rivertimes com Published",
-     "Staff", "https://social.example/rivertimes", "Dec"],
+     "Staff", "https://social.example/rivertimes", "Dec", "Guide", "Name", "Valley State University ©"],
 )
 def test_non_person_bylines_are_rejected(raw: str) -> None:
     assert clean_author(raw, {"rivertimes"}) is None
@@ -82,6 +106,9 @@ def test_non_person_bylines_are_rejected(raw: str) -> None:
         ("Mara Okafor Staff Writer", "Mara Okafor"),
         ("Mara Okafor, PhD", "Mara Okafor, PhD"),
         ("Mara Okafor; Home; Garden", "Mara Okafor"),
+        ("Mara Okafor December", "Mara Okafor"),
+        ("June Okafor", "June Okafor"),
+        ("Leo May", "Leo May"),
     ],
 )
 def test_bylines_are_reduced_to_names(raw: str, expected: str) -> None:
@@ -127,6 +154,63 @@ def test_no_author_is_invented() -> None:
     assert clean_html_page(html).author is None
 
 
+def test_share_card_written_by_pair_names_the_author() -> None:
+    card = '<meta name="twitter:label1" content="Written by"><meta name="twitter:data1" content="Mara Quell">'
+    assert clean_html_page(page(card, top="<h1>Gates open on the north bank</h1>")).author == "Mara Quell"
+    # a reading-time pair is not a byline
+    timing = card.replace("Written by", "Est. reading time").replace("Mara Quell", "4 minutes")
+    assert clean_html_page(page(timing, top="<h1>Gates open on the north bank</h1>")).author is None
+    # the visible byline beats the card (the card names the CMS account that posted the page)
+    shown = page(card, top="<h1>Gates open on the north bank</h1><p>By Leo Brandt</p>")
+    assert clean_html_page(shown).author == "Leo Brandt"
+
+
+@pytest.mark.parametrize("label", ["Recipe by", "Article by:", "Contributors:", "Insights from"])
+def test_a_byline_label_is_not_a_name_the_name_after_it_is(label: str) -> None:
+    top = f"<h1>Gates open on the north bank</h1><div><span>{label}</span> <a>Mara Quell</a></div>"
+    assert clean_html_page(page(top=top)).author == "Mara Quell"
+    assert clean_author(label, set()) is None
+
+
+def test_a_photo_credit_label_does_not_make_an_author() -> None:
+    top = "<h1>Gates open on the north bank</h1><figure><figcaption>Photo by</figcaption><a>Leo Brandt</a></figure>"
+    assert clean_html_page(page(top=top)).author is None
+
+
+def test_a_byline_naming_the_site_stands_when_nobody_else_is_named() -> None:
+    head = '<meta property="og:site_name" content="River Times">'
+    top = '<h1>Gates open on the north bank</h1><p><a href="/authors/river-times">River Times</a></p>'
+    assert clean_html_page(page(head, top=top), url="https://rivertimes.example/gates").author == "River Times"
+    named = top + '<p><a href="/authors/leo-brandt">Leo Brandt</a></p>'
+    assert clean_html_page(page(head, top=named), url="https://rivertimes.example/gates").author == "Leo Brandt"
+
+
+def test_author_box_below_the_article_names_the_author() -> None:
+    box = (
+        '<div class="post-author-box"><h4>Mara Quell</h4><p>Mara Quell has covered the valley\'s rivers '
+        "and farms for a decade and lives near the north bank.</p></div>"
+    )
+    html = page(top="<h1>Gates open on the north bank</h1>").replace("</article>", "</article>" + box)
+    assert clean_html_page(html).author == "Mara Quell"
+    card = '<div class="author-card"><span>Mara Quell| Author</span></div>'
+    html = page(top="<h1>Gates open on the north bank</h1>").replace("</article>", "</article>" + card)
+    assert clean_html_page(html).author == "Mara Quell"
+
+
+def test_comments_and_authorities_are_not_author_boxes() -> None:
+    import lxml.html
+
+    from transforms.clean.pagemeta import _author_boxes
+
+    tree = lxml.html.fromstring(
+        '<html><body><div class="local-authorities">Valley Water Board</div>'
+        '<section class="comments"><div class="comment-author">Leo Brandt</div>'
+        '<div class="reply"><span class="author">Ada Stone</span></div></section>'
+        '<p class="byline-author">Mara Quell</p></body></html>'
+    )
+    assert _author_boxes(tree) == ["Mara Quell"]
+
+
 # --- dates: the publisher's record (JSON-LD, meta, <time>, URL) when the page shows it, else the
 # dateline under the headline -------------------------------------------------------------------
 
@@ -164,6 +248,37 @@ def test_a_record_the_page_never_shows_loses_to_the_dateline() -> None:
         jsonld={"@type": "NewsArticle", "headline": "Gates", "datePublished": "2019-01-01T00:00:00Z"},
     )
     assert clean_html_page(html).published == dt.date(2021, 5, 9)
+
+
+def test_a_dateline_in_another_time_zone_keeps_the_records_day() -> None:
+    # 23:30 in UTC is already the next day for a reader east of Greenwich: the same moment.
+    html = page(
+        '<meta property="article:published_time" content="2021-04-01T23:30:00+00:00">',
+        top="<h1>Gates open on the north bank</h1><p>2 April 2021</p>",
+    )
+    assert clean_html_page(html).published == dt.date(2021, 4, 1)
+    # a dateline days away from the record is not the same moment: the dateline still wins
+    far = html.replace("2 April 2021", "5 April 2021")
+    assert clean_html_page(far).published == dt.date(2021, 4, 5)
+
+
+def test_the_url_day_wins_over_a_timestamp_written_in_another_zone() -> None:
+    html = page('<meta property="article:published_time" content="2021-04-02T03:10:00+00:00">', top="<h1>Gates</h1>")
+    assert clean_html_page(html, url="https://rivertimes.example/2021/04/01/gates").published == dt.date(2021, 4, 1)
+    # a URL day the timestamp cannot reach in any zone does not override it
+    assert clean_html_page(html, url="https://rivertimes.example/2021/03/29/gates").published == dt.date(2021, 4, 2)
+
+
+def test_a_numeric_dateline_is_read_in_the_order_the_record_confirms() -> None:
+    # "04.09.2021" is 4 September day-first; the record says 9 April: the page writes month first
+    html = page(
+        top="<h1>Gates open on the north bank</h1><p>04.09.2021</p>",
+        jsonld={"@type": "NewsArticle", "headline": "Gates", "datePublished": "2021-04-09T10:00:00Z"},
+    )
+    assert clean_html_page(html).published == dt.date(2021, 4, 9)
+    # a dateline spelled out in words is never swapped
+    words = html.replace("04.09.2021", "4 September 2021")
+    assert clean_html_page(words).published == dt.date(2021, 9, 4)
 
 
 def test_an_updated_date_is_not_the_dateline() -> None:

@@ -105,7 +105,7 @@ def extract_html(data: bytes | str, url: str | None = None) -> Extracted:
     return Extracted(
         text=text,
         title=choose_title(page, _field(doc, "title")),
-        author=choose_author(page, _field(doc, "author")),
+        author=choose_author(page, _field(doc, "author"), tree),
         published=choose_date(page, page_url, _date(_field(doc, "date")), tree),
         sitename=_field(doc, "sitename"),
         url=page_url,

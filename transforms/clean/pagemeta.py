@@ -8,10 +8,14 @@ trafilatura found, by explicit rules:
   name is learned from the page itself (og:site_name, the JSON-LD publisher, application-name, the
   domain). An <h1> that agrees with one of those sources is the title (it is what the page shows);
   else the stripped og:title/JSON-LD headline; else trafilatura's title, stripped the same way.
-- author: JSON-LD authors, then author meta tags, then trafilatura's byline; a candidate must read
+  A segment after the headline ("Headline | Top 5 Picks") is cut, unless it is a subtitle of more
+  than four words that the page's own title repeats.
+- author: JSON-LD authors, then author meta tags, then the byline next to the headline, then the
+  share card's "Written by" pair (twitter:label1/twitter:data1), then trafilatura's byline; a candidate must read
   as a person or organisation name (see `clean_author`): boilerplate ("Written by", "View more
-  posts", "About the Author", "Our Editors"), URLs, role words alone and the site's own name are
-  rejected. When no source names an author, none is invented.
+  posts", "About the Author", "Our Editors"), URLs, copyright lines, role and generic words alone
+  ("Staff", "Guide", "Name") and the site's own name are rejected; a month name trailing a name
+  (the dateline run into the byline) is dropped. When no source names an author, none is invented.
 - published: see `choose_date` for the order of sources.
 """
 
@@ -52,7 +56,8 @@ _ROLE = frozenset(
     "staff team writer writers contributor contributors guest admin administrator desk newsdesk "
     "community senior associate managing chief contributing correspondent reporter reporters news "
     "web content marketing expert experts member members user anonymous unknown default blog "
-    "publisher press release office official board group website site page undefined null none webmaster".split()
+    "publisher press release office official board group website site page undefined null none webmaster "
+    "name guide guides review reviews opinion analysis feature features sponsored advertisement tips insights".split()
 )
 _PREFIX = re.compile(
     r"^(?:(?:(?:written|posted|reviewed|published|edited|reported|story|words|text|article)\s+)?(?:by|from)|"
@@ -60,7 +65,7 @@ _PREFIX = re.compile(
     re.IGNORECASE,
 )
 _CUT = re.compile(
-    r"\s+(?:[|•·]|[-–—]\s|(?:published|updated|posted|reviewed|edited|medically|fact-checked|on|at)\b|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|"
+    r"\s*[|•·]|\s+(?:[-–—]\s|(?:published|updated|posted|reviewed|edited|medically|fact-checked|on|at)\b|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|"
     r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
     r"(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?)\s+\d)",
     re.IGNORECASE,
@@ -83,6 +88,9 @@ _BY_LEAD = re.compile(r"^[A-Za-z ]{0,40}?\b(?:by|By|BY)\s*:?\s+(?=[^\W\d_])")
 _LEAD_FURNITURE = re.compile(r"^(?:read more|more|see more|view all posts|posts|articles)\s+(?:about|from|by)\s+", re.I)
 
 
+_WRITTEN_BY = re.compile(r"(?:written|posted|published)\s+by|by|authors?|writers?", re.IGNORECASE)
+
+
 def _is_credential(piece: str) -> bool:
     """A post-nominal credential ("MD", "PhD", "RD", "E-RYT 200", "M.D."): mostly capitals, short."""
     bare = re.sub(r"[.\-\s\d]", "", piece)
@@ -103,10 +111,37 @@ class PageMeta:
     visible: list[dt.date] = field(default_factory=list)  # dates written next to the headline
     updated: list[dt.date] = field(default_factory=list)  # those of them labelled "Updated ..."
     bylines: list[str] = field(default_factory=list)  # "By ..." texts next to the headline
+    ambiguous: set[dt.date] = field(default_factory=set)  # visible dates written 03/04/2021 or 03.04.2021
 
 
 def _text(node: Any) -> str:
     return _SPACE.sub(" ", node.text_content() if hasattr(node, "text_content") else str(node)).strip()
+
+
+# Inside a headline, these hold something else: a <time> stamp, a "Posted on ... by" block, a subtitle.
+_NOT_HEADLINE = frozenset("time div p h2 h3 h4 h5 h6 ul ol table form button script style noscript svg".split())
+
+
+def _heading_text(h1: Any) -> str:
+    """The words of a headline element: a <br> is a space, and <time> stamps and block elements
+    nested inside it (a "Posted on ... by" box, a date) are not part of it."""
+    parts: list[str] = [h1.text or ""]
+
+    def walk(node: Any) -> None:
+        for child in node:
+            if not isinstance(child.tag, str):
+                parts.append(child.tail or "")
+                continue
+            if child.tag == "br":
+                parts.append(" ")
+            elif child.tag not in _NOT_HEADLINE:
+                parts.append(child.text or "")
+                walk(child)
+            parts.append(child.tail or "")
+
+    walk(h1)
+    text = _SPACE.sub(" ", "".join(parts)).strip()
+    return text or _text(h1)
 
 
 def _fold(text: str | None) -> str:
@@ -202,6 +237,10 @@ def read_page_meta(tree: Any, url: str | None) -> PageMeta:
         value = metas.get(key)
         if value:
             pm.authors.append(("meta", value))
+    for k in range(1, 5):  # twitter:label1 "Written by" + twitter:data1 "Jane Roe" (the card's byline)
+        label, value = metas.get(f"twitter:label{k}", ""), metas.get(f"twitter:data{k}")
+        if value and _WRITTEN_BY.fullmatch(label.strip()):
+            pm.authors.append(("card", value))
     for key in (
         "article:published_time", "og:published_time", "datepublished", "publish-date", "publishdate",
         "pubdate", "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.created", "date",
@@ -214,9 +253,9 @@ def read_page_meta(tree: Any, url: str | None) -> PageMeta:
     if title is not None and _text(title):
         pm.titles["title"] = _text(title)
     h1_nodes = [h for h in tree.iter("h1") if _text(h)][:5]
-    pm.h1 = [_text(h) for h in h1_nodes]
+    pm.h1 = [_heading_text(h) for h in h1_nodes]
     if h1_nodes:
-        pm.visible, pm.updated = _dates_near(h1_nodes[0])
+        pm.visible, pm.updated, pm.ambiguous = _dates_near(h1_nodes[0])
         pm.bylines = _bylines_near(h1_nodes[0])
     for node in tree.iter("time"):
         value = node.get("datetime")
@@ -254,7 +293,11 @@ _VISIBLE_DATE = re.compile(
 _NEAR_CHARS = 500
 
 
-_BY_ALONE = re.compile(r"(?:written |posted |words |story )?by\s*:?|authors?\s*:|written by\s*:?", re.IGNORECASE)
+_BY_ALONE = re.compile(
+    r"(?!(?:photos?|images?|illustrations?|video|graphics?|art|source|credit|cover)\b)"
+    r"(?:[A-Za-z]+\s+){0,2}(?:by|from)\s*:?|(?:authors?|contributors?|writers?)\s*:",
+    re.IGNORECASE,
+)
 _BY_TEXT = re.compile(r"(?:(?:written|posted|words|story)\s+)?by\s*:?\s+(?P<name>\S.{1,80})", re.IGNORECASE)
 _AUTHOR_CLASS = re.compile(r"author|byline|writer", re.IGNORECASE)
 # Links to an author's page: /author/jane-roe, /people/jane-roe, /contributors/jane-roe.
@@ -305,9 +348,10 @@ def _bylines_near(h1: Any) -> list[str]:
 _UPDATED_LABEL = re.compile(r"(?:updated|modified|reviewed|edited)\W{0,3}(?:on|at)?\W{0,3}$", re.IGNORECASE)
 
 
-def _dates_near(h1: Any) -> tuple[list[dt.date], list[dt.date]]:
+def _dates_near(h1: Any) -> tuple[list[dt.date], list[dt.date], set[dt.date]]:
     """Dates written in the page text just before and after the headline (the visible dateline):
-    (dates, dates labelled "Updated", "Last modified", "Reviewed" ...)."""
+    (dates, dates labelled "Updated", "Last modified", "Reviewed" ..., dates written in numbers
+    that read as another valid date with day and month swapped)."""
     after: list[str] = []
     total = 0
     for text in h1.xpath("following::text()[not(ancestor::script) and not(ancestor::style)][position() <= 200]"):
@@ -325,9 +369,12 @@ def _dates_near(h1: Any) -> tuple[list[dt.date], list[dt.date]]:
     text = " | ".join([*before, *after])
     dates: list[dt.date] = []
     updated: list[dt.date] = []
+    ambiguous: set[dt.date] = set()
     for m, date in _date_matches(text):
         (updated if _UPDATED_LABEL.search(text[max(0, m.start() - 30) : m.start()]) else dates).append(date)
-    return dates, updated
+        if (m["d5"] or m["d6"]) and date.day <= 12 and date.day != date.month:
+            ambiguous.add(date)
+    return dates, updated, ambiguous
 
 
 def site_names(pm: PageMeta) -> set[str]:
@@ -386,7 +433,11 @@ def choose_title(pm: PageMeta, fallback: str | None) -> str | None:
     sources = [pm.titles[k] for k in ("og", "jsonld", "twitter", "title") if k in pm.titles]
     for h1 in pm.h1:
         if any(_agrees(h1, s, sites) for s in sources):
-            return _main_segment(h1)
+            main = _main_segment(h1)
+            rest = h1[len(main) :].split()
+            if len(rest) > 4 and any(_fold(strip_site(s, sites)) == _fold(h1) for s in sources):
+                return h1  # a subtitle (4+ words) the page's own title repeats is part of the headline
+            return main
     for h1 in pm.h1[:1]:
         if 3 <= len(h1.split()) <= 40 and not _is_site_segment(h1, sites):
             return _main_segment(h1)
@@ -413,7 +464,7 @@ def clean_author(raw: str | None, sites: set[str], visible: bool = True) -> str 
     if not raw:
         return None
     text = _SPACE.sub(" ", unicodedata.normalize("NFKC", html.unescape(raw))).strip()
-    if "://" in text or "@" in text or text.lower().startswith("www."):
+    if "://" in text or "@" in text or "©" in text or text.lower().startswith("www."):
         return None
     text = _LEAD_FURNITURE.sub("", text.strip("\"“”'"))
     text = _PREFIX.sub("", text)
@@ -423,8 +474,8 @@ def clean_author(raw: str | None, sites: set[str], visible: bool = True) -> str 
     if m:
         text = text[: m.start()]
     text = text.strip(" ,;:|-–—")
-    if not text or len(text) > 120:
-        return None
+    if not text or len(text) > 120 or _BY_ALONE.fullmatch(text):
+        return None  # a label whose name follows elsewhere ("Recipe by", "Insights from")
     names: list[str] = []
     for part in _SPLIT_AUTHORS.split(text):
         for piece in part.split(","):
@@ -435,6 +486,10 @@ def clean_author(raw: str | None, sites: set[str], visible: bool = True) -> str 
                 names[-1] += ", " + piece
                 continue
             piece, job = _cut_job(piece) if visible else (piece, False)
+            words = piece.split()
+            while len(words) > 1 and words[-1].lower().strip(".") in _MONTH_WORDS - {"may", "march"}:
+                words.pop()  # "Jane Roe December": the dateline after the name, its day elsewhere
+            piece = " ".join(words)
             if names and " " not in piece and " " in names[0]:
                 break  # "Jane Roe, Home, Garden": a lone word after a full name is a section
             if not _is_name(piece, sites):
@@ -475,11 +530,14 @@ def _is_name(piece: str, sites: set[str]) -> bool:
     return any(c.isupper() for c in letters) or not any(c.islower() for c in letters)
 
 
-def choose_author(pm: PageMeta, byline: str | None) -> str | None:
-    """JSON-LD authors, then meta authors, then the visible byline; the first that names someone.
+def choose_author(pm: PageMeta, byline: str | None, tree: Any = None) -> str | None:
+    """JSON-LD authors, then meta authors, then the byline next to the headline, then the share
+    card's "Written by" pair (a CMS account: a visible byline beats it), then trafilatura's byline;
+    the first that names someone.
 
-    A structured author that is only the site's own name (the publisher credited as author) gives
-    way to a visible byline naming someone else; without one it stands."""
+    A structured author or a byline that is only the site's own name (the publisher credited as
+    author) gives way to a later source naming someone else; without one it stands (a page that
+    shows "By River Times" is credited to River Times)."""
     sites = site_names(pm)
     deferred: str | None = None
     jsonld = [a for s, raw in pm.authors if s == "jsonld" and (a := clean_author(raw, sites, visible=False))]
@@ -499,12 +557,49 @@ def choose_author(pm: PageMeta, byline: str | None) -> str | None:
                 return a
             deferred = deferred or a
     for raw in pm.bylines:
-        if (a := clean_author(raw, sites)) and not _is_site(a, sites):
-            return a
+        if a := clean_author(raw, sites):
+            if not _is_site(a, sites):
+                return a
+            deferred = deferred or a
+    for source, raw in pm.authors:
+        if source == "card" and (a := clean_author(raw, sites, visible=False)):
+            if not _is_site(a, sites):
+                return a
+            deferred = deferred or a
     a = clean_author(byline, sites)
     if a and not _is_site(a, sites):
         return a
+    if tree is not None and not (deferred or a):
+        for raw in _author_boxes(tree):
+            if (found := clean_author(raw, sites)) and not _is_site(found, sites):
+                return found
     return deferred or a
+
+
+# An element the page marks as its author's: class "author-name", rel="author", itemprop="author".
+_AUTHOR_BOX = (
+    "//*[(contains(@class, 'author') and not(contains(@class, 'comment')) and not(contains(@class, 'authorit')))"
+    " or @rel='author' "
+    "or @itemprop='author'][not(ancestor::*[contains(@class, 'comment')])]"
+)
+
+
+def _author_boxes(tree: Any) -> list[str]:
+    """Short texts of the elements the page marks as its author's (an author box below the article,
+    a byline far from the headline), in page order."""
+    out: list[str] = []
+    for el in tree.xpath(_AUTHOR_BOX)[:20]:
+        if el.tag in ("script", "style", "img", "meta", "link"):
+            continue
+        text = _text(el)
+        if len(text) > 600:  # a page section, not a box
+            continue
+        if len(text) > 60:  # an author box: the name is its first text ("Jane Roe" above her bio)
+            first = next((d for d in el.iterdescendants() if isinstance(d.tag, str) and (d.text or "").strip()), None)
+            text = _text(first) if first is not None else ""
+        if 3 <= len(text) <= 60:
+            out.append(text)
+    return out
 
 
 def _is_site(name: str, sites: set[str]) -> bool:
@@ -513,7 +608,11 @@ def _is_site(name: str, sites: set[str]) -> bool:
     return bool(folded) and any(folded == s or (len(s) >= 4 and folded.startswith(s)) for s in sites)
 
 
+_ISO_OFFSET = re.compile(r"T(\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?")
+
+
 def _parse_iso(value: str) -> dt.date | None:
+    """The day of an ISO date or timestamp, as written (the publisher's local day)."""
     m = _ISO_DATE.search(value)
     if not m:
         return None
@@ -521,6 +620,33 @@ def _parse_iso(value: str) -> dt.date | None:
         return dt.date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError:
         return None
+
+
+def _moment(value: str) -> dt.datetime | None:
+    """The UTC moment of an ISO timestamp that has a time and an offset ("Z" counts), else None."""
+    day = _parse_iso(value)
+    m = _ISO_DATE.search(value)
+    if day is None or m is None:
+        return None
+    t = _ISO_OFFSET.match(value, m.end())
+    if not t or not t[3]:
+        return None
+    offset = dt.timedelta()
+    if t[3] != "Z":
+        digits = t[3][1:].replace(":", "")
+        offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4]))
+        offset = -offset if t[3][0] == "-" else offset
+    try:
+        return dt.datetime(day.year, day.month, day.day, int(t[1]), int(t[2])) - offset
+    except ValueError:
+        return None
+
+
+def _same_moment(day: dt.date, moment: dt.datetime | None) -> bool:
+    """The day is the calendar day of the moment in some time zone (UTC-12 to UTC+14)."""
+    if moment is None:
+        return False
+    return (moment - dt.timedelta(hours=12)).date() <= day <= (moment + dt.timedelta(hours=14)).date()
 
 
 def url_date(url: str | None) -> dt.date | None:
@@ -547,18 +673,29 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
     3. `found`: trafilatura's htmldate guess from the page header.
     The record (1) wins when the page shows that date somewhere; when it does not and the page
     shows a dateline (2), the dateline wins: the record then holds a date the reader never sees
-    (a first draft, a re-import). Otherwise: the htmldate guess if the page shows it, else the
-    record, else an "Updated" date as the last resort. Measured on WCXB dev
+    (a first draft, a re-import); a dateline written in numbers only (03/10/2023) that reads as
+    the record's date with day and month swapped is read that way (htmldate's guess does not
+    count: it reads the same digits). Otherwise: the htmldate guess if the page shows it, else the
+    record, else an "Updated" date as the last resort.
+    Time zones: the record's day is the day as the publisher wrote it (not converted to UTC). A
+    URL day or a dateline one calendar day off a record timestamp, and reachable from it in some
+    zone (UTC-12 to UTC+14), is the same moment: the URL's day then wins over the record (the
+    publisher's own day), and the record's day wins over such a dateline. Measured on WCXB dev
     (bench/extraction_wcxb.py; tests in test_clean_pagemeta.py).
     """
     record = None
+    moment: dt.datetime | None = None
     for wanted in ("jsonld", "meta", "time"):
         for source, raw in pm.dates:
             if source == wanted and (record := _parse_iso(raw)) is not None:
+                moment = _moment(raw)
                 break
         if record is not None:
             break
-    record = record or url_date(url)
+    in_url = url_date(url)
+    if record is not None and in_url is not None and in_url != record and _same_moment(in_url, moment):
+        return in_url  # the URL names the publisher's day of a timestamp written in another zone
+    record = record or in_url
     text: str | None = None
 
     def is_shown(date: dt.date) -> bool:
@@ -571,8 +708,13 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
 
     if record is not None and (tree is None or is_shown(record)):
         return record
+    if record is not None and pm.visible and _same_moment(pm.visible[0], moment):
+        return record  # the dateline shows the same moment in another time zone: the record's day
     if pm.visible:
-        return pm.visible[0]
+        shown = pm.visible[0]
+        if shown in pm.ambiguous and (swapped := dt.date(shown.year, shown.day, shown.month)) == record:
+            return swapped  # 09.10.2024 read in the order the page's own record confirms
+        return shown
     if found is not None and is_shown(found):
         return found
     return record or (pm.updated[0] if pm.updated else None)

@@ -175,6 +175,21 @@ def _compile_rule(raw: Any, settings: dict[str, int], source: str) -> LineRule |
     return LineRule(name, compiled, max_chars, next_re, description, tuple(k.lower() for k in keywords))
 
 
+def _merge_named(merged: list[Any], extra: dict[str, Any], key: str, source: str) -> None:
+    """Merge the user's list `key` into `merged` in place: an item replaces the one of the same name, else is added."""
+    items = extra.get(key) or []
+    if not isinstance(items, list):
+        raise RulesError(f"{source}:{extra.get('__line__', 1)}: `{key}` must be a list")
+    by_name = {r.get("name"): i for i, r in enumerate(merged) if isinstance(r, dict)}
+    for item in items:
+        if isinstance(item, dict):
+            item = {**item, "__source__": source}
+            if item.get("name") in by_name:
+                merged[by_name[item["name"]]] = item
+                continue
+        merged.append(item)
+
+
 def _merge(base: dict[str, Any], extra: dict[str, Any], source: str) -> dict[str, Any]:
     """Merge a user rules mapping into the default one (rules by name, metadata by key)."""
     merged_settings: dict[str, Any] = dict(base.get("settings") or {})
@@ -189,32 +204,12 @@ def _merge(base: dict[str, Any], extra: dict[str, Any], source: str) -> dict[str
         "residue": merged_residue,
         "__metadata_sources__": metadata_sources,
     }
-    residue = extra.get("residue") or []
-    if not isinstance(residue, list):
-        raise RulesError(f"{source}:{extra.get('__line__', 1)}: `residue` must be a list")
-    residue_by_name = {r.get("name"): i for i, r in enumerate(merged_residue) if isinstance(r, dict)}
-    for item in residue:
-        if isinstance(item, dict):
-            item = {**item, "__source__": source}
-            if item.get("name") in residue_by_name:
-                merged_residue[residue_by_name[item["name"]]] = item
-                continue
-        merged_residue.append(item)
+    _merge_named(merged_residue, extra, "residue", source)
     settings = extra.get("settings") or {}
     if not isinstance(settings, dict):
         raise RulesError(f"{source}:{extra.get('__line__', 1)}: `settings` must be a mapping")
     merged_settings.update(settings)
-    rules = extra.get("rules") or []
-    if not isinstance(rules, list):
-        raise RulesError(f"{source}:{extra.get('__line__', 1)}: `rules` must be a list")
-    by_name = {r.get("name"): i for i, r in enumerate(merged_rules) if isinstance(r, dict)}
-    for rule in rules:
-        if isinstance(rule, dict):
-            rule = {**rule, "__source__": source}
-            if rule.get("name") in by_name:
-                merged_rules[by_name[rule["name"]]] = rule
-                continue
-        merged_rules.append(rule)
+    _merge_named(merged_rules, extra, "rules", source)
     metadata = extra.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise RulesError(f"{source}:{extra.get('__line__', 1)}: `metadata` must be a mapping")

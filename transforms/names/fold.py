@@ -207,21 +207,26 @@ def fold_with_map(s: str, collapse_spaces: bool = False) -> FoldedText:
     pos = flen = 0
     glued = _glued(s)
     gi = 0
+
+    def break_before(g: int) -> None:
+        """Copy t[pos:g] and a word break that maps to the glued name's first letter at g."""
+        nonlocal pos, flen
+        if g <= pos:
+            return
+        pieces.append(t[pos:g] + " ")
+        fstarts.append(flen)
+        ostarts.append(pos)
+        flen += g - pos + 1
+        pieces.append("")
+        fstarts.append(flen)
+        ostarts.append(g)
+        pos = g
+
     for m in (_DELETE_RE if collapse_spaces else _DELETE_FAST_RE).finditer(t):
         a, b = m.span()
         while gi < len(glued) and glued[gi] < a:
-            g = glued[gi]
+            break_before(glued[gi])
             gi += 1
-            if g <= pos:
-                continue
-            pieces.append(t[pos:g] + " ")  # the break maps to the name's first letter
-            fstarts.append(flen)
-            ostarts.append(pos)
-            flen += g - pos + 1
-            pieces.append("")
-            fstarts.append(flen)
-            ostarts.append(g)
-            pos = g
         if a > pos:
             pieces.append(t[pos:a])
             fstarts.append(flen)
@@ -229,15 +234,7 @@ def fold_with_map(s: str, collapse_spaces: bool = False) -> FoldedText:
             flen += a - pos
         pos = b
     for g in glued[gi:]:
-        if g > pos:
-            pieces.append(t[pos:g] + " ")
-            fstarts.append(flen)
-            ostarts.append(pos)
-            flen += g - pos + 1
-            pieces.append("")
-            fstarts.append(flen)
-            ostarts.append(g)
-            pos = g
+        break_before(g)
     if pos < len(t) or not fstarts:
         pieces.append(t[pos:])
         fstarts.append(flen)

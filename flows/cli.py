@@ -544,11 +544,8 @@ def rebuild(
     from flows.guard import guard_children
 
     guard_children()
-    with _user_and_busy_errors():
-        try:
-            s = repair.rebuild(home, batch_size=batch_size)
-        except repair.RepairError as exc:
-            _fail(str(exc))
+    with _user_and_busy_errors():  # RepairError is a UserError: one line, exit 2
+        s = repair.rebuild(home, batch_size=batch_size)
     if s["moved_aside"]:
         out.print(f"moved the old catalog and lake to {s['moved_aside']}", highlight=False)
     out.print(
@@ -573,10 +570,7 @@ def check(
     if repair_:
         guard_children()
     with _user_and_busy_errors():
-        try:
-            r = repair.check(home, repair=repair_)
-        except repair.RepairError as exc:
-            _fail(str(exc))
+        r = repair.check(home, repair=repair_)
     out.print(f"{r.n_files} lake file(s), {r.n_rows} row(s) checked in {r.home}", highlight=False)
     for table, rel, problem in r.damaged:
         out.print(f"damaged: {table}: {rel}: {problem}", highlight=False, markup=False)

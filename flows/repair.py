@@ -18,6 +18,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from flows.ops import UserError
 from flows.settings import Settings
 from warehouse import Warehouse, WarehouseWriter
 from warehouse.archive import archive_path, iter_index
@@ -27,8 +28,8 @@ from warehouse.store import SCHEMA_FILE, _connect
 STAGING_DIR = ".rebuild"
 
 
-class RepairError(Exception):
-    """Nothing to rebuild from, or a home that cannot be checked; the message says why."""
+class RepairError(UserError):
+    """Nothing to rebuild from, or a home that cannot be checked; the message says why (exit 2, like any user error)."""
 
 
 # ---- re-ingesting the archive ------------------------------------------------------------------

@@ -23,7 +23,6 @@ import gzip
 import json
 import os
 import shutil
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -59,12 +58,9 @@ def ingest(inbox: Path, home: Path) -> dict:
     if home.exists():
         shutil.rmtree(home)
     home.mkdir(parents=True)
-    corpus = Path(sys.executable).parent / "corpus"
-    proc = subprocess.run([str(corpus), "ingest", "--home", str(home), "--inbox", str(inbox), "--json"],
-                          capture_output=True, text=True)
-    if proc.returncode:
-        raise SystemExit(f"corpus ingest failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
-    return json.loads(proc.stdout)
+    from throughput import _ingest_json  # bench/ is on sys.path: the scripts run as `python bench/NAME.py`
+
+    return _ingest_json(home, inbox)[0]
 
 
 def links(home: Path) -> tuple[list[dict], int, int]:

@@ -58,12 +58,9 @@ def ingest(articles: Path, home: Path) -> dict:
     if inbox.exists():
         shutil.rmtree(inbox)
     shutil.copytree(articles, inbox)
-    corpus = Path(sys.executable).parent / "corpus"
-    proc = subprocess.run([str(corpus), "ingest", "--home", str(home), "--inbox", str(inbox), "--json"],
-                          capture_output=True, text=True)
-    if proc.returncode:
-        raise SystemExit(f"corpus ingest failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
-    return json.loads(proc.stdout)
+    from throughput import _ingest_json  # bench/ is on sys.path: the scripts run as `python bench/NAME.py`
+
+    return _ingest_json(home, inbox)[0]
 
 
 def score(home: Path, gold: dict, group: str) -> dict:

@@ -351,3 +351,21 @@ NO_CONVENTION = ["Baghdad", "Soleimani", "Karbala", "Hezbollah", "Sadr", "Maliki
 @pytest.mark.parametrize("token", NO_CONVENTION)
 def test_english_spellings_have_no_convention_variant(token: str) -> None:
     assert convention_variant(token) is None
+
+
+# ---------------------------------------------------------------- found on the samples after the merge
+
+@pytest.mark.parametrize(
+    ("text", "entity", "n"),
+    [
+        # a given name after another capitalised word is part of another name, even after "the"
+        ("Qasem Soleimani was buried in Kerman. Marchers then closed the Ahmed Qasem road in the city.",
+         "qasem-soleimani", 1),
+        ("Qasem Soleimani was buried in Kerman. Later that week Qasem was praised in the press.", "qasem-soleimani", 2),
+        # an ambiguous surname alone, without the full name earlier: linked beside his office only
+        ("Tehran answered through its foreign ministry spokesman, Mousavi, on Sunday.", "abbas-mousavi", 1),
+        ("Mousavi ran for president in 2009 and later lived under house arrest.", "abbas-mousavi", 0),
+    ],
+)
+def test_given_names_and_office_supported_surnames(linker, text, entity, n):
+    assert _ids(linker, text).count(entity) == n

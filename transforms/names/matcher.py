@@ -784,9 +784,14 @@ class Linker:
                 if w in self._blocked_prev:
                     return None  # "Movimiento Sadr", "Ciudad Sadr": a thing named after the person
                 noun = _DETERMINER_BEFORE.search(text, max(0, prev.start() - 12), prev.start()) is not None
-                if w[:1].isupper() and w not in self._stop and w.split("-")[-1] not in self._stop and not noun:
+                given = self._specs[c.specs[0]].kind == "given"
+                if w[:1].isupper() and w not in self._stop and w.split("-")[-1] not in self._stop and (
+                    given or not noun
+                ):
                     # "Maryam Rajavi", "Mir-Hossein Mousavi": another person; but a capitalised word
-                    # after an article is a noun ("des Generals Soleimani", "der Tod Soleimanis")
+                    # after an article is a noun ("des Generals Soleimani", "der Tod Soleimanis"). A given
+                    # name stands first in a name: after any capitalised word it is part of another one
+                    # ("the Mohammed Qasem highway")
                     return None
                 titled = w in self._titles or prev.group(1) in self._titles
             nxt = _NEXT_WORD.match(text, c.end, min(len(text), c.end + 40))

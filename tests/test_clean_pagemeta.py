@@ -312,6 +312,58 @@ def test_no_date_is_invented_from_a_copyright_year() -> None:
     assert clean_html_page(html, url="https://rivertimes.example/gates").published is None
 
 
+
+def test_a_meta_tag_named_in_the_cms_own_words_is_a_record() -> None:
+    html = page('<meta name="x-published-date" content="2021-04-01">', top="<h1>Gates open on the north bank</h1>")
+    assert clean_html_page(html).published == dt.date(2021, 4, 1)
+    # a tag named for the last change is not the publication date
+    changed = page('<meta name="x-modified-date" content="2021-04-01">', top="<h1>Gates open on the north bank</h1>")
+    assert clean_html_page(changed).published is None
+
+
+def test_a_record_the_page_shows_beats_one_it_never_shows() -> None:
+    # the JSON-LD date is a re-import stamp; the page prints the date of its own <time pubdate>
+    html = page(
+        top="<h1>Gates open on the north bank</h1>",
+        jsonld={"@type": "NewsArticle", "headline": "Gates", "datePublished": "2021-06-20T10:00:00Z"},
+    ).replace("</article>", '<p>Published <time pubdate datetime="2021-03-02">2 March 2021</time></p></article>')
+    assert clean_html_page(html).published == dt.date(2021, 3, 2)
+
+
+def test_time_stamps_of_a_list_of_posts_are_not_the_articles_record() -> None:
+    related = "".join(
+        f'<li><time itemprop="datePublished" datetime="20{y}-01-0{y % 9 + 1}">old post</time></li>' for y in (15, 17)
+    )
+    html = page(top="<h1>Gates open on the north bank</h1>").replace("</article>", f"</article><ul>{related}</ul>")
+    assert clean_html_page(html).published is None
+
+
+def test_the_dateline_is_read_under_the_headline_not_under_a_logo_h1() -> None:
+    # the record is a stamp the page never shows: the dateline under the headline wins, if it is found
+    html = page(
+        '<meta property="og:site_name" content="River Times">',
+        top="<h1>Gates open on the north bank</h1><p>By Leo Brandt</p><p>9 May 2021</p>",
+        jsonld={"@type": "NewsArticle", "headline": "Gates", "datePublished": "2019-01-01T00:00:00Z"},
+    ).replace("<body>", "<body><header><h1>River Times</h1><p>" + "Home News Sport Weather " * 30 + "</p></header>")
+    assert clean_html_page(html).published == dt.date(2021, 5, 9)
+
+
+def test_a_dateline_written_as_a_timestamp_is_read() -> None:
+    html = page(top="<h1>Gates open on the north bank</h1><p>Leo Brandt</p><span>2021-05-09T08:10+02:00</span>")
+    assert clean_html_page(html).published == dt.date(2021, 5, 9)
+
+
+def test_a_time_element_without_a_written_date_gives_its_stamp() -> None:
+    html = page(top='<h1>Gates open on the north bank</h1><p><time datetime="2021-05-09T08:10:00Z">Sunday</time></p>')
+    assert clean_html_page(html).published == dt.date(2021, 5, 9)
+
+
+def test_the_date_a_page_labels_as_first_published_beats_a_later_dateline() -> None:
+    html = page(top="<h1>Gates open on the north bank</h1><p>12 August 2023</p>").replace(
+        "</article>", "</article><p>This story was originally published on 3 March 2019 and updated since.</p>"
+    )
+    assert clean_html_page(html).published == dt.date(2019, 3, 3)
+
 # --- plain text -------------------------------------------------------------------------------
 
 PLAIN_BODY = (

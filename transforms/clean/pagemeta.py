@@ -16,7 +16,8 @@ trafilatura found, by explicit rules:
   posts", "About the Author", "Our Editors"), URLs, copyright lines, role and generic words alone
   ("Staff", "Guide", "Name") and the site's own name are rejected; a month name trailing a name
   (the dateline run into the byline) is dropped. When no source names an author, none is invented.
-- published: see `choose_date` for the order of sources.
+- published: see `choose_date` for the order of sources (record shown on the page, "originally
+  published", dateline under the headline, htmldate, record, "Updated").
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ _ALNUM = re.compile(r"[\W_]+")
 _URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|[-_]|\.|$)")
 _URL_DATE8 = re.compile(r"[/_-]((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?:[/_.-]|$)")
 _ISO_DATE = re.compile(r"((?:19|20)\d{2})-(\d{2})-(\d{2})")
+# A meta tag named for the publication date in a CMS's own words ("published-date", "pub_date").
+_PUBLISHED_KEY = re.compile(r"(?:^|[\W_])(?:publish(?:ed)?|pub)[\W_]?(?:date|time|on)\b|date[\W_]?published", re.I)
+_CHANGED_KEY = re.compile(r"modif|updat|revis|edit|expir", re.I)
 
 # Words of page furniture around bylines: a candidate holding one is not a name.
 _FURNITURE = frozenset(
@@ -249,24 +253,35 @@ def read_page_meta(tree: Any, url: str | None) -> PageMeta:
         value = metas.get(key)
         if value:
             pm.dates.append(("meta", value))
+    for key, value in metas.items():  # the CMS's own spelling: "w-published-date", "published_time"
+        if _PUBLISHED_KEY.search(key) and not _CHANGED_KEY.search(key) and ("meta", value) not in pm.dates:
+            pm.dates.append(("meta", value))
     title = tree.find(".//title")
     if title is not None and _text(title):
         pm.titles["title"] = _text(title)
     h1_nodes = [h for h in tree.iter("h1") if _text(h)][:5]
     pm.h1 = [_heading_text(h) for h in h1_nodes]
-    if h1_nodes:
-        pm.visible, pm.updated, pm.ambiguous = _dates_near(h1_nodes[0])
-        pm.bylines = _bylines_near(h1_nodes[0])
-    for node in tree.iter("time"):
-        value = node.get("datetime")
-        if value and (node.get("itemprop") == "datePublished" or node.get("pubdate") is not None):
-            pm.dates.append(("time", value))
+    stamps = [
+        value
+        for node in tree.iter("time")
+        if (value := node.get("datetime"))
+        and (node.get("itemprop") == "datePublished" or node.get("pubdate") is not None)
+    ]
+    if len({s[:10] for s in stamps}) == 1:  # several different ones: the stamps of a list of posts
+        pm.dates.append(("time", stamps[0]))
     if url:
         host = urlsplit(url).hostname or ""
         labels = [p for p in host.split(".") if p not in ("www", "m", "amp", "en", "blog", "news")]
         if len(labels) >= 2:
             pm.sites.append(labels[-2])
             pm.sites.append(".".join(labels[-2:]))
+    if h1_nodes:
+        # The dateline and byline sit next to the headline: the first <h1> that is not the site's
+        # name (a logo set as <h1> above every page).
+        sites = site_names(pm)
+        anchor = next((h for h, t in zip(h1_nodes, pm.h1, strict=True) if _fold(t) not in sites), h1_nodes[0])
+        pm.visible, pm.updated, pm.ambiguous = _dates_near(anchor)
+        pm.bylines = _bylines_near(anchor)
     return pm
 
 
@@ -286,7 +301,7 @@ _VISIBLE_DATE = re.compile(
     rf"|(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<m2>{_MONTH_RX})\.?,?\s+(?P<y2>(?:19|20)\d{{2}})"
     r"|(?P<y3>(?:19|20)\d{2})(?P<sep>[-/.])(?P<m3>\d{1,2})(?P=sep)(?P<d3>\d{1,2})"
     r"|(?P<d5>\d{1,2})\.(?P<m5>\d{1,2})\.(?P<y5>(?:19|20)\d{2})"
-    r"|(?P<m6>\d{1,2})/(?P<d6>\d{1,2})/(?P<y6>(?:19|20)\d{2}))\b",
+    r"|(?P<m6>\d{1,2})/(?P<d6>\d{1,2})/(?P<y6>(?:19|20)\d{2}))(?:\b|(?<=\d)(?=T\d))",
     re.IGNORECASE,
 )
 # How much page text after the headline (and before it, in the same header) is searched.
@@ -354,10 +369,19 @@ def _dates_near(h1: Any) -> tuple[list[dt.date], list[dt.date], set[dt.date]]:
     that read as another valid date with day and month swapped)."""
     after: list[str] = []
     total = 0
-    for text in h1.xpath("following::text()[not(ancestor::script) and not(ancestor::style)][position() <= 200]"):
-        text = str(text).strip()
+    for node in h1.xpath("following::text()[not(ancestor::script) and not(ancestor::style)][position() <= 200]"):
+        text = str(node).strip()
         if not text:
             continue
+        parent = node.getparent()
+        if (
+            node.is_text
+            and parent is not None
+            and parent.tag == "time"
+            and not _VISIBLE_DATE.search(text)
+            and (day := _parse_iso(parent.get("datetime") or ""))
+        ):
+            text += " " + day.isoformat()  # <time datetime="2024-05-06">Monday</time>: the stamp's day
         after.append(text)
         total += len(text)
         if total > _NEAR_CHARS:
@@ -666,36 +690,35 @@ def url_date(url: str | None) -> dt.date | None:
 def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any = None) -> dt.date | None:
     """The publication date. Candidates, in this order of trust:
     1. the publisher's own record: JSON-LD datePublished of the article object, then meta tags
-       (article:published_time, og:published_time, datePublished, pubdate, ...), then a
-       <time datetime> marked itemprop=datePublished or pubdate, then a date in the URL path;
-    2. the first date written next to the headline (the visible dateline), not counting dates
-       labelled "Updated", "Last modified", "Reviewed": those are not publication dates;
-    3. `found`: trafilatura's htmldate guess from the page header.
-    The record (1) wins when the page shows that date somewhere; when it does not and the page
-    shows a dateline (2), the dateline wins: the record then holds a date the reader never sees
-    (a first draft, a re-import); a dateline written in numbers only (03/10/2023) that reads as
-    the record's date with day and month swapped is read that way (htmldate's guess does not
-    count: it reads the same digits). Otherwise: the htmldate guess if the page shows it, else the
-    record, else an "Updated" date as the last resort.
+       (article:published_time, og:published_time, datePublished, pubdate, ..., then any tag
+       named for a publication date: "x-published-date", "pub_date"; not "modified", "updated"),
+       then a <time datetime> marked itemprop=datePublished or pubdate (only when all such stamps
+       agree: several different ones are a list of posts), then a date in the URL path. When the
+       first record is not shown on the page and a later one (more than a day away) is, the
+       shown one is the record;
+    2. a date the page labels "originally published" or "first published";
+    3. the first date written next to the headline (the visible dateline), not counting dates
+       labelled "Updated", "Last modified", "Reviewed": those are not publication dates; the
+       headline is the first <h1> that is not the site's name; a <time> element whose text holds
+       no date ("Sunday") gives the day of its datetime;
+    4. `found`: trafilatura's htmldate guess from the page header.
+    The record (1) wins when the page shows that date somewhere; when it does not, a labelled
+    first publication (2) wins; else when the page shows a dateline (3), the dateline wins: the
+    record then holds a date the reader never sees (a first draft, a re-import); a dateline
+    written in numbers only (03/10/2023) that reads as the record's date with day and month
+    swapped is read that way (htmldate's guess does not count: it reads the same digits).
+    Otherwise: the htmldate guess if the page shows it, else the record, else an "Updated" date as the last resort.
     Time zones: the record's day is the day as the publisher wrote it (not converted to UTC). A
     URL day or a dateline one calendar day off a record timestamp, and reachable from it in some
     zone (UTC-12 to UTC+14), is the same moment: the URL's day then wins over the record (the
     publisher's own day), and the record's day wins over such a dateline. Measured on WCXB dev
     (bench/extraction_wcxb.py; tests in test_clean_pagemeta.py).
     """
-    record = None
-    moment: dt.datetime | None = None
+    candidates: list[tuple[dt.date, str]] = []
     for wanted in ("jsonld", "meta", "time"):
         for source, raw in pm.dates:
-            if source == wanted and (record := _parse_iso(raw)) is not None:
-                moment = _moment(raw)
-                break
-        if record is not None:
-            break
-    in_url = url_date(url)
-    if record is not None and in_url is not None and in_url != record and _same_moment(in_url, moment):
-        return in_url  # the URL names the publisher's day of a timestamp written in another zone
-    record = record or in_url
+            if source == wanted and (day := _parse_iso(raw)) is not None:
+                candidates.append((day, raw))
     text: str | None = None
 
     def is_shown(date: dt.date) -> bool:
@@ -706,8 +729,26 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
             text = _body_text(tree)
         return _shows(text, date)
 
+    record = None
+    moment: dt.datetime | None = None
+    if candidates:
+        record, raw = candidates[0]
+        moment = _moment(raw)
+        if not is_shown(record):
+            # A record the page does not show gives way to another one it shows, unless that is the
+            # same moment written in another time zone.
+            for day, other in candidates[1:]:
+                if abs((day - record).days) > 1 and is_shown(day):
+                    record, moment = day, _moment(other)
+                    break
+    in_url = url_date(url)
+    if record is not None and in_url is not None and in_url != record and _same_moment(in_url, moment):
+        return in_url  # the URL names the publisher's day of a timestamp written in another zone
+    record = record or in_url
     if record is not None and (tree is None or is_shown(record)):
         return record
+    if tree is not None and (first := _first_published(text if text is not None else _body_text(tree))):
+        return first  # "This article was originally published on 3 May 2019" (and updated since)
     if record is not None and pm.visible and _same_moment(pm.visible[0], moment):
         return record  # the dateline shows the same moment in another time zone: the record's day
     if pm.visible:
@@ -718,6 +759,18 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
     if found is not None and is_shown(found):
         return found
     return record or (pm.updated[0] if pm.updated else None)
+
+
+_FIRST_PUBLISHED = re.compile(r"\b(?:originally|first)\s+(?:published|posted)(?:\s+on)?\s*:?\s*(?:\|\s*)?", re.I)
+
+
+def _first_published(text: str) -> dt.date | None:
+    """The date a page labels as its first publication ("Originally published on May 3, 2019")."""
+    for m in _FIRST_PUBLISHED.finditer(text):
+        found = _date_matches(text[m.end() : m.end() + 40])
+        if found and found[0][0].start() == 0:
+            return found[0][1]
+    return None
 
 
 # How much of the page's text is searched for a date it shows (a page is read from the top).
@@ -753,7 +806,7 @@ def _shows(text: str, date: dt.date) -> bool:
     day = rf"0?{d}(?:st|nd|rd|th)?"
     rx = re.compile(
         rf"\b(?:(?:{names})\.?\s+{day},?\s+{y}|{day}\s+(?:{names})\.?,?\s+{y}"
-        rf"|{y}(?P<sep>[-/.])0?{m}(?P=sep)0?{d}|0?{d}\.0?{m}\.{y}|0?{m}/0?{d}/{y}|0?{d}/0?{m}/{y})\b",
+        rf"|{y}(?P<sep>[-/.])0?{m}(?P=sep)0?{d}|0?{d}\.0?{m}\.{y}|0?{m}/0?{d}/{y}|0?{d}/0?{m}/{y})(?:\b|(?<=\d)(?=T\d))",
         re.IGNORECASE,
     )
     return rx.search(text) is not None

@@ -104,3 +104,27 @@ def test_undecodable_bytes_raise_transform_error() -> None:
 def test_wrong_type() -> None:
     with pytest.raises(ExtractError):
         extract_html(12345)  # type: ignore[arg-type]
+
+
+def test_a_fallback_text_still_short_against_the_pages_prose_is_checked_in_recall_mode(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Precision mode keeps a fragment, balanced mode twice that (over 1,000 characters, but a small
+    # share of the page's 20,000 characters of paragraphs), recall mode the article.
+    import transforms.clean.html as html_module
+
+    class Doc:
+        def __init__(self, n: int) -> None:
+            self.text = " ".join(["word"] * (n // 5))
+            self.title = self.author = self.date = self.sitename = self.url = None
+
+    sizes = {"precision": 700, "balanced": 1500, "recall": 15000}
+
+    def fake(tree: object, url: object, options: dict, metadata: bool = True) -> Doc:
+        mode = "recall" if options.get("favor_recall") else "precision" if options.get("favor_precision") else "balanced"
+        return Doc(sizes[mode])
+
+    monkeypatch.setattr(html_module, "_bare_extraction", fake)
+    prose = "".join(f"<p>{' '.join([PARAGRAPHS[i % 3]] * 4)}</p>" for i in range(32))
+    result = extract_html(f"<html><body><h1>Protesters</h1>{prose}</body></html>")
+    assert len(result.text) >= sizes["recall"] - 5

@@ -121,7 +121,9 @@ def test_a_fallback_text_still_short_against_the_pages_prose_is_checked_in_recal
     sizes = {"precision": 700, "balanced": 1500, "recall": 15000}
 
     def fake(tree: object, url: object, options: dict, metadata: bool = True) -> Doc:
-        mode = "recall" if options.get("favor_recall") else "precision" if options.get("favor_precision") else "balanced"
+        mode = "balanced"
+        if options.get("favor_recall") or options.get("favor_precision"):
+            mode = "recall" if options.get("favor_recall") else "precision"
         return Doc(sizes[mode])
 
     monkeypatch.setattr(html_module, "_bare_extraction", fake)

@@ -721,13 +721,14 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
                 candidates.append((day, raw))
     text: str | None = None
 
-    def is_shown(date: dt.date) -> bool:
+    def page_text() -> str:
         nonlocal text
-        if tree is None:
-            return False
         if text is None:
-            text = _body_text(tree)
-        return _shows(text, date)
+            text = _body_text(tree) if tree is not None else ""
+        return text
+
+    def is_shown(date: dt.date) -> bool:
+        return tree is not None and _shows(page_text(), date)
 
     record = None
     moment: dt.datetime | None = None
@@ -747,7 +748,7 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
     record = record or in_url
     if record is not None and (tree is None or is_shown(record)):
         return record
-    if tree is not None and (first := _first_published(text if text is not None else _body_text(tree))):
+    if tree is not None and (first := _first_published(page_text())):
         return first  # "This article was originally published on 3 May 2019" (and updated since)
     if record is not None and pm.visible and _same_moment(pm.visible[0], moment):
         return record  # the dateline shows the same moment in another time zone: the record's day

@@ -14,6 +14,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 from expectations.batch import validate_batch  # noqa: E402
 from expectations.config import DEFAULT_ENTITY_TYPES, DEFAULT_NOISE_PATTERNS, ValidationConfig  # noqa: E402
 from expectations.docs import build_data_docs  # noqa: E402
+from expectations.quarantine import quarantine_rows  # noqa: E402
 from expectations.results import (  # noqa: E402
     BatchSchemaError,
     BatchValidation,
@@ -43,6 +44,7 @@ __all__ = [
     "entities_suite",
     "gx_context",
     "mentions_suite",
+    "quarantine_rows",
     "removed_spans_suite",
     "validate",
     "validate_batch",

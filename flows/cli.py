@@ -119,7 +119,6 @@ def _user_and_busy_errors() -> Iterator[None]:
 
 def _run_with_progress(**kwargs: Any) -> dict[str, Any]:
     """Run the ingest flow with a progress bar when stderr is a terminal."""
-    from flows import ingest
     from flows.guard import guard_children
 
     guard_children()  # no process (Prefect's temporary server) outlives this one, even under kill -9
@@ -146,11 +145,7 @@ def _run_with_progress(**kwargs: Any) -> dict[str, Any]:
                     task_id, advance=f["n"], info=f"new {f['new']} · dup {f['duplicate']} · held {f['quarantined']}"
                 )
 
-        ingest.progress_hook = hook
-        try:
-            return ops.run_ingest(**kwargs)
-        finally:
-            ingest.progress_hook = None
+        return ops.run_ingest(**kwargs, progress=hook)
 
 
 def _print_summary(s: dict[str, Any]) -> None:
@@ -388,6 +383,22 @@ def quarantine_retry(home: HomeOpt = None, verbose: VerboseOpt = False) -> None:
 
 
 # ---- new names and re-linking (issue 10) -------------------------------------------------------
+def _clusters_json(clusters: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "cluster": c.cluster_id,
+            "count": c.count,
+            "name": c.best_name,
+            "spellings": [
+                {"spelling": s.text, "count": s.count, "articles": s.n_articles, "surname": s in c.surnames,
+                 "example": s.example}
+                for s in c.members
+            ],
+        }
+        for c in clusters
+    ]
+
+
 @entities_app.command("suggest")
 def entities_suggest(
     home: HomeOpt = None,
@@ -407,31 +418,7 @@ def entities_suggest(
         _fail(str(exc))
     shown = res.clusters[:limit]
     if format == "json":
-        sys.stdout.write(
-            json.dumps(
-                [
-                    {
-                        "cluster": c.cluster_id,
-                        "count": c.count,
-                        "name": c.best_name,
-                        "spellings": [
-                            {
-                                "spelling": s.text,
-                                "count": s.count,
-                                "articles": s.n_articles,
-                                "surname": s in c.surnames,
-                                "example": s.example,
-                            }
-                            for s in c.members
-                        ],
-                    }
-                    for c in shown
-                ],
-                ensure_ascii=False,
-                indent=1,
-            )
-            + "\n"
-        )
+        sys.stdout.write(json.dumps(_clusters_json(shown), ensure_ascii=False, indent=1) + "\n")
         return
     t = Table("cluster", "count", "spelling (count)", "example", show_lines=False)
     for c in shown:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +23,10 @@ class UserError(Exception):
 
 
 def run_ingest(home: str | None = None, inbox: str | None = None, batch_size: int | None = None,
-               retry_quarantined: bool = False, dask: bool = False) -> dict[str, Any]:
-    """One run of the Prefect ingest flow (clean and link on Dask when `dask`)."""
+               retry_quarantined: bool = False, dask: bool = False,
+               progress: Callable[..., None] | None = None) -> dict[str, Any]:
+    """One run of the Prefect ingest flow (clean and link on Dask when `dask`); `progress` is called as
+    (event, **fields) for "start", each "advance" and "done"."""
     from flows.ingest import ingest_flow
 
     if inbox is not None and not Path(inbox).is_dir():
@@ -39,11 +41,11 @@ def run_ingest(home: str | None = None, inbox: str | None = None, batch_size: in
     Warehouse(settings.home).wait_until_free(settings.lock_timeout)
     if not dask:
         return ingest_flow(home=str(resolve_home(home)), inbox=inbox, batch_size=batch_size,
-                           retry_quarantined=retry_quarantined)
+                           retry_quarantined=retry_quarantined, progress=progress)
     flow = ingest_flow.with_options(task_runner=dask_task_runner())
     with _one_api_for_dask_workers():
         return flow(home=str(resolve_home(home)), inbox=inbox, batch_size=batch_size,
-                    retry_quarantined=retry_quarantined)
+                    retry_quarantined=retry_quarantined, progress=progress)
 
 
 # ---- Dask scale-out (issue 7) ------------------------------------------------------------------

@@ -267,7 +267,6 @@ def _collect(home: Path, summary: dict, seconds: float) -> RunResult:
 @pytest.fixture(scope="module")
 def main_run(prefect_server, tmp_path_factory) -> Iterator[RunResult]:
     """ONE flow run over the samples plus every bad file of CASES, in the home's own inbox."""
-    from flows import ingest
     from flows.ops import run_ingest
 
     home = tmp_path_factory.mktemp("bad_home")
@@ -283,13 +282,9 @@ def main_run(prefect_server, tmp_path_factory) -> Iterator[RunResult]:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CORPUS_MAX_FILE_MB", str(MAX_FILE_MB))
-        ingest.progress_hook = delete_vanishing
-        try:
-            t = time.perf_counter()
-            summary = run_ingest(home=str(home), batch_size=12)
-            seconds = time.perf_counter() - t
-        finally:
-            ingest.progress_hook = None
+        t = time.perf_counter()
+        summary = run_ingest(home=str(home), batch_size=12, progress=delete_vanishing)
+        seconds = time.perf_counter() - t
     yield _collect(home, summary, seconds)
 
 

@@ -365,7 +365,8 @@ def test_over_long_articles_are_not_linked(monkeypatch) -> None:
             {"article_id": "b", "clean_text": "Paris " * 100_000, "_row": 1}]
     linked = ingest.link_task.fn((PreparedBatch(arts, [], []), 0.0), 0, None, (), 1000)
     assert calls == [60] and linked.mentions == []
-    assert arts[1]["normalized_text"] == arts[1]["clean_text"]
+    assert linked.prepared.articles[1]["normalized_text"] == arts[1]["clean_text"]
+    assert "normalized_text" not in arts[1]  # the task's input is left as it was
 
 
 # ---- 4 and 5. SIGTERM and kill -9 of the CLI: no process left, the rerun finishes ------------------

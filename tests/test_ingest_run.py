@@ -1,0 +1,129 @@
+"""Issue 19: the ingest run object. A retried read loses nothing; the run's shape is checked too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from tests.conftest import copy_samples
+
+
+def _fates(home: Path, names: list[str]) -> dict[str, str]:
+    """What became of each inbox file: 'article', 'duplicate' (of a landed article), 'quarantine' or 'lost'."""
+    con = duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
+    try:
+        articles = {r[0] for r in con.execute("SELECT source_name FROM articles").fetchall()}
+        held = {r[0] for r in con.execute("SELECT source_name FROM quarantine").fetchall()}
+        dups = {r[0] for r in con.execute(
+            "SELECT d.source_name FROM duplicates d JOIN articles a USING (article_id)").fetchall()}
+    finally:
+        con.close()
+    return {n: "article" if n in articles else "duplicate" if n in dups else "quarantine" if n in held else "lost"
+            for n in names}
+
+
+def test_an_archive_error_retried_by_prefect_loses_no_file(prefect_server, corpus_home: Path, monkeypatch) -> None:
+    """One OSError while archiving (a full disk for a moment): Prefect retries the read task, and the retry
+    must not take the first attempt's documents for duplicates of themselves."""
+    from flows.ops import run_ingest
+    from warehouse import WarehouseWriter
+
+    inbox = copy_samples(corpus_home / "inbox")
+    first = sorted(inbox.iterdir())[0]
+    (inbox / "zz_copy.txt").write_bytes(first.read_bytes())  # same bytes, read in a later batch
+    names = sorted(p.name for p in inbox.iterdir())
+    real_flush = WarehouseWriter.flush_archive
+    calls = {"n": 0}
+
+    def flaky_flush(self) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError(28, "No space left on device")
+        real_flush(self)
+
+    monkeypatch.setattr(WarehouseWriter, "flush_archive", flaky_flush)
+    s = run_ingest(home=str(corpus_home), batch_size=2)
+    assert calls["n"] >= 2, "the injected error was never hit"
+    fates = _fates(corpus_home, names)
+    assert "lost" not in fates.values(), fates
+    assert fates["zz_copy.txt"] == "duplicate"  # the run still knows what earlier batches read
+    assert (s["n_new"], s["n_duplicate"]) == (len(names) - 1, 1), s
+    assert not list(inbox.iterdir())  # each file was consumed only after it landed
+
+
+# ---- the shape: one bounded window, short functions ----------------------------------------------
+def test_the_window_keeps_max_in_flight_batches_ahead_of_the_one_being_finished() -> None:
+    from flows.batching import bounded_window
+
+    submitted: list[int] = []
+
+    def submit():
+        for i in range(6):
+            submitted.append(i)
+            yield i
+
+    ahead = []
+    for i in bounded_window(submit(), 2):
+        ahead.append(len(submitted) - 1 - i)  # batches submitted after the one being finished
+    assert ahead == [2, 2, 2, 2, 1, 0]
+    assert list(bounded_window(iter(range(3)), 0)) == [0, 1, 2]  # a window below 1 counts as 1
+
+
+def test_no_function_in_flows_is_longer_than_60_lines() -> None:
+    import ast
+
+    flows = Path(__file__).resolve().parents[1] / "flows"
+    long = []
+    for path in sorted(flows.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                n = node.end_lineno - node.lineno + 1
+                if n > 60:
+                    long.append(f"{path.name}:{node.lineno} {node.name} ({n} lines)")
+    assert not long, long
+
+
+# ---- validation: one quarantine row per failed record ------------------------------------------------
+def test_a_record_failing_two_expectations_gets_one_quarantine_row() -> None:
+    from expectations import BatchValidation, RowFailure, quarantine_rows
+
+    articles = [
+        {"article_id": "a1", "source_name": "short_with_banner.txt", "content_sha256": "s1", "_row": 0},
+        {"article_id": "a2", "source_name": "fine.txt", "content_sha256": "s2", "_row": 1},
+        {"article_id": "a3", "source_name": "bad_mention.txt", "content_sha256": "s3", "_row": 2},
+    ]
+    result = BatchValidation(
+        failures=[
+            RowFailure("a1", "articles", "expect_length", "clean_text has 12 characters", row_index=0),
+            RowFailure("a1", "articles", "expect_no_noise", "clean_text holds '728 x 90'", row_index=0),
+            RowFailure("a3", "mentions", "expect_slice", "surface does not slice", row_index=5),
+            RowFailure("a3", "mentions", "expect_slice", "surface does not slice", row_index=6),
+        ],
+        results=[],
+        rejected_article_rows={0, 2},
+    )
+    rows = quarantine_rows(articles, result)
+    assert [r["source_name"] for r in rows] == ["short_with_banner.txt", "bad_mention.txt"]
+    first = rows[0]
+    assert (first["stage"], first["reason"], first["article_id"]) == ("validate", "expect_length", "a1")
+    assert "expect_length" in first["detail"] and "expect_no_noise" in first["detail"]
+    assert "728 x 90" in first["detail"]
+    assert rows[1]["reason"] == "expect_slice" and rows[1]["detail"].startswith("2 expectations failed")
+
+
+def test_a_real_record_failing_two_expectations_is_held_once(prefect_server, corpus_home: Path, tmp_path) -> None:
+    """Through the real flow and GX: a text that is too short AND holds a banner line is one held record."""
+    from flows.ops import run_ingest
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "stub.txt").write_text("A stub of a story.\n\n728 x 90\n", encoding="utf-8")
+    s = run_ingest(home=str(corpus_home), inbox=str(inbox))
+    con = duckdb.connect(str(corpus_home / "corpus.duckdb"), read_only=True)
+    try:
+        rows = con.execute("SELECT reason, detail FROM quarantine WHERE source_name = 'stub.txt'").fetchall()
+    finally:
+        con.close()
+    assert len(rows) == 1, rows
+    assert s["n_quarantined"] == 1 and sum(s["quarantined_by_reason"].values()) == 1, s

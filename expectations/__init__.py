@@ -6,10 +6,10 @@ ephemeral GX context and the suites are built once per process and reused.
 
 from __future__ import annotations
 
-import os
+from transforms.telemetry import turn_off_analytics
 
 # Set before GX is first imported: there is no internet, and callers should not need to know.
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+turn_off_analytics()
 
 from expectations.batch import validate_batch  # noqa: E402
 from expectations.config import DEFAULT_ENTITY_TYPES, DEFAULT_NOISE_PATTERNS, ValidationConfig  # noqa: E402

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from expectations.results import BatchSchemaError, ExpectationOutcome, ExpectationRunError
+from transforms.telemetry import turn_off_analytics
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuite
@@ -18,8 +18,7 @@ if TYPE_CHECKING:
     )
     from great_expectations.data_context import AbstractDataContext
 
-# No internet here, and GX would otherwise try to post usage statistics on import.
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+turn_off_analytics()  # no internet here, and GX would otherwise try to post usage statistics on import
 
 DATASOURCE_NAME = "corpus_batch"
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from filelock import FileLock
 
 from flows.settings import LOCAL_GAZETTEER, Settings
-from transforms.errors import GazetteerError
-from transforms.names import Gazetteer, Linker, fold, load_gazetteer
+from transforms.errors import GazetteerError, UserError
+from transforms.names import Gazetteer, Linker, load_gazetteer
 from transforms.names.decisions import (
     Accepted,
     Decisions,
@@ -30,7 +30,7 @@ from transforms.names.decisions import (
     parse_decisions,
     reject,
 )
-from transforms.names.suggest import CandidateCollector, Cluster, cluster_spellings
+from transforms.names.suggest import Cluster, collect_candidates, suggest_clusters
 from transforms.records import Mention
 from warehouse.reader import Snapshot
 
@@ -38,7 +38,7 @@ DECISIONS = Path("gazetteer") / "decisions.yaml"
 SCAN_ROWS = 500  # articles fetched from DuckDB at a time
 
 
-class EntitiesError(Exception):
+class EntitiesError(UserError):
     """A decision that cannot be made as asked; the message says why."""
 
 
@@ -91,14 +91,10 @@ def suggest(home: str | None = None, min_count: int = 1, min_spellings: int = 2)
     """Clusters of unclaimed name spellings in the corpus, largest first, minus rejected pairs."""
     gaz = current_gazetteer(home)
     decisions = load_decisions(home)
-    known = {fold(n.name) for n in gaz.all_names()}
-    collector = CandidateCollector(Linker(gaz), known)
-    for aid, text, mentions in _scan(home):
-        collector.add(aid, text, mentions)
+    collector = collect_candidates(_scan(home), Linker(gaz), gaz)
     spellings = collector.spellings()
     pending = sum(1 for k in decisions.accepted_keys() if k in collector.unclaimed_keys())
-    clusters = [c for c in cluster_spellings(spellings, decisions.rejected_pairs())
-                if c.n_spellings >= min_spellings and c.count >= min_count]
+    clusters = suggest_clusters(spellings, decisions.rejected_pairs(), min_count, min_spellings)
     return Suggestions(clusters, collector.n_articles, len(spellings), pending)
 
 

@@ -27,6 +27,7 @@ from flows.batching import bounded_window, chunks
 from flows.guard import TermGuard
 from flows.settings import Settings
 from transforms import pipeline
+from transforms.errors import CorpusError
 from transforms.sources import SourceDoc, SourceFailure, file_kind, split_jsonl, split_source
 from warehouse import Warehouse, WarehouseWriter
 from warehouse.archive import archive_file, read_archived
@@ -60,7 +61,7 @@ class Payload:
         self.value = state
 
 
-class BatchError(RuntimeError):
+class BatchError(CorpusError):
     """A whole batch is unusable (wrong schema, nothing parsed from a non-empty inbox): the run fails."""
 
 
@@ -99,9 +100,26 @@ class ReadResult:
         self.quarantine.append({"source_name": source_name, "stage": "read", "reason": reason, "detail": detail})
 
 
-@lru_cache(maxsize=4)
+def file_digest(path: str | Path | None) -> str | None:
+    """sha256 of a file's bytes (None for no path or an unreadable file: its loader then says why)."""
+    if path is None:
+        return None
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def _gazetteer_and_linker(path: str | None, overlays: tuple[tuple[str, str], ...] = ()):
-    """The gazetteer (path or the packaged one, plus overlays as (path, content hash)) and its Linker."""
+    """The gazetteer (path or the packaged one, plus overlays as (path, content hash)) and its Linker.
+
+    Cached on the files' content, not their path: a long-lived worker (`corpus serve`, a Dask worker)
+    sees an edited CORPUS_GAZETTEER on its next batch."""
+    return _gazetteer_for(path, file_digest(path), overlays)
+
+
+@lru_cache(maxsize=4)
+def _gazetteer_for(path: str | None, digest: str | None, overlays: tuple[tuple[str, str], ...]):
     from transforms.names import Linker, load_gazetteer
 
     gaz = load_gazetteer(Path(path) if path else None, overlays=[o for o, _ in overlays])
@@ -110,9 +128,7 @@ def _gazetteer_and_linker(path: str | None, overlays: tuple[tuple[str, str], ...
 
 def gazetteer_overlays(settings: Settings) -> tuple[tuple[str, str], ...]:
     """The settings' gazetteer overlays with a hash of their content, so an edited overlay is reloaded."""
-    return tuple(
-        (str(p), hashlib.sha256(p.read_bytes()).hexdigest()) for p in settings.gazetteer_overlays if p.is_file()
-    )
+    return tuple((str(p), file_digest(p) or "") for p in settings.gazetteer_overlays if p.is_file())
 
 
 _gx_warm_up: threading.Thread | None = None
@@ -153,8 +169,13 @@ def check_data_files(settings: Settings) -> None:
     _gazetteer_and_linker(_str(settings.gazetteer_path), gazetteer_overlays(settings))
 
 
-@lru_cache(maxsize=4)
 def _rules(path: str | None):
+    """The cleaning rules (packaged, plus CORPUS_RULES), cached on the file's content like the gazetteer."""
+    return _rules_for(path, file_digest(path))
+
+
+@lru_cache(maxsize=4)
+def _rules_for(path: str | None, digest: str | None):
     from transforms.clean import load_rules
 
     return load_rules(Path(path) if path else None)

@@ -22,11 +22,12 @@ from flows.batching import bounded_window
 from flows.ingest import _flow_run_name, _gazetteer_and_linker, _run_id, _str, gazetteer_overlays, sync_entities_task
 from flows.settings import Settings
 from transforms import pipeline
+from transforms.errors import CorpusError
 from warehouse import Warehouse
 from warehouse.schema import LAKE_SCHEMAS
 
 
-class RenormalizeError(RuntimeError):
+class RenormalizeError(CorpusError):
     """Re-linking produced rows that break the contract; nothing was replaced."""
 
 

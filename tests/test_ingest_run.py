@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tests.conftest import copy_samples
 
@@ -127,3 +128,71 @@ def test_a_real_record_failing_two_expectations_is_held_once(prefect_server, cor
         con.close()
     assert len(rows) == 1, rows
     assert s["n_quarantined"] == 1 and sum(s["quarantined_by_reason"].values()) == 1, s
+
+
+# ---- one source of truth ---------------------------------------------------------------------------
+def test_an_edited_rules_or_gazetteer_file_is_seen_by_a_long_lived_worker(tmp_path: Path) -> None:
+    """The caches are keyed on the files' content: the same path with new content loads again."""
+    from flows import ingest
+    from transforms.names.gazetteer import default_path
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nrules:\n  - name: sponsor_line\n    patterns: ['brought to you by .{1,60}']\n",
+                     encoding="utf-8")
+    first = ingest._rules(str(rules))
+    assert ingest._rules(str(rules)) is first  # unchanged: cached
+    rules.write_text("version: 1\nrules:\n  - name: promo_line\n    patterns: ['promoted by .{1,60}']\n",
+                     encoding="utf-8")
+    names = {r.name for r in ingest._rules(str(rules)).line_rules}
+    assert "promo_line" in names and "sponsor_line" not in names
+
+    gaz = tmp_path / "gazetteer.yaml"
+    text = default_path().read_text(encoding="utf-8")
+    gaz.write_text(text, encoding="utf-8")
+    before, _ = ingest._gazetteer_and_linker(str(gaz))
+    gaz.write_text(text.replace(f"version: \"{before.version}\"", "version: \"9.9.9-edited\"", 1), encoding="utf-8")
+    after, _ = ingest._gazetteer_and_linker(str(gaz))
+    assert str(after.version) == "9.9.9-edited" != str(before.version)
+
+
+def test_settings_own_every_corpus_variable() -> None:
+    """No module but flows/settings.py reads a CORPUS_* variable (bar the few named in its docstring)."""
+    import re
+
+    repo = Path(__file__).resolve().parents[1]
+    allowed = {("warehouse/paths.py", "CORPUS_HOME"), ("flows/cli.py", "CORPUS_LOG_LEVEL"),
+               ("flows/guard.py", "CORPUS_NO_WATCHDOG"), ("flows/guard.py", "CORPUS_RUN_TOKEN")}
+    read = re.compile(r"environ(?:\.get)?[\[(]\s*[\"'](CORPUS_[A-Z_]+)")
+    found = set()
+    for package in ("flows", "warehouse", "transforms", "expectations"):
+        for path in (repo / package).rglob("*.py"):
+            rel = path.relative_to(repo).as_posix()
+            if rel == "flows/settings.py":
+                continue
+            found |= {(rel, name) for name in read.findall(path.read_text(encoding="utf-8"))}
+    assert found - allowed == set()
+
+
+def test_bad_boolean_and_number_settings_name_the_variable(monkeypatch) -> None:
+    from flows.settings import Settings
+    from transforms.errors import ConfigError
+
+    monkeypatch.setenv("CORPUS_FETCH_ALLOW_PRIVATE", "perhaps")
+    with pytest.raises(ConfigError, match="CORPUS_FETCH_ALLOW_PRIVATE"):
+        Settings.from_env(home="/tmp/nowhere")
+    monkeypatch.setenv("CORPUS_FETCH_ALLOW_PRIVATE", "yes")
+    monkeypatch.setenv("CORPUS_SERVER_START_TIMEOUT", "soon")
+    with pytest.raises(ConfigError, match="CORPUS_SERVER_START_TIMEOUT"):
+        Settings.from_env(home="/tmp/nowhere")
+    monkeypatch.setenv("CORPUS_SERVER_START_TIMEOUT", "5")
+    monkeypatch.setenv("CORPUS_DASK_ADDRESS", " tcp://scheduler:8786 ")
+    s = Settings.from_env(home="/tmp/nowhere")
+    assert (s.fetch_allow_private, s.server_start_timeout, s.dask_address) == (True, 5.0, "tcp://scheduler:8786")
+
+
+def test_entity_types_are_defined_once() -> None:
+    """The entities suite accepts exactly the types the gazetteer loader accepts (it took 5 against 3)."""
+    from expectations import DEFAULT_ENTITY_TYPES, ValidationConfig
+    from transforms.names.gazetteer import ENTITY_TYPES
+
+    assert DEFAULT_ENTITY_TYPES == ENTITY_TYPES == ValidationConfig().entity_types

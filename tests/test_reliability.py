@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from bench.crash_harness import make_inbox
 from tests.conftest import BIN, SAMPLES, copy_samples, run_cli
-from tests.crash_harness import make_inbox
 
 FILLER = (
     "The harbour council met on Tuesday evening to discuss the repair of the old stone pier, which the "
@@ -215,7 +215,7 @@ def test_check_finds_a_truncated_lake_file_and_repair_relands_it(built_home: Pat
     data = victim.read_bytes()
     victim.write_bytes(data[: len(data) // 2])
     proc = run_cli(["status"], env, check=False)
-    assert proc.returncode == 2 and "corpus check" in proc.stderr and "Traceback" not in proc.stderr, proc
+    assert proc.returncode == 3 and "corpus check" in proc.stderr and "Traceback" not in proc.stderr, proc
     proc = run_cli(["check"], env, check=False)
     assert proc.returncode == 1 and "damaged: articles" in proc.stdout and "--repair" in proc.stdout, proc
     proc = run_cli(["check", "--repair"], env)

@@ -101,11 +101,6 @@ class Gazetteer:
                 return e
         raise KeyError(entity_id)
 
-    @property
-    def by_id(self) -> dict[str, Entity]:
-        """Entities keyed by id."""
-        return {e.entity_id: e for e in self.entities}
-
     def all_names(self) -> list[NameSpec]:
         """Every name spec: entity names, calques, blockers."""
         out = [n for e in self.entities for n in e.names]

@@ -9,7 +9,6 @@ renormalize` re-links the stored articles with the new gazetteer.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from transforms.names.decisions import (
 )
 from transforms.names.suggest import Cluster, collect_candidates, suggest_clusters
 from transforms.records import Mention
+from warehouse.atomic import atomic_write
 from warehouse.reader import Snapshot
 
 DECISIONS = Path("gazetteer") / "decisions.yaml"
@@ -108,10 +108,7 @@ def _find(home: str | None, cluster: str) -> Cluster:
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, text)  # fsynced: an accepted entity survives a power cut
 
 
 def _lock(home: str | None) -> FileLock:

@@ -196,3 +196,31 @@ def test_entity_types_are_defined_once() -> None:
     from transforms.names.gazetteer import ENTITY_TYPES
 
     assert DEFAULT_ENTITY_TYPES == ENTITY_TYPES == ValidationConfig().entity_types
+
+
+def test_atomic_write_leaves_the_old_file_or_the_new_one_and_no_temporary(tmp_path: Path) -> None:
+    from warehouse.atomic import atomic_path, atomic_write
+
+    dest = tmp_path / "sub" / "local.yaml"
+    atomic_write(dest, "entities: []\n")
+    assert dest.read_text(encoding="utf-8") == "entities: []\n"
+    with pytest.raises(RuntimeError), atomic_path(dest) as tmp:
+        tmp.write_text("half a fi", encoding="utf-8")
+        raise RuntimeError("disk full")
+    assert dest.read_text(encoding="utf-8") == "entities: []\n"
+    assert [p.name for p in dest.parent.iterdir()] == ["local.yaml"]
+
+
+def test_one_yaml_loader_rejects_a_duplicate_key_in_rules_and_gazetteer(tmp_path: Path) -> None:
+    """The rules loader kept the last of two keys silently; it shares the gazetteer's loader now."""
+    from transforms.clean import load_rules
+    from transforms.clean.rules import RulesError
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nrules:\n  - name: sponsor_line\n    patterns: ['brought to you by .{1,60}']\n"
+                     "    patterns: ['promoted by .{1,60}']\n", encoding="utf-8")
+    with pytest.raises(RulesError, match=rf"{rules}:5: duplicate key 'patterns'"):
+        load_rules(rules)
+    rules.write_text("version: 1\nrules: [\n", encoding="utf-8")
+    with pytest.raises(RulesError, match=rf"{rules}:\d+: invalid YAML"):
+        load_rules(rules)

@@ -11,9 +11,10 @@ import errno
 import os
 import re
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from warehouse.atomic import atomic_write
 
 ACCEPTED_SUFFIXES = (".txt", ".html", ".htm", ".json", ".jsonl")
 # Folders deeper than this under the inbox are not walked: the folder at the limit gets a quarantine
@@ -303,10 +304,7 @@ def add_bytes(inbox: Path, name: str, data: bytes) -> Path:
             return dest
         dest = inbox / f"{stem}-{n}{dot}{suffix}"
         n += 1
-    fd, tmp = tempfile.mkstemp(dir=inbox, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, dest)
+    atomic_write(dest, data)
     assert dest.resolve().parent == inbox.resolve()
     return dest
 

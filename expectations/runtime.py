@@ -105,7 +105,8 @@ def run_suite(
 def outcome_from_result(suite_name: str, result: ExpectationValidationResult) -> ExpectationOutcome:
     """Condense one GX expectation result into an ExpectationOutcome."""
     config = result.expectation_config
-    assert config is not None  # GX sets it on every result of a suite run
+    if config is None:  # GX sets it on every result of a suite run
+        raise ExpectationRunError(f"{suite_name}: GX returned a result without its expectation")
     info = result.exception_info or {}
     exception = None
     if info.get("raised_exception"):

@@ -6,6 +6,7 @@ number of batches, not of articles. All writing goes through `warehouse`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -135,12 +136,10 @@ _gx_warm_up: threading.Thread | None = None
 
 
 def _import_gx() -> None:
-    try:
+    with contextlib.suppress(Exception):  # only a head start; the validate task reports real errors
         from expectations import gx_context
 
         gx_context()
-    except Exception:  # noqa: BLE001 - only a head start; the validate task reports real errors
-        pass
 
 
 def start_gx_warm_up() -> None:
@@ -487,14 +486,12 @@ def _now():
 
 
 def _run_id() -> str:
-    try:
+    with contextlib.suppress(Exception):  # outside a flow run there is no id; make one
         from prefect.runtime import flow_run
 
         rid = flow_run.get_id()
         if rid:
             return str(rid)
-    except Exception:  # noqa: BLE001 - outside a flow run there is no id; make one
-        pass
     return str(uuid.uuid4())
 
 

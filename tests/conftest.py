@@ -83,7 +83,7 @@ def local_site(pages: dict[str, bytes]) -> Iterator[str]:
     """Serve `pages` (path -> HTML bytes) on 127.0.0.1, 404 for anything else; yields the base URL."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             body = pages.get(self.path)
             if body is None:
                 self.send_error(404, "Not Found")

@@ -173,20 +173,20 @@ def test_settings_own_every_corpus_variable() -> None:
     assert found - allowed == set()
 
 
-def test_bad_boolean_and_number_settings_name_the_variable(monkeypatch) -> None:
+def test_bad_boolean_and_number_settings_name_the_variable(monkeypatch, tmp_path: Path) -> None:
     from flows.settings import Settings
     from transforms.errors import ConfigError
 
     monkeypatch.setenv("CORPUS_FETCH_ALLOW_PRIVATE", "perhaps")
     with pytest.raises(ConfigError, match="CORPUS_FETCH_ALLOW_PRIVATE"):
-        Settings.from_env(home="/tmp/nowhere")
+        Settings.from_env(home=str(tmp_path))
     monkeypatch.setenv("CORPUS_FETCH_ALLOW_PRIVATE", "yes")
     monkeypatch.setenv("CORPUS_SERVER_START_TIMEOUT", "soon")
     with pytest.raises(ConfigError, match="CORPUS_SERVER_START_TIMEOUT"):
-        Settings.from_env(home="/tmp/nowhere")
+        Settings.from_env(home=str(tmp_path))
     monkeypatch.setenv("CORPUS_SERVER_START_TIMEOUT", "5")
     monkeypatch.setenv("CORPUS_DASK_ADDRESS", " tcp://scheduler:8786 ")
-    s = Settings.from_env(home="/tmp/nowhere")
+    s = Settings.from_env(home=str(tmp_path))
     assert (s.fetch_allow_private, s.server_start_timeout, s.dask_address) == (True, 5.0, "tcp://scheduler:8786")
 
 
@@ -204,9 +204,13 @@ def test_atomic_write_leaves_the_old_file_or_the_new_one_and_no_temporary(tmp_pa
     dest = tmp_path / "sub" / "local.yaml"
     atomic_write(dest, "entities: []\n")
     assert dest.read_text(encoding="utf-8") == "entities: []\n"
-    with pytest.raises(RuntimeError), atomic_path(dest) as tmp:
-        tmp.write_text("half a fi", encoding="utf-8")
-        raise RuntimeError("disk full")
+    def crash() -> None:
+        with atomic_path(dest) as tmp:
+            tmp.write_text("half a fi", encoding="utf-8")
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        crash()
     assert dest.read_text(encoding="utf-8") == "entities: []\n"
     assert [p.name for p in dest.parent.iterdir()] == ["local.yaml"]
 

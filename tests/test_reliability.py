@@ -3,6 +3,7 @@ kill -9 of the CLI, a damaged lake file, a damaged catalog. Each test failed on 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -261,10 +262,8 @@ def _rm_deep(root: Path) -> None:
         except FileNotFoundError:
             pass
     for d in reversed(order):
-        try:
+        with contextlib.suppress(OSError):
             os.rmdir(d)
-        except OSError:
-            pass
 
 
 @pytest.fixture
@@ -337,10 +336,8 @@ def test_a_file_swapped_for_a_fifo_after_discover_never_blocks(tmp_path: Path) -
     t.join(20)
     if t.is_alive():  # unblock the old code's open() so the thread can end
         for p in (small, big):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(os.open(p, os.O_WRONLY | os.O_NONBLOCK))
-            except OSError:
-                pass
         pytest.fail("reading a FIFO blocked")
     reasons = {q["source_name"]: q["reason"] for q in out["r"].quarantine}
     assert reasons == {"small.txt": "unreadable", "big.txt": "unreadable"}

@@ -304,8 +304,9 @@ def add_bytes(inbox: Path, name: str, data: bytes) -> Path:
             return dest
         dest = inbox / f"{stem}-{n}{dot}{suffix}"
         n += 1
+    if dest.resolve().parent != inbox.resolve():  # safe_name() keeps it inside; a rename must never escape
+        raise ValueError(f"{name!r} would be written outside the inbox")
     atomic_write(dest, data)
-    assert dest.resolve().parent == inbox.resolve()
     return dest
 
 

@@ -12,7 +12,6 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from warehouse.atomic import atomic_path
 from warehouse.paths import HomeLayout
 
 
@@ -41,8 +40,9 @@ def _articles_gain_repairs(con, layout: HomeLayout) -> None:
     if "repairs" in schema.names:
         return
     field = pa.field("repairs", pa.list_(pa.struct([("kind", pa.string()), ("count", pa.int32())])))
-    with atomic_path(path) as tmp:
-        pq.write_table(schema.append(field).empty_table(), tmp)
+    tmp = path.with_name(f".tmp-v3-{path.name}")
+    pq.write_table(schema.append(field).empty_table(), tmp)
+    tmp.replace(path)
 
 
 # MIGRATIONS[n] upgrades a warehouse from version n to n + 1.

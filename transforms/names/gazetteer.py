@@ -229,9 +229,8 @@ class _Validator:
                 self.regex(v.get("pattern"), v)
                 if not isinstance(v.get("chars"), int) or v["chars"] <= 0:
                     raise self.fail(v, "near_text.chars must be a positive integer")
-            elif k == "not_in_caps_context":
-                if v is not True:
-                    raise self.fail(cond, "not_in_caps_context must be true")
+            elif k == "not_in_caps_context" and v is not True:
+                raise self.fail(cond, "not_in_caps_context must be true")
         return dict(cond)
 
     def regex(self, pattern: Any, where: Any) -> None:

@@ -300,7 +300,7 @@ class Cluster:
 
 def cluster_id(keys: Iterable[str]) -> str:
     """Stable id of a set of folded spellings."""
-    digest = hashlib.sha1("\n".join(sorted(set(keys))).encode("utf-8")).hexdigest()
+    digest = hashlib.sha1("\n".join(sorted(set(keys))).encode("utf-8"), usedforsecurity=False).hexdigest()
     return "c" + digest[:8]
 
 

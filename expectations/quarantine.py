@@ -48,9 +48,9 @@ def quarantine_rows(articles: Sequence[Mapping[str, Any]], result: BatchValidati
         first_pos.setdefault(a["article_id"], pos)
     by_pos: dict[int, list[RowFailure]] = {}
     for f in result.failures:
-        pos = _owner(f, articles, rejected, first_pos)
-        if pos is not None:
-            by_pos.setdefault(pos, []).append(f)
+        owner = _owner(f, articles, rejected, first_pos)
+        if owner is not None:
+            by_pos.setdefault(owner, []).append(f)
     rows = []
     for pos in sorted(rejected | set(by_pos)):
         a, failures = articles[pos], by_pos.get(pos, [])

@@ -111,7 +111,7 @@ def _is_private_host(url: str) -> bool:
         addrs = []
         for info in infos:
             try:
-                addrs.append(ipaddress.ip_address(info[4][0].split("%", 1)[0]))
+                addrs.append(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]))
             except ValueError:
                 continue
     return any(a.is_loopback or a.is_private or a.is_link_local for a in addrs)

@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterator, Set
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.utilities.annotations import quote  # big batches: Prefect must not walk them for task inputs
+from prefect.utilities.annotations import quote
 
 from flows.batching import bounded_window, chunks
 from flows.guard import TermGuard
@@ -43,6 +43,14 @@ from warehouse.inbox import (
     stamp_of,
 )
 from warehouse.schema import LAKE_SCHEMAS
+
+T = TypeVar("T")
+
+
+def _q(value: T) -> T:
+    """`value` quoted for a task call: Prefect must not walk big batches for task inputs (the task gets
+    the value itself; typed as the value, which is what the task sees)."""
+    return cast(T, quote(value))
 
 
 class Payload:
@@ -620,8 +628,8 @@ class IngestRun:
         cursor = None
         while True:
             t = time.perf_counter()
-            read = read_task(self.writer, quote(items), self.next_batch_no, self.settings.max_file_bytes,
-                             quote(self.known_shas), quote(self.held_shas), self.settings.batch_size, cursor)
+            read = read_task(self.writer, _q(items), self.next_batch_no, self.settings.max_file_bytes,
+                             _q(self.known_shas), _q(self.held_shas), self.settings.batch_size, cursor)
             self.known_shas |= read.new_shas  # the task succeeded: its documents are known from now on
             self.stats.stage_seconds["read"] += time.perf_counter() - t
             if not (read.docs or read.quarantine or read.n_duplicate):
@@ -643,7 +651,8 @@ class IngestRun:
                 self.stats.n_seen += read.n_seen
                 self.stats.n_duplicate += read.n_duplicate
                 cleaned = clean_task.submit(Payload(read.docs), batch_no, rules)
-                linked = link_task.submit(cleaned, batch_no, gazetteer, self.overlays, self.settings.max_clean_chars)
+                linked = link_task.submit(cast(Any, cleaned), batch_no, gazetteer, self.overlays,  # a future: resolved
+                                          self.settings.max_clean_chars)
                 yield InFlight(batch_no, read, cleaned, linked)
 
     def finish(self, f: InFlight) -> None:
@@ -657,13 +666,13 @@ class IngestRun:
         removed = [r for r in linked.prepared.removed_spans if r["_row"] in rows]
         mentions = [m for m in linked.mentions if m["_row"] in rows]
         t = time.perf_counter()
-        verdict = validate_task(self.writer, f.batch_no, self.run_id, quote(fresh), quote(mentions), quote(removed),
-                                quote(self.entity_ids), self.settings)
+        verdict = validate_task(self.writer, f.batch_no, self.run_id, _q(fresh), _q(mentions), _q(removed),
+                                _q(self.entity_ids), self.settings)
         self.stats.stage_seconds["validate"] += time.perf_counter() - t
         self.last_report = verdict.report
         quarantine = f.read.quarantine + [x.as_row() for x in linked.prepared.failures]
         t = time.perf_counter()
-        landed = land_task(self.writer, self.run_id, f.batch_no, quote(verdict), quote(quarantine))
+        landed = land_task(self.writer, self.run_id, f.batch_no, _q(verdict), _q(quarantine))
         self.writer.record_duplicates(f.read.duplicates + duplicates, self.run_id)
         self.stats.stage_seconds["land"] += time.perf_counter() - t
         self.let_go(f.read)

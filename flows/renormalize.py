@@ -75,7 +75,7 @@ def renormalize_flow(home: str | None = None, batch_size: int | None = None) -> 
             gaz, _ = _gazetteer_and_linker(gaz_path, overlays)  # a broken gazetteer fails before any work
             sync_entities_task(writer, gaz_path, overlays)
             with writer.connect() as con:
-                stats["n_mentions_before"] = con.execute("SELECT count(*) FROM mentions").fetchone()[0]
+                (stats["n_mentions_before"],) = con.execute("SELECT count(*) FROM mentions").fetchone() or (0,)
             columns = list(LAKE_SCHEMAS["articles"].names)
 
             def submitted() -> Iterator[Any]:

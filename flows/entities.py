@@ -16,7 +16,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from flows.settings import LOCAL_GAZETTEER, Settings
+from flows.settings import Settings
 from transforms.errors import GazetteerError, UserError
 from transforms.names import Gazetteer, Linker, load_gazetteer
 from transforms.names.decisions import (
@@ -32,9 +32,9 @@ from transforms.names.decisions import (
 from transforms.names.suggest import Cluster, collect_candidates, suggest_clusters
 from transforms.records import Mention
 from warehouse.atomic import atomic_write
+from warehouse.paths import HomeLayout
 from warehouse.reader import Snapshot
 
-DECISIONS = Path("gazetteer") / "decisions.yaml"
 SCAN_ROWS = 500  # articles fetched from DuckDB at a time
 
 
@@ -52,7 +52,8 @@ class Suggestions:
 
 def _paths(home: str | None) -> tuple[Settings, Path, Path]:
     s = Settings.from_env(home=home)
-    return s, s.home / DECISIONS, s.home / LOCAL_GAZETTEER
+    layout = HomeLayout(s.home)
+    return s, layout.decisions, layout.local_gazetteer
 
 
 def load_decisions(home: str | None = None) -> Decisions:

@@ -13,9 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from transforms.errors import ConfigError
-from warehouse.paths import resolve_home
-
-LOCAL_GAZETTEER = Path("gazetteer") / "local.yaml"  # under the corpus home; see transforms/names/decisions.py
+from warehouse.paths import HomeLayout, resolve_home
 
 
 def _env_int(name: str, default: int) -> int:
@@ -72,7 +70,7 @@ class Settings:
     def from_env(cls, home: str | os.PathLike[str] | None = None, **overrides) -> Settings:
         rules = os.environ.get("CORPUS_RULES")
         gaz = os.environ.get("CORPUS_GAZETTEER")
-        local = resolve_home(home) / LOCAL_GAZETTEER
+        local = HomeLayout(resolve_home(home)).local_gazetteer
         base = cls(
             home=resolve_home(home),
             gazetteer_overlays=(local,) if local.is_file() else (),

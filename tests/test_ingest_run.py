@@ -228,3 +228,20 @@ def test_one_yaml_loader_rejects_a_duplicate_key_in_rules_and_gazetteer(tmp_path
     rules.write_text("version: 1\nrules: [\n", encoding="utf-8")
     with pytest.raises(RulesError, match=rf"{rules}:\d+: invalid YAML"):
         load_rules(rules)
+
+
+def test_the_noise_expectation_takes_long_ids_from_13_digits_not_phone_numbers() -> None:
+    """One definition (rules.yaml's residue rules): an 11-digit mobile number and a 12-digit reference stay
+    prose; a 13-digit id (a millisecond timestamp in an image URL) is noise. A 10+ digit pattern would hold
+    articles that quote a phone number."""
+    import re
+
+    from expectations import DEFAULT_NOISE_PATTERNS
+
+    def noisy(text: str) -> bool:
+        return any(re.search(p, text) for p in DEFAULT_NOISE_PATTERNS)
+
+    assert not noisy("Call the ward office on 07701234567 before noon.")
+    assert not noisy("The tender, reference 202611280001, closes on Friday.")
+    assert not noisy("Dial +9647701234567 from abroad.")
+    assert noisy("photo-1732791234567.jpg was left in the text")

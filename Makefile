@@ -38,7 +38,7 @@ test-fast: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check flows transforms warehouse expectations tests bench
-	$(BIN)/mypy transforms
+	$(BIN)/mypy transforms flows expectations
 
 # The 10k case: about 4 minutes on 2 cores. Figures and commands are recorded in BENCHMARKS.md.
 bench: $(VENV)/.installed-dev

@@ -17,11 +17,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+from transforms.telemetry import turn_off_analytics  # noqa: E402
 
-from tests.crash_harness import make_inbox, trials  # noqa: E402
+turn_off_analytics()
+
+from bench.crash_harness import make_inbox, trials  # noqa: E402
 
 
 def main() -> int:

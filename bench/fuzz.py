@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from transforms.errors import DecodeError, TransformError  # noqa: E402
+from transforms.errors import DecodeError, TransformError
 
 SENTENCES = [
     "The provincial council met on Monday to discuss the water shortage in the southern districts.",

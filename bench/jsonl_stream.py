@@ -12,6 +12,7 @@ Prefect temporary server) and samples the resident memory of the whole process t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -63,26 +64,22 @@ def main() -> int:
            "--batch-size", str(args.batch), "--json"]
     t0 = time.perf_counter()
     err_path = tmp / "stderr.log"
-    err_fh = open(err_path, "w")
+    err_fh = open(err_path, "w")  # noqa: SIM115 - the child writes to it for the whole run; closed below
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=err_fh, text=True)
     ps = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:
-        try:
+        with contextlib.suppress(psutil.Error):  # ended between poll() and here
             # the CLI and its children, minus Prefect's temporary server (same for both codes)
             rss = ps.memory_info().rss
             peak = max(peak, rss)
-        except psutil.Error:
-            pass
         time.sleep(0.2)
     wall = time.perf_counter() - t0
     out = proc.stdout.read()
     archive_files = sum(1 for p in (home / "archive").rglob("*") if p.is_file() and p.name != "index.jsonl")
     summary = {}
-    try:
+    with contextlib.suppress(ValueError):  # no JSON summary: the run failed, its exit code is printed
         summary = json.loads(out[out.index("{"):])
-    except ValueError:
-        pass
     print(f"command: {' '.join(sys.argv)}")
     print(f"input: {args.records:,} records, {size / 2**20:.1f} MB, batch {args.batch}")
     print(f"exit {proc.returncode}, wall {wall:.1f} s, peak RSS of the CLI process {peak / 2**20:.0f} MB "

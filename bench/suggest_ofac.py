@@ -30,10 +30,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from clustering_scores import pairwise_scores  # noqa: E402
 from names_ofac import running_text  # noqa: E402
 
 from transforms.names import fold  # noqa: E402
-from transforms.names.suggest import Spelling, cluster_spellings, pairwise_scores  # noqa: E402
+from transforms.names.suggest import Spelling, cluster_spellings  # noqa: E402
 
 _PUNCT_CTRL = re.compile(r"[!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~\x00-\x08\x0a-\x1f\x7f]")
 

@@ -6,14 +6,15 @@ ephemeral GX context and the suites are built once per process and reused.
 
 from __future__ import annotations
 
-import os
+from transforms.telemetry import turn_off_analytics
 
 # Set before GX is first imported: there is no internet, and callers should not need to know.
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+turn_off_analytics()
 
 from expectations.batch import validate_batch  # noqa: E402
 from expectations.config import DEFAULT_ENTITY_TYPES, DEFAULT_NOISE_PATTERNS, ValidationConfig  # noqa: E402
 from expectations.docs import build_data_docs  # noqa: E402
+from expectations.quarantine import quarantine_rows  # noqa: E402
 from expectations.results import (  # noqa: E402
     BatchSchemaError,
     BatchValidation,
@@ -43,6 +44,7 @@ __all__ = [
     "entities_suite",
     "gx_context",
     "mentions_suite",
+    "quarantine_rows",
     "removed_spans_suite",
     "validate",
     "validate_batch",

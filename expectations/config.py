@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import astuple, dataclass
 
+from transforms.names.gazetteer import ENTITY_TYPES
+
 
 # Residual boilerplate that cleaning should have removed: the `residue:` patterns of the cleaning
 # rules (transforms/clean/rules.yaml), defined once there. Cleaning removes every match as a
@@ -20,7 +22,8 @@ def _residue_patterns() -> tuple[str, ...]:
 
 DEFAULT_NOISE_PATTERNS: tuple[str, ...] = _residue_patterns()
 
-DEFAULT_ENTITY_TYPES: tuple[str, ...] = ("PERSON", "ORG", "PLACE", "EVENT", "MISC")
+# the types a gazetteer entity may have, defined once by the gazetteer's loader
+DEFAULT_ENTITY_TYPES: tuple[str, ...] = ENTITY_TYPES
 
 
 @dataclass

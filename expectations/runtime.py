@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from expectations.results import BatchSchemaError, ExpectationOutcome, ExpectationRunError
+from transforms.telemetry import turn_off_analytics
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuite
@@ -18,8 +18,7 @@ if TYPE_CHECKING:
     )
     from great_expectations.data_context import AbstractDataContext
 
-# No internet here, and GX would otherwise try to post usage statistics on import.
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+turn_off_analytics()  # no internet here, and GX would otherwise try to post usage statistics on import
 
 DATASOURCE_NAME = "corpus_batch"
 
@@ -106,7 +105,8 @@ def run_suite(
 def outcome_from_result(suite_name: str, result: ExpectationValidationResult) -> ExpectationOutcome:
     """Condense one GX expectation result into an ExpectationOutcome."""
     config = result.expectation_config
-    assert config is not None  # GX sets it on every result of a suite run
+    if config is None:  # GX sets it on every result of a suite run
+        raise ExpectationRunError(f"{suite_name}: GX returned a result without its expectation")
     info = result.exception_info or {}
     exception = None
     if info.get("raised_exception"):

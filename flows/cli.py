@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
 import sys
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Column, Table
@@ -19,7 +20,7 @@ from rich.text import Text
 from typer.core import TyperOption
 
 from flows import ops
-from transforms.errors import TransformError
+from transforms.errors import CorpusError
 
 app = typer.Typer(
     add_completion=False,
@@ -104,22 +105,33 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-@contextmanager
-def _user_and_busy_errors() -> Iterator[None]:
-    """Bad input exits 2, a busy or unusable warehouse exits 3, each as one line."""
-    from warehouse import WarehouseError
+def maps_errors(failed: str | None = None) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The CLI's one error mapping, for every command: a CorpusError is one line and its `exit_code` (2 bad
+    input or a broken data file, 3 busy warehouse, 4 damaged catalog, ...; table in README "Exit codes").
+    With `failed` ("the ingest run failed"), any other error is one line too, exit 1: Prefect logged the rest."""
 
-    try:
-        yield
-    except ops.UserError as exc:
-        _fail(str(exc))
-    except WarehouseError as exc:
-        _fail(str(exc), getattr(exc, "exit_code", 3))
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(command)
+        def run(*args: Any, **kwargs: Any) -> None:
+            try:
+                command(*args, **kwargs)
+            except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.ClickException,
+                    click.exceptions.Abort):
+                raise  # exits already decided (_fail, typer.Exit(1)) and usage errors
+            except CorpusError as exc:
+                _fail(str(exc), exc.exit_code)
+            except Exception as exc:
+                if failed is None:
+                    raise  # a bug: the traceback is the report
+                _fail(f"{failed}: {type(exc).__name__}: {exc}", 1)
+
+        return run
+
+    return decorate
 
 
 def _run_with_progress(**kwargs: Any) -> dict[str, Any]:
     """Run the ingest flow with a progress bar when stderr is a terminal."""
-    from flows import ingest
     from flows.guard import guard_children
 
     guard_children()  # no process (Prefect's temporary server) outlives this one, even under kill -9
@@ -146,11 +158,7 @@ def _run_with_progress(**kwargs: Any) -> dict[str, Any]:
                     task_id, advance=f["n"], info=f"new {f['new']} · dup {f['duplicate']} · held {f['quarantined']}"
                 )
 
-        ingest.progress_hook = hook
-        try:
-            return ops.run_ingest(**kwargs)
-        finally:
-            ingest.progress_hook = None
+        return ops.run_ingest(**kwargs, progress=hook)
 
 
 def _print_summary(s: dict[str, Any]) -> None:
@@ -167,6 +175,7 @@ def _print_summary(s: dict[str, Any]) -> None:
 
 
 @app.command()
+@maps_errors("the ingest run failed")
 def ingest(
     home: HomeOpt = None,
     inbox: Annotated[
@@ -186,20 +195,9 @@ def ingest(
     verbose: VerboseOpt = False,
 ) -> None:
     """One run of the Prefect ingest flow over the inbox."""
-    from warehouse import WarehouseError
-
     _console_logs(verbose)
     _say_if_new_home(home)
-    try:
-        summary = _run_with_progress(home=home, inbox=inbox, batch_size=batch_size, dask=dask)
-    except ops.UserError as exc:
-        _fail(str(exc))
-    except WarehouseError as exc:
-        _fail(str(exc), getattr(exc, "exit_code", 3))  # 3 busy, 4 a damaged catalog
-    except TransformError as exc:  # a broken rules file or gazetteer: the message names file and line
-        _fail(str(exc), 2)
-    except Exception as exc:  # noqa: BLE001 - the run failed; say why in one line, Prefect logged the rest
-        _fail(f"the ingest run failed: {type(exc).__name__}: {exc}", 1)
+    summary = _run_with_progress(home=home, inbox=inbox, batch_size=batch_size, dask=dask)
     if json_out:
         out.print_json(json.dumps(summary, default=str))
     else:
@@ -207,6 +205,7 @@ def ingest(
 
 
 @app.command()
+@maps_errors()
 def add(
     targets: Annotated[list[str] | None, typer.Argument(help="Files, folders or http(s) URLs.")] = None,
     now: Annotated[bool, typer.Option("--now", help="Ingest at once.")] = False,
@@ -218,10 +217,7 @@ def add(
 ) -> None:
     """Put articles into the inbox (URLs are fetched with trafilatura)."""
     new_home = ops.is_new_home(home)
-    try:
-        res = ops.add_articles(list(targets or []), home=home, url_file=from_file)
-    except ops.UserError as exc:
-        _fail(str(exc))
+    res = ops.add_articles(list(targets or []), home=home, url_file=from_file)
     if new_home is not None and res.added:
         err.print(visible(f"creating a new corpus home at {new_home}"))
     for p in res.added:
@@ -235,6 +231,7 @@ def add(
 
 
 @app.command()
+@maps_errors()
 def serve(
     cron: Annotated[str, typer.Option(help="When to run, as a five-field cron expression.")] = "*/15 * * * *",
     home: HomeOpt = None,
@@ -250,15 +247,9 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the ingest flow as a Prefect deployment on a schedule (starts a local server when needed)."""
-    from flows.serve import ServerStartError
     from flows.serve import serve as serve_flow
 
-    try:
-        serve_flow(home, cron=cron, inbox=inbox, port=port, echo=lambda m: out.print(visible(m)))
-    except ops.UserError as exc:
-        _fail(str(exc))
-    except ServerStartError as exc:
-        _fail(str(exc), 1)
+    serve_flow(home, cron=cron, inbox=inbox, port=port, echo=lambda m: out.print(visible(m)))
 
 
 def _render(cols: list[str], rows: list[tuple], fmt: str) -> None:
@@ -284,6 +275,7 @@ def _render(cols: list[str], rows: list[tuple], fmt: str) -> None:
 
 
 @app.command(context_settings={"ignore_unknown_options": True})
+@maps_errors()
 def sql(
     query: Annotated[
         str,
@@ -300,9 +292,6 @@ def sql(
     ] = 300.0,
 ) -> None:
     """Read-only SQL on the warehouse, in DuckDB's sandbox, on a snapshot of the catalog."""
-    from warehouse import WarehouseError
-    from warehouse.reader import QueryTimeout
-
     if format not in ("table", "csv", "json"):
         _fail(f"--format must be table, csv or json, not {format!r}")
     if query == "-":
@@ -310,25 +299,17 @@ def sql(
     if not query.strip():
         _fail("the query is empty: give one SQL statement, e.g. corpus sql \"select count(*) from articles\"")
     try:
-        cols, rows = ops.query(query, home=home, timeout=timeout)
-    except QueryTimeout as exc:
-        _fail(str(exc), 124)
+        cols, rows = ops.query(query, home=home, timeout=timeout)  # a refused query exits 2, a timeout 124
     except KeyboardInterrupt:
         _fail("interrupted: the query was stopped", 130)
-    except (ops.UserError, WarehouseError) as exc:
-        _fail(str(exc))
     _render(cols, rows, format)
 
 
 @app.command()
+@maps_errors()
 def status(home: HomeOpt = None) -> None:
     """Counts, last runs, quarantine, latest validation results."""
-    from warehouse import WarehouseError
-
-    try:
-        s = ops.status(home)
-    except WarehouseError as exc:
-        _fail(str(exc))
+    s = ops.status(home)
     out.print(_styled(("corpus home", "bold"), " ", s["home"]))
     _render(["table", "rows"], list(s["counts"].items()), "table")
     out.print(_styled(("inbox", "bold"), f": {s['n_inbox']} file(s) waiting"))
@@ -352,20 +333,16 @@ def status(home: HomeOpt = None) -> None:
 
 
 @quarantine_app.command("list")
+@maps_errors()
 def quarantine_list(
     home: HomeOpt = None,
     all_rows: Annotated[bool, typer.Option("--all", help="Include resolved rows.")] = False,
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
 ) -> None:
     """What is held in quarantine, with stage and reason."""
-    from warehouse import WarehouseError
-
     if format not in ("table", "csv", "json"):
         _fail(f"--format must be table, csv or json, not {format!r}")
-    try:
-        cols, rows = ops.quarantine_rows(home, include_resolved=all_rows)
-    except WarehouseError as exc:
-        _fail(str(exc))
+    cols, rows = ops.quarantine_rows(home, include_resolved=all_rows)
     if not rows and format == "table":
         out.print("nothing is held" if not all_rows else "the quarantine is empty")
         return
@@ -373,22 +350,33 @@ def quarantine_list(
 
 
 @quarantine_app.command("retry")
+@maps_errors("the retry run failed")
 def quarantine_retry(home: HomeOpt = None, verbose: VerboseOpt = False) -> None:
     """Re-run held articles from the archive (after a fix to rules, gazetteer or limits)."""
-    from warehouse import WarehouseError
-
     _console_logs(verbose)
-    try:
-        summary = _run_with_progress(home=home, retry_quarantined=True)
-    except WarehouseError as exc:
-        _fail(str(exc), 3)
-    except Exception as exc:  # noqa: BLE001 - the run failed; say why in one line, Prefect logged the rest
-        _fail(f"the retry run failed: {type(exc).__name__}: {exc}", 1)
+    summary = _run_with_progress(home=home, retry_quarantined=True)
     _print_summary(summary)
 
 
 # ---- new names and re-linking (issue 10) -------------------------------------------------------
+def _clusters_json(clusters: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "cluster": c.cluster_id,
+            "count": c.count,
+            "name": c.best_name,
+            "spellings": [
+                {"spelling": s.text, "count": s.count, "articles": s.n_articles, "surname": s in c.surnames,
+                 "example": s.example}
+                for s in c.members
+            ],
+        }
+        for c in clusters
+    ]
+
+
 @entities_app.command("suggest")
+@maps_errors()
 def entities_suggest(
     home: HomeOpt = None,
     limit: Annotated[int, typer.Option(help="Show at most this many clusters.")] = 20,
@@ -397,41 +385,12 @@ def entities_suggest(
     format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
 ) -> None:
     """Clusters of name spellings in the corpus that match no known entity, most named first."""
-    from warehouse import WarehouseError
-
     if format not in ("table", "json"):
         _fail(f"--format must be table or json, not {format!r}")
-    try:
-        res = ops.suggest_entities(home, min_count=min_count, min_spellings=min_spellings)
-    except WarehouseError as exc:
-        _fail(str(exc))
+    res = ops.suggest_entities(home, min_count=min_count, min_spellings=min_spellings)
     shown = res.clusters[:limit]
     if format == "json":
-        sys.stdout.write(
-            json.dumps(
-                [
-                    {
-                        "cluster": c.cluster_id,
-                        "count": c.count,
-                        "name": c.best_name,
-                        "spellings": [
-                            {
-                                "spelling": s.text,
-                                "count": s.count,
-                                "articles": s.n_articles,
-                                "surname": s in c.surnames,
-                                "example": s.example,
-                            }
-                            for s in c.members
-                        ],
-                    }
-                    for c in shown
-                ],
-                ensure_ascii=False,
-                indent=1,
-            )
-            + "\n"
-        )
+        sys.stdout.write(json.dumps(_clusters_json(shown), ensure_ascii=False, indent=1) + "\n")
         return
     t = Table("cluster", "count", "spelling (count)", "example", show_lines=False)
     for c in shown:
@@ -457,6 +416,7 @@ def entities_suggest(
 
 
 @entities_app.command("accept")
+@maps_errors()
 def entities_accept(
     cluster: Annotated[str, typer.Argument(help="A cluster id from `corpus entities suggest`.")],
     home: HomeOpt = None,
@@ -465,12 +425,7 @@ def entities_accept(
     etype: Annotated[str | None, typer.Option("--type", help="PERSON, ORG or PLACE (default PERSON).")] = None,
 ) -> None:
     """Make a suggested cluster a gazetteer entity (HOME/gazetteer/local.yaml)."""
-    from warehouse import WarehouseError
-
-    try:
-        acc = ops.accept_entity(cluster, home, entity_id=entity_id, name=name, etype=etype)
-    except (ops.UserError, WarehouseError) as exc:
-        _fail(str(exc))
+    acc = ops.accept_entity(cluster, home, entity_id=entity_id, name=name, etype=etype)
     out.print(
         f"accepted {cluster} as {acc.id} ({acc.type}) '{acc.name}': {', '.join(acc.spellings)}"
         + (f"; surnames {', '.join(acc.surnames)}" if acc.surnames else ""),
@@ -479,6 +434,7 @@ def entities_accept(
 
 
 @entities_app.command("reject")
+@maps_errors()
 def entities_reject(
     cluster: Annotated[str, typer.Argument(help="A cluster id from `corpus entities suggest`.")],
     home: HomeOpt = None,
@@ -488,16 +444,12 @@ def entities_reject(
     ] = None,
 ) -> None:
     """Record that a cluster's spellings are not one entity; none of its pairs is proposed again."""
-    from warehouse import WarehouseError
-
-    try:
-        rej = ops.reject_entity(cluster, home, spellings=list(spelling or []) or None)
-    except (ops.UserError, WarehouseError) as exc:
-        _fail(str(exc))
+    rej = ops.reject_entity(cluster, home, spellings=list(spelling or []) or None)
     out.print(f"rejected {cluster}: {len(rej.pairs)} pair(s) of spellings kept apart")
 
 
 @app.command()
+@maps_errors("the renormalize run failed")
 def renormalize(
     home: HomeOpt = None,
     batch_size: Annotated[int | None, typer.Option(help="Articles per task (default $CORPUS_BATCH_SIZE).")] = None,
@@ -509,8 +461,7 @@ def renormalize(
 
     _console_logs(verbose)
     guard_children()
-    with _user_and_busy_errors():
-        s = ops.run_renormalize(home, batch_size=batch_size)
+    s = ops.run_renormalize(home, batch_size=batch_size)
     if json_out:
         out.print_json(json.dumps(s, default=str))
     else:
@@ -522,19 +473,20 @@ def renormalize(
 
 
 @app.command()
+@maps_errors("compacting failed")
 def compact(
     home: HomeOpt = None,
     rows_per_file: Annotated[int, typer.Option(help="Rows per merged Parquet file.")] = 20_000,
 ) -> None:
     """Merge the lake's many small batch files into a few large ones (months of scheduled runs add up)."""
-    with _user_and_busy_errors():
-        result = ops.compact(home, rows_per_file=rows_per_file)
+    result = ops.compact(home, rows_per_file=rows_per_file)
     for table, (before, after) in result.items():
         out.print(f"{table}: {before} file(s) -> {after}")
 
 
 # ---- reliability (issue 17): rebuild from the archive, check the lake ---------------------------
 @app.command()
+@maps_errors("the rebuild failed")
 def rebuild(
     home: HomeOpt = None,
     batch_size: Annotated[int | None, typer.Option(help="Articles per batch (default $CORPUS_BATCH_SIZE).")] = None,
@@ -544,8 +496,7 @@ def rebuild(
     from flows.guard import guard_children
 
     guard_children()
-    with _user_and_busy_errors():  # RepairError is a UserError: one line, exit 2
-        s = repair.rebuild(home, batch_size=batch_size)
+    s = repair.rebuild(home, batch_size=batch_size)  # RepairError is a UserError: one line, exit 2
     if s["moved_aside"]:
         out.print(f"moved the old catalog and lake to {s['moved_aside']}", highlight=False)
     out.print(
@@ -557,6 +508,7 @@ def rebuild(
 
 
 @app.command()
+@maps_errors()
 def check(
     home: HomeOpt = None,
     repair_: Annotated[
@@ -569,8 +521,7 @@ def check(
 
     if repair_:
         guard_children()
-    with _user_and_busy_errors():
-        r = repair.check(home, repair=repair_)
+    r = repair.check(home, repair=repair_)
     out.print(f"{r.n_files} lake file(s), {r.n_rows} row(s) checked in {r.home}", highlight=False)
     for table, rel, problem in r.damaged:
         out.print(f"damaged: {table}: {rel}: {problem}", highlight=False, markup=False)

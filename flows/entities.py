@@ -9,7 +9,6 @@ renormalize` re-links the stored articles with the new gazetteer.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,9 +16,9 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from flows.settings import LOCAL_GAZETTEER, Settings
-from transforms.errors import GazetteerError
-from transforms.names import Gazetteer, Linker, fold, load_gazetteer
+from flows.settings import Settings
+from transforms.errors import GazetteerError, UserError
+from transforms.names import Gazetteer, Linker, load_gazetteer
 from transforms.names.decisions import (
     Accepted,
     Decisions,
@@ -30,15 +29,16 @@ from transforms.names.decisions import (
     parse_decisions,
     reject,
 )
-from transforms.names.suggest import CandidateCollector, Cluster, cluster_spellings
+from transforms.names.suggest import Cluster, collect_candidates, suggest_clusters
 from transforms.records import Mention
+from warehouse.atomic import atomic_write
+from warehouse.paths import HomeLayout
 from warehouse.reader import Snapshot
 
-DECISIONS = Path("gazetteer") / "decisions.yaml"
 SCAN_ROWS = 500  # articles fetched from DuckDB at a time
 
 
-class EntitiesError(Exception):
+class EntitiesError(UserError):
     """A decision that cannot be made as asked; the message says why."""
 
 
@@ -52,7 +52,8 @@ class Suggestions:
 
 def _paths(home: str | None) -> tuple[Settings, Path, Path]:
     s = Settings.from_env(home=home)
-    return s, s.home / DECISIONS, s.home / LOCAL_GAZETTEER
+    layout = HomeLayout(s.home)
+    return s, layout.decisions, layout.local_gazetteer
 
 
 def load_decisions(home: str | None = None) -> Decisions:
@@ -91,14 +92,10 @@ def suggest(home: str | None = None, min_count: int = 1, min_spellings: int = 2)
     """Clusters of unclaimed name spellings in the corpus, largest first, minus rejected pairs."""
     gaz = current_gazetteer(home)
     decisions = load_decisions(home)
-    known = {fold(n.name) for n in gaz.all_names()}
-    collector = CandidateCollector(Linker(gaz), known)
-    for aid, text, mentions in _scan(home):
-        collector.add(aid, text, mentions)
+    collector = collect_candidates(_scan(home), Linker(gaz), gaz)
     spellings = collector.spellings()
     pending = sum(1 for k in decisions.accepted_keys() if k in collector.unclaimed_keys())
-    clusters = [c for c in cluster_spellings(spellings, decisions.rejected_pairs())
-                if c.n_spellings >= min_spellings and c.count >= min_count]
+    clusters = suggest_clusters(spellings, decisions.rejected_pairs(), min_count, min_spellings)
     return Suggestions(clusters, collector.n_articles, len(spellings), pending)
 
 
@@ -112,10 +109,7 @@ def _find(home: str | None, cluster: str) -> Cluster:
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, text)  # fsynced: an accepted entity survives a power cut
 
 
 def _lock(home: str | None) -> FileLock:

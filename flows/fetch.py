@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import socket
 import threading
 from urllib.parse import urlparse
 
+from transforms.errors import CorpusError
 
-class FetchError(Exception):
+
+class FetchError(CorpusError):
     """A URL that could not be fetched; the message says why."""
 
 
@@ -18,7 +19,8 @@ def is_url(value: str) -> bool:
     return urlparse(value).scheme in ("http", "https")
 
 
-def fetch_url(url: str, timeout: float = 30.0, deadline: float | None = None, max_bytes: int | None = None) -> bytes:
+def fetch_url(url: str, timeout: float = 30.0, deadline: float | None = None, max_bytes: int | None = None,
+              allow_private: bool = False) -> bytes:
     """The page's bytes; raises FetchError on a timeout, an HTTP error status, a refusal or an empty answer.
 
     trafilatura answers None for every failure and logs the reason; the reason is caught from its log so
@@ -34,7 +36,6 @@ def fetch_url(url: str, timeout: float = 30.0, deadline: float | None = None, ma
         config.set("DEFAULT", "MAX_FILE_SIZE", str(int(max_bytes)))
     # [issue 7] trafilatura 2.3 refuses loopback and private addresses (SSRF protection), which shows up
     # here as "no answer"; a desk fetching from its intranet, or a test server, opts out explicitly
-    allow_private = os.environ.get("CORPUS_FETCH_ALLOW_PRIVATE", "").strip().lower() in ("1", "true", "yes")
     if allow_private:
         config.set("DEFAULT", "SSRF_PROTECTION", "false")
     if not allow_private and _is_private_host(url):
@@ -110,7 +111,7 @@ def _is_private_host(url: str) -> bool:
         addrs = []
         for info in infos:
             try:
-                addrs.append(ipaddress.ip_address(info[4][0].split("%", 1)[0]))
+                addrs.append(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]))
             except ValueError:
                 continue
     return any(a.is_loopback or a.is_private or a.is_link_local for a in addrs)

@@ -17,6 +17,7 @@ What is left is what kill -9 leaves, which the next run finishes (see RELIABILIT
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -28,7 +29,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-TOKEN_ENV = "CORPUS_RUN_TOKEN"
+TOKEN_ENV = "CORPUS_RUN_TOKEN"  # noqa: S105 - the name of an environment variable, not a secret
 TERM_GRACE_SECONDS = 3.0
 _started_for: int | None = None
 
@@ -82,16 +83,12 @@ def kill_tagged(token: str, grace: float = 3.0) -> int:
 
     procs = processes_with_token(token)
     for p in procs:
-        try:
+        with contextlib.suppress(psutil.Error):  # already gone
             p.terminate()
-        except psutil.Error:
-            pass
     _, alive = psutil.wait_procs(procs, timeout=grace)
     for p in alive:
-        try:
+        with contextlib.suppress(psutil.Error):
             p.kill()
-        except psutil.Error:
-            pass
     return len(procs)
 
 
@@ -193,10 +190,8 @@ class TermGuard:
         os._exit(128 + signal.SIGTERM)
 
     def _mark(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the next writer marks the run crashed anyway
             self.on_term()
-        except Exception:  # noqa: BLE001 - the next writer marks the run crashed anyway
-            pass
 
     def _handler(self, signum, frame) -> None:
         # Main thread: the watcher already saw the byte; hand over to Prefect's handler, which raises

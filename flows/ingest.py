@@ -6,26 +6,29 @@ number of batches, not of articles. All writing goes through `warehouse`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Set
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.utilities.annotations import quote  # big batches: Prefect must not walk them for task inputs
+from prefect.utilities.annotations import quote
 
+from flows.batching import bounded_window, chunks
 from flows.guard import TermGuard
 from flows.settings import Settings
 from transforms import pipeline
+from transforms.errors import CorpusError
 from transforms.sources import SourceDoc, SourceFailure, file_kind, split_jsonl, split_source
 from warehouse import Warehouse, WarehouseWriter
 from warehouse.archive import archive_file, read_archived
@@ -41,13 +44,13 @@ from warehouse.inbox import (
 )
 from warehouse.schema import LAKE_SCHEMAS
 
-# The CLI sets this to drive a progress bar; called as (event, **fields).
-progress_hook: Callable[..., None] | None = None
+T = TypeVar("T")
 
 
-def _progress(event: str, **fields: Any) -> None:
-    if progress_hook is not None:
-        progress_hook(event, **fields)
+def _q(value: T) -> T:
+    """`value` quoted for a task call: Prefect must not walk big batches for task inputs (the task gets
+    the value itself; typed as the value, which is what the task sees)."""
+    return cast(T, quote(value))
 
 
 class Payload:
@@ -67,7 +70,7 @@ class Payload:
         self.value = state
 
 
-class BatchError(RuntimeError):
+class BatchError(CorpusError):
     """A whole batch is unusable (wrong schema, nothing parsed from a non-empty inbox): the run fails."""
 
 
@@ -97,6 +100,7 @@ class ReadResult:
     n_duplicate: int = 0
     n_units: int = 0
     duplicates: list[dict[str, Any]] = field(default_factory=list)  # which source duplicated what
+    new_shas: set[str] = field(default_factory=set)  # content hashes of `docs`, merged by the caller
 
     def hold_unread(self, source_name: str, reason: str, detail: str) -> None:
         """Count a file that could not be read as one unit seen, held with its reason at the read stage."""
@@ -105,9 +109,26 @@ class ReadResult:
         self.quarantine.append({"source_name": source_name, "stage": "read", "reason": reason, "detail": detail})
 
 
-@lru_cache(maxsize=4)
+def file_digest(path: str | Path | None) -> str | None:
+    """sha256 of a file's bytes (None for no path or an unreadable file: its loader then says why)."""
+    if path is None:
+        return None
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def _gazetteer_and_linker(path: str | None, overlays: tuple[tuple[str, str], ...] = ()):
-    """The gazetteer (path or the packaged one, plus overlays as (path, content hash)) and its Linker."""
+    """The gazetteer (path or the packaged one, plus overlays as (path, content hash)) and its Linker.
+
+    Cached on the files' content, not their path: a long-lived worker (`corpus serve`, a Dask worker)
+    sees an edited CORPUS_GAZETTEER on its next batch."""
+    return _gazetteer_for(path, file_digest(path), overlays)
+
+
+@lru_cache(maxsize=4)
+def _gazetteer_for(path: str | None, digest: str | None, overlays: tuple[tuple[str, str], ...]):
     from transforms.names import Linker, load_gazetteer
 
     gaz = load_gazetteer(Path(path) if path else None, overlays=[o for o, _ in overlays])
@@ -116,21 +137,17 @@ def _gazetteer_and_linker(path: str | None, overlays: tuple[tuple[str, str], ...
 
 def gazetteer_overlays(settings: Settings) -> tuple[tuple[str, str], ...]:
     """The settings' gazetteer overlays with a hash of their content, so an edited overlay is reloaded."""
-    return tuple(
-        (str(p), hashlib.sha256(p.read_bytes()).hexdigest()) for p in settings.gazetteer_overlays if p.is_file()
-    )
+    return tuple((str(p), file_digest(p) or "") for p in settings.gazetteer_overlays if p.is_file())
 
 
 _gx_warm_up: threading.Thread | None = None
 
 
 def _import_gx() -> None:
-    try:
+    with contextlib.suppress(Exception):  # only a head start; the validate task reports real errors
         from expectations import gx_context
 
         gx_context()
-    except Exception:  # noqa: BLE001 - only a head start; the validate task reports real errors
-        pass
 
 
 def start_gx_warm_up() -> None:
@@ -159,16 +176,16 @@ def check_data_files(settings: Settings) -> None:
     _gazetteer_and_linker(_str(settings.gazetteer_path), gazetteer_overlays(settings))
 
 
-@lru_cache(maxsize=4)
 def _rules(path: str | None):
+    """The cleaning rules (packaged, plus CORPUS_RULES), cached on the file's content like the gazetteer."""
+    return _rules_for(path, file_digest(path))
+
+
+@lru_cache(maxsize=4)
+def _rules_for(path: str | None, digest: str | None):
     from transforms.clean import load_rules
 
     return load_rules(Path(path) if path else None)
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield list(items[i : i + size])
 
 
 # ---- tasks -----------------------------------------------------------------------------------
@@ -214,14 +231,85 @@ def discover_task(inbox: str) -> tuple[list[InboxItem], list[dict[str, Any]]]:
     return items, rows
 
 
+def _too_large(writer: WarehouseWriter, item: InboxItem, max_file_bytes: int, out: ReadResult) -> None:
+    """Archive an over-size file without reading it into memory, and hold it (stage read, too_large)."""
+    before = stamp_of(item.path)
+    sha, _ = archive_file(writer.layout.archive, item.path)
+    writer.index_archived(sha, item.name)
+    after = stamp_of(item.path)
+    out.n_seen += 1
+    out.n_units += 1
+    out.quarantine.append(
+        {
+            "source_name": item.name,
+            "content_sha256": sha,
+            "stage": "read",
+            "reason": "too_large",
+            "detail": f"{item.size:,} bytes is over the {max_file_bytes:,}-byte limit "
+            "(CORPUS_MAX_FILE_MB); archived, not read",
+        }
+    )
+    if after == before:
+        out.stamps[item.path] = after
+    out.consumed.append(item)
+
+
+def _open_item(
+    writer: WarehouseWriter, item: InboxItem, max_file_bytes: int, out: ReadResult
+) -> tuple[bytes, FileStamp] | None:
+    """The file's bytes and stamp, or None when it was held (too large, vanished, unreadable)."""
+    try:
+        if item.size > max_file_bytes:
+            _too_large(writer, item, max_file_bytes, out)
+            return None
+        return read_item_stamped(item)
+    except FileNotFoundError:
+        out.hold_unread(item.name, "vanished", f"{item.name} was deleted before it could be read")
+    except NotARegularFile as exc:  # swapped for a FIFO, a device or a folder after discover: never blocks
+        out.hold_unread(item.name, "unreadable", f"cannot read {item.name}: {exc.strerror}; set aside")
+    except OSError as exc:  # no permission, an I/O error: one file must not fail the run
+        out.hold_unread(item.name, "unreadable", f"cannot read {item.name}: {exc.strerror or exc}")
+    return None
+
+
+def _split(
+    name: str, data: bytes, resume: dict[str, Any] | None, room: int | None
+) -> tuple[list[SourceDoc], list[SourceFailure], int | None, int, int]:
+    """(documents, failures, where the next call resumes or None, last line number, records so far)."""
+    if file_kind(name) != "jsonl" or room is None:
+        docs, failures = split_source(name, data)
+        return docs, failures, None, 0, 0
+    pos, lineno, n_before = (resume["pos"], resume["lineno"], resume["n"]) if resume else (0, 0, 0)
+    docs, failures, next_pos, lineno = split_jsonl(name, data, pos, lineno, max_records=room)
+    n_records = n_before + len(docs) + len(failures)
+    if next_pos is None and not n_records:
+        failures.append(SourceFailure(name, data, "empty", "the .jsonl file holds no records"))
+    return docs, failures, next_pos, lineno, n_records
+
+
+def _hold_failures(writer: WarehouseWriter, failures: list[SourceFailure], out: ReadResult) -> None:
+    for f in failures:
+        writer.archive(f.data, f.content_sha256, durable=False)
+        out.n_seen += 1
+        out.quarantine.append(
+            {
+                "source_name": f.source_name,
+                "content_sha256": f.content_sha256,
+                "stage": "parse",
+                "reason": f.reason,
+                "detail": f.detail,
+            }
+        )
+
+
 @task(name="read", task_run_name="read-batch-{batch_no}", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
 def read_task(
     writer: WarehouseWriter,
     items: list[InboxItem],
     batch_no: int,
     max_file_bytes: int,
-    known_shas: set[str],
-    held_shas: set[str],
+    known_shas: Set[str],
+    held_shas: Set[str],
     max_docs: int | None = None,
     cursor: dict[str, Any] | None = None,
 ) -> ReadResult:
@@ -230,6 +318,10 @@ def read_task(
     A `.jsonl` is split at most `max_docs` records at a time: when a call stops inside a file, the result
     holds a `cursor` and the next call resumes there from the archived copy (exactly the bytes read).
     Memory then follows the batch size, not the size of the file's record count.
+
+    It changes none of its inputs, so a retry (Prefect runs it again after an error) sees what the first
+    attempt saw: the hashes of the new documents come back in `new_shas`, for the caller to add once the
+    task succeeded.
     """
     out = ReadResult([], [], [])
     start = cursor["index"] if cursor else 0
@@ -237,76 +329,30 @@ def read_task(
         item = items[index]
         resume = cursor if cursor and cursor["index"] == index else None
         if resume is None:
-            try:
-                if item.size > max_file_bytes:
-                    before = stamp_of(item.path)
-                    sha, _ = archive_file(writer.layout.archive, item.path)
-                    writer.index_archived(sha, item.name)
-                    after = stamp_of(item.path)
-                    out.n_seen += 1
-                    out.n_units += 1
-                    out.quarantine.append(
-                        {
-                            "source_name": item.name,
-                            "content_sha256": sha,
-                            "stage": "read",
-                            "reason": "too_large",
-                            "detail": f"{item.size:,} bytes is over the {max_file_bytes:,}-byte limit "
-                            "(CORPUS_MAX_FILE_MB); archived, not read",
-                        }
-                    )
-                    if after == before:
-                        out.stamps[item.path] = after
-                    out.consumed.append(item)
-                    continue
-                data, stamp = read_item_stamped(item)
-            except FileNotFoundError:
-                out.hold_unread(item.name, "vanished", f"{item.name} was deleted before it could be read")
+            opened = _open_item(writer, item, max_file_bytes, out)
+            if opened is None:
                 continue
-            except NotARegularFile as exc:  # swapped for a FIFO, a device or a folder after discover: never blocks
-                out.hold_unread(item.name, "unreadable", f"cannot read {item.name}: {exc.strerror}; set aside")
-                continue
-            except OSError as exc:  # no permission, an I/O error: one file must not fail the run
-                out.hold_unread(item.name, "unreadable", f"cannot read {item.name}: {exc.strerror or exc}")
-                continue
+            data, stamp = opened
             sha, _ = writer.archive(data, durable=False)
             writer.index_archived(sha, item.name)
         else:
             sha, stamp = resume["sha"], resume["stamp"]
             data = read_archived(writer.layout.archive, sha)
         out.stamps[item.path] = stamp
-        next_pos = None
-        if file_kind(item.name) == "jsonl" and max_docs is not None:
-            room = max(1, max_docs - len(out.docs) - out.n_duplicate)
-            pos, lineno, n_before = (resume["pos"], resume["lineno"], resume["n"]) if resume else (0, 0, 0)
-            docs, failures, next_pos, lineno = split_jsonl(item.name, data, pos, lineno, max_records=room)
-            n_records = n_before + len(docs) + len(failures)
-            if next_pos is None and not n_records:
-                failures.append(SourceFailure(item.name, data, "empty", "the .jsonl file holds no records"))
-        else:
-            docs, failures = split_source(item.name, data)
-        for f in failures:
-            writer.archive(f.data, f.content_sha256, durable=False)
-            out.n_seen += 1
-            out.quarantine.append(
-                {
-                    "source_name": f.source_name,
-                    "content_sha256": f.content_sha256,
-                    "stage": "parse",
-                    "reason": f.reason,
-                    "detail": f.detail,
-                }
-            )
+        room = None if max_docs is None else max(1, max_docs - len(out.docs) - out.n_duplicate)
+        docs, failures, next_pos, lineno, n_records = _split(item.name, data, resume, room)
+        _hold_failures(writer, failures, out)
         for doc in docs:
             out.n_seen += 1
             if doc.raw is not data:
                 writer.archive(doc.raw, doc.content_sha256, durable=False)
-            if doc.content_sha256 in known_shas or doc.content_sha256 in held_shas:
+            same_bytes = doc.content_sha256 in known_shas or doc.content_sha256 in out.new_shas
+            if same_bytes or doc.content_sha256 in held_shas:
                 out.n_duplicate += 1
                 out.duplicates.append({"source_name": doc.source_name, "content_sha256": doc.content_sha256,
-                                       "reason": "same_bytes" if doc.content_sha256 in known_shas else "held"})
+                                       "reason": "same_bytes" if same_bytes else "held"})
                 continue
-            known_shas.add(doc.content_sha256)
+            out.new_shas.add(doc.content_sha256)
             out.docs.append(doc)
         if next_pos is not None:  # the file goes on: stop here, the next call resumes after `lineno`
             out.cursor = {"index": index, "sha": sha, "stamp": stamp, "pos": next_pos, "lineno": lineno,
@@ -344,19 +390,21 @@ def link_task(
     overlays: tuple[tuple[str, str], ...] = (),
     max_clean_chars: int | None = None,
 ) -> LinkedBatch:
-    """Link every name to a gazetteer entity; fills normalized_text (articles over the size limit are not linked)."""
+    """Link every name to a gazetteer entity; the returned batch's articles have normalized_text (articles
+    over the size limit are not linked). The batch passed in is left as it was."""
     prepared, clean_seconds = cleaned
     t = time.perf_counter()
     gaz, linker = _gazetteer_and_linker(gazetteer_path, overlays)
     # over CORPUS_MAX_CLEAN_CHARS: validation holds it as too long anyway, and linking megabytes of
     # name-dense text first could take minutes; it keeps normalized_text = clean_text and no mentions
     limit = max_clean_chars if max_clean_chars is not None else float("inf")
-    linkable = [a for a in prepared.articles if len(a["clean_text"]) <= limit]
-    for a in prepared.articles:
+    articles = [dict(a) for a in prepared.articles]  # link_batch fills normalized_text in the rows it gets
+    for a in articles:
         if len(a["clean_text"]) > limit:
             a["normalized_text"] = a["clean_text"]
-    mentions = pipeline.link_batch(linkable, linker, gaz)
-    return LinkedBatch(prepared, mentions, clean_seconds, time.perf_counter() - t)
+    mentions = pipeline.link_batch([a for a in articles if len(a["clean_text"]) <= limit], linker, gaz)
+    linked = pipeline.PreparedBatch(articles, prepared.removed_spans, prepared.failures)
+    return LinkedBatch(linked, mentions, clean_seconds, time.perf_counter() - t)
 
 
 @dataclass
@@ -365,6 +413,38 @@ class Verdict:
     quarantine: list[dict[str, Any]]
     validation: list[dict[str, Any]]
     report: Any = None  # the GX batch report, for Data Docs
+
+
+def _columns(table: str, *extra: str) -> list[str]:
+    """A lake table's columns as the validated frame holds them: what the stages fill in, plus `extra`
+    (ingested_at is set on landing; mention and span rows get their run_id then too)."""
+    later = ("ingested_at",) if table == "articles" else ("run_id",)
+    return [c for c in LAKE_SCHEMAS[table].names if c not in later] + list(extra)
+
+
+def _frames(articles: list[dict[str, Any]], mentions: list[dict[str, Any]], removed: list[dict[str, Any]]):
+    import pandas as pd
+
+    return {
+        "articles": pd.DataFrame(articles, columns=_columns("articles", "archived_sha256")),
+        "mentions": pd.DataFrame(mentions, columns=_columns("mentions")),
+        "removed_spans": pd.DataFrame(removed, columns=_columns("removed_spans")),
+    }
+
+
+def _landed_tables(keep: list[dict[str, Any]], mentions: list[dict[str, Any]], removed: list[dict[str, Any]],
+                   run_id: str) -> dict[str, pa.Table]:
+    """The kept articles, with the mentions and removed spans of those articles, as lake tables."""
+    now, rows = _now(), {a["_row"] for a in keep}
+    return {
+        "articles": pa.Table.from_pylist([dict(a, ingested_at=now) for a in keep], schema=LAKE_SCHEMAS["articles"]),
+        "mentions": pa.Table.from_pylist(
+            [dict(m, run_id=run_id) for m in mentions if m["_row"] in rows], schema=LAKE_SCHEMAS["mentions"]
+        ),
+        "removed_spans": pa.Table.from_pylist(
+            [dict(r, run_id=run_id) for r in removed if r["_row"] in rows], schema=LAKE_SCHEMAS["removed_spans"]
+        ),
+    }
 
 
 @task(name="validate", task_run_name="validate-batch-{batch_no}", cache_policy=NO_CACHE)
@@ -378,86 +458,23 @@ def validate_task(
     entity_ids: list[str],
     settings: Settings,
 ) -> Verdict:
-    """Run the GX suites over the batch; failing articles leave the batch for quarantine."""
+    """Run the GX suites over the batch; failing articles leave the batch for quarantine (one row each)."""
     _wait_for_gx_warm_up()
-    import pandas as pd
+    from expectations import BatchSchemaError, ValidationConfig, quarantine_rows, validate_batch
 
-    from expectations import BatchSchemaError, ValidationConfig, validate_batch
-
-    for a in articles:
-        a["archived_sha256"] = writer.verify_archived(a["content_sha256"])
-        a["run_id"] = run_id
+    stamped = [dict(a, archived_sha256=writer.verify_archived(a["content_sha256"]), run_id=run_id) for a in articles]
     cfg = ValidationConfig(min_clean_chars=settings.min_clean_chars, max_clean_chars=settings.max_clean_chars)
-    art_cols = list(LAKE_SCHEMAS["articles"].names) + ["archived_sha256"]
-    frames = {
-        "articles": pd.DataFrame(articles, columns=[c for c in art_cols if c != "ingested_at"]),
-        "mentions": pd.DataFrame(
-            mentions,
-            columns=["article_id", "start_char", "end_char", "surface", "entity_id", "method", "score", "field"],
-        ),
-        "removed_spans": pd.DataFrame(removed, columns=["article_id", "start_char", "end_char", "rule", "text"]),
-    }
     try:
-        result = validate_batch(frames, entity_ids, cfg)
+        result = validate_batch(_frames(stamped, mentions, removed), entity_ids, cfg)
     except BatchSchemaError as exc:
         raise BatchError(f"batch {batch_no} failed schema validation: {exc}") from exc
-    rejected = set(result.rejected_article_rows)  # positions in `articles`; a duplicate's first copy is kept
-    first_pos: dict[str, int] = {}
-    for pos, a in enumerate(articles):
-        first_pos.setdefault(a["article_id"], pos)
-    quarantine: list[dict[str, Any]] = []
-    explained: set[int] = set()
-    for f in result.failures:
-        if f.article_id is None:
-            continue  # entity rows are not validated per batch here
-        pos = f.row_index if f.table == "articles" and f.row_index is not None else first_pos.get(f.article_id)
-        if pos is None:
-            continue
-        if pos not in rejected:  # a child-row failure of an id held twice: it belongs to the rejected copy
-            pos = next((p for p in sorted(rejected) if articles[p]["article_id"] == f.article_id), pos)
-        a = articles[pos]
-        explained.add(pos)
-        quarantine.append(
-            {
-                "source_name": a["source_name"],
-                "content_sha256": a["content_sha256"],
-                "stage": "validate",
-                "reason": f.expectation,
-                "detail": f"{f.table}: {f.detail}",
-                "article_id": a["article_id"],
-            }
-        )
-    for pos in sorted(rejected - explained):
-        a = articles[pos]
-        quarantine.append(
-            {
-                "source_name": a["source_name"],
-                "content_sha256": a["content_sha256"],
-                "stage": "validate",
-                "reason": "rejected",
-                "detail": "rejected by the batch validation",
-                "article_id": a["article_id"],
-            }
-        )
-    keep = [a for pos, a in enumerate(articles) if pos not in rejected]
-    kept_rows = {a["_row"] for a in keep}
-    now = _now()
-    for a in keep:
-        a["ingested_at"] = now
-    tables = {
-        "articles": pa.Table.from_pylist(keep, schema=LAKE_SCHEMAS["articles"]),
-        "mentions": pa.Table.from_pylist(
-            [dict(m, run_id=run_id) for m in mentions if m["_row"] in kept_rows], schema=LAKE_SCHEMAS["mentions"]
-        ),
-        "removed_spans": pa.Table.from_pylist(
-            [dict(r, run_id=run_id) for r in removed if r["_row"] in kept_rows], schema=LAKE_SCHEMAS["removed_spans"]
-        ),
-    }
+    keep = [a for pos, a in enumerate(stamped) if pos not in result.rejected_article_rows]
     validation = [
         {"suite": r.suite, "expectation": r.expectation, "success": r.success, "unexpected_count": r.unexpected_count}
         for r in result.results
     ]
-    return Verdict(tables, quarantine, validation, result)
+    tables = _landed_tables(keep, mentions, removed, run_id)
+    return Verdict(tables, quarantine_rows(stamped, result), validation, result)
 
 
 @task(name="land", task_run_name="land-batch-{batch_no}", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
@@ -477,18 +494,241 @@ def _now():
 
 
 def _run_id() -> str:
-    try:
+    with contextlib.suppress(Exception):  # outside a flow run there is no id; make one
         from prefect.runtime import flow_run
 
         rid = flow_run.get_id()
         if rid:
             return str(rid)
-    except Exception:  # noqa: BLE001 - outside a flow run there is no id; make one
-        pass
     return str(uuid.uuid4())
 
 
-# ---- the flow --------------------------------------------------------------------------------
+# ---- the run ---------------------------------------------------------------------------------
+@dataclass
+class InboxBatch:
+    """Files listed from the inbox: read_task reads, archives and splits them (a big .jsonl in several
+    calls, one ReadResult each)."""
+
+    items: list[InboxItem]
+
+    def reads(self, run: IngestRun) -> Iterator[ReadResult]:
+        return run.read_inbox(self.items)
+
+
+@dataclass
+class RetryBatch:
+    """Held documents rebuilt from the archive (`corpus quarantine retry`): already read, nothing to archive."""
+
+    docs: list[SourceDoc]
+
+    def reads(self, run: IngestRun) -> Iterator[ReadResult]:
+        yield ReadResult(self.docs, [], [], n_seen=len(self.docs), n_units=len(self.docs))
+
+
+Batch = InboxBatch | RetryBatch
+
+
+@dataclass
+class InFlight:
+    """A batch read and submitted to clean and link, waiting to be validated and landed."""
+
+    batch_no: int
+    read: ReadResult
+    cleaned: Any  # the clean task's future
+    linked: Any  # the link task's future
+
+
+class IngestRun:
+    """One ingest run: the writer, the settings, the counts, and the keys known so far.
+
+    Batches are read in order (reading archives and de-duplicates), cleaned and linked on the task runner
+    (threads by default, processes on Dask) up to CORPUS_MAX_IN_FLIGHT batches ahead, then validated and
+    landed in order. The tasks change none of their inputs: the run merges what a task returns (new
+    content hashes, landed article ids) once it succeeded, so a retried task sees what the first try saw.
+    """
+
+    def __init__(self, writer: WarehouseWriter, settings: Settings, run_id: str, inbox: Path, *,
+                 consume_inbox: bool, retry_quarantined: bool = False,
+                 progress: Callable[..., None] | None = None):
+        self.writer, self.settings, self.run_id, self.inbox = writer, settings, run_id, inbox
+        self.consume_inbox, self.retry_quarantined = consume_inbox, retry_quarantined
+        self._progress_hook = progress
+        self.logger = get_run_logger()
+        self.stats = RunStats()
+        self.known_shas: set[str] = set()
+        self.known_ids: set[str] = set()
+        self.held_shas: set[str] = set()
+        self.entity_ids: list[str] = []
+        self.overlays: tuple[tuple[str, str], ...] = ()
+        self.last_report: Any = None
+        self.next_batch_no = 0
+
+    def progress(self, event: str, **fields: Any) -> None:
+        """Tell the caller's progress callback (the CLI's progress bar), if any."""
+        if self._progress_hook is not None:
+            self._progress_hook(event, **fields)
+
+    def run(self) -> None:
+        """The whole run, recorded in `runs` as completed, failed or terminated."""
+        self.writer.start_run(self.run_id, _flow_run_name(), str(self.inbox))
+        # SIGTERM (cron, systemd, `timeout`): mark the run and end within seconds, as kill -9 would
+        term = TermGuard(lambda: self.writer.mark_terminated(self.run_id)).start()
+        try:
+            batches = self.start()
+            for in_flight in bounded_window(self.submitted(batches), self.settings.max_in_flight):
+                self.finish(in_flight)
+            self.wrap_up()
+            self.writer.finish_run(self.run_id, self.stats.counts(), "completed",
+                                   stage_seconds=self.stats.stage_seconds)
+        except BaseException as exc:
+            self.writer.finish_run(self.run_id, self.stats.counts(), "terminated" if term.terminated else "failed",
+                                   error=f"{type(exc).__name__}: {exc}", stage_seconds=self.stats.stage_seconds)
+            raise
+        finally:
+            term.stop()
+
+    def start(self) -> list[Batch]:
+        """Load the data files, land the entities, list the work: inbox files, or held documents on a retry."""
+        t0 = time.perf_counter()
+        # a broken rules file or gazetteer fails the run before any work
+        _rules(_str(self.settings.rules_path))
+        self.overlays = gazetteer_overlays(self.settings)
+        _gazetteer_and_linker(_str(self.settings.gazetteer_path), self.overlays)
+        self.entity_ids = sync_entities_task(self.writer, _str(self.settings.gazetteer_path), self.overlays)
+        self.known_shas, self.known_ids, self.held_shas = self.writer.known_keys()
+        size = self.settings.batch_size
+        batches: list[Batch]
+        if self.retry_quarantined:
+            docs = _quarantined_docs(self.writer)
+            self.held_shas = set()
+            batches, total = [RetryBatch(c) for c in chunks(docs, size)], len(docs)
+        else:
+            items, refused = discover_task(str(self.inbox))
+            self.hold_refused(refused)
+            batches, total = [InboxBatch(c) for c in chunks(items, size)], len(items)
+        self.stats.stage_seconds["discover"] += time.perf_counter() - t0
+        source = "quarantine" if self.retry_quarantined else self.inbox
+        self.logger.info("run %s: %d item(s) from %s, batch size %d", self.run_id, total, source, size)
+        self.progress("start", total=total)
+        return batches
+
+    def hold_refused(self, refused: list[dict[str, Any]]) -> None:
+        """Quarantine what discover refused (links leaving the inbox) and set it aside."""
+        if not refused:
+            return
+        self.writer.record_quarantine(refused, self.run_id)
+        if self.consume_inbox:
+            set_aside(self.inbox, [r["source_name"] for r in refused])
+        self.stats.n_seen += len(refused)
+        self.stats.n_quarantined += len(refused)
+        self.stats.quarantined_by_reason.update(r["reason"] for r in refused)
+
+    def read_inbox(self, items: list[InboxItem]) -> Iterator[ReadResult]:
+        """One ReadResult per call of read_task: one for a batch of files, several for a big .jsonl."""
+        cursor = None
+        while True:
+            t = time.perf_counter()
+            read = read_task(self.writer, _q(items), self.next_batch_no, self.settings.max_file_bytes,
+                             _q(self.known_shas), _q(self.held_shas), self.settings.batch_size, cursor)
+            self.known_shas |= read.new_shas  # the task succeeded: its documents are known from now on
+            self.stats.stage_seconds["read"] += time.perf_counter() - t
+            if not (read.docs or read.quarantine or read.n_duplicate):
+                # every file must become an article, a duplicate or a quarantine row: an empty batch
+                # from a non-empty inbox means a stage lost data, so the run stops
+                raise BatchError(f"batch {self.next_batch_no}: {len(items)} inbox file(s) gave no article, "
+                                 "duplicate or quarantine row")
+            yield read
+            if read.cursor is None:
+                return
+            cursor = read.cursor
+
+    def submitted(self, batches: list[Batch]) -> Iterator[InFlight]:
+        """Read each batch in order and submit it to clean and link; lazily, one batch per step."""
+        rules, gazetteer = _str(self.settings.rules_path), _str(self.settings.gazetteer_path)
+        for batch in batches:
+            for read in batch.reads(self):
+                batch_no, self.next_batch_no = self.next_batch_no, self.next_batch_no + 1
+                self.stats.n_seen += read.n_seen
+                self.stats.n_duplicate += read.n_duplicate
+                cleaned = clean_task.submit(Payload(read.docs), batch_no, rules)
+                linked = link_task.submit(cast(Any, cleaned), batch_no, gazetteer, self.overlays,  # a future: resolved
+                                          self.settings.max_clean_chars)
+                yield InFlight(batch_no, read, cleaned, linked)
+
+    def finish(self, f: InFlight) -> None:
+        """Validate and land one batch, then let its inbox files go and count it."""
+        f.cleaned.result()  # raises the cleaning stage's own error, not "upstream not completed"
+        linked: LinkedBatch = f.linked.result()
+        self.stats.stage_seconds["clean"] += linked.clean_seconds
+        self.stats.stage_seconds["link"] += linked.link_seconds
+        fresh, duplicates = self.split_fresh(linked.prepared.articles)
+        rows = {a["_row"] for a in fresh}
+        removed = [r for r in linked.prepared.removed_spans if r["_row"] in rows]
+        mentions = [m for m in linked.mentions if m["_row"] in rows]
+        t = time.perf_counter()
+        verdict = validate_task(self.writer, f.batch_no, self.run_id, _q(fresh), _q(mentions), _q(removed),
+                                _q(self.entity_ids), self.settings)
+        self.stats.stage_seconds["validate"] += time.perf_counter() - t
+        self.last_report = verdict.report
+        quarantine = f.read.quarantine + [x.as_row() for x in linked.prepared.failures]
+        t = time.perf_counter()
+        landed = land_task(self.writer, self.run_id, f.batch_no, _q(verdict), _q(quarantine))
+        self.writer.record_duplicates(f.read.duplicates + duplicates, self.run_id)
+        self.stats.stage_seconds["land"] += time.perf_counter() - t
+        self.let_go(f.read)
+        self.count(f, landed, quarantine + verdict.quarantine, verdict, len(duplicates))
+
+    def split_fresh(self, articles: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(articles not landed before, duplicate rows for those whose text already landed)."""
+        fresh, duplicates = [], []
+        for art in articles:
+            if art["article_id"] in self.known_ids:
+                duplicates.append({"source_name": art.get("source_name"), "reason": "same_text",
+                                   "content_sha256": art.get("content_sha256"), "article_id": art["article_id"]})
+            else:
+                fresh.append(art)
+        return fresh, duplicates
+
+    def let_go(self, read: ReadResult) -> None:
+        """After landing: consume the batch's inbox files, set unreadable ones aside, resolve retried rows."""
+        if self.consume_inbox and read.consumed:
+            left = consume(read.consumed, read.stamps)
+            if left:
+                self.logger.info("%d file(s) changed while being ingested, left for the next run: %s",
+                                 len(left), ", ".join(i.name for i in left[:5]))
+        if self.consume_inbox:
+            set_aside(self.inbox, [q["source_name"] for q in read.quarantine if q["reason"] == "unreadable"])
+        if self.retry_quarantined:
+            self.writer.resolve_quarantine([d.content_sha256 for d in read.docs], f"retried in run {self.run_id}")
+
+    def count(self, f: InFlight, landed: int, held: list[dict[str, Any]], verdict: Verdict, n_dup: int) -> None:
+        """Add a landed batch to the run's counts and ids, log it and advance the progress bar."""
+        s = self.stats
+        s.n_duplicate += n_dup
+        s.n_new += landed
+        s.n_quarantined += len({(q.get("source_name"), q.get("content_sha256")) for q in held})
+        s.quarantined_by_reason.update(q["reason"] for q in held)
+        self.known_ids.update(verdict.tables["articles"].column("article_id").to_pylist())
+        s.entity_counts.update(verdict.tables["mentions"].column("entity_id").to_pylist())
+        self.logger.info("batch %d: %d new, %d duplicate(s) and %d quarantined so far",
+                         f.batch_no, landed, s.n_duplicate, s.n_quarantined)
+        self.progress("advance", n=f.read.n_units, new=s.n_new, duplicate=s.n_duplicate, quarantined=s.n_quarantined)
+
+    def wrap_up(self) -> None:
+        """Data Docs of the last batch, and a compaction once the lake holds too many files."""
+        _wait_for_gx_warm_up()
+        if self.last_report is not None:
+            from expectations import build_data_docs
+
+            build_data_docs(self.last_report, self.writer.layout.docs, run_name=self.run_id)
+        if self.settings.compact_at and self.writer.live_file_count("articles") > self.settings.compact_at:
+            # scheduled runs add a file per table per batch; merge them before queries slow down
+            t = time.perf_counter()
+            merged = self.writer.compact(f"compact-{self.run_id}")
+            self.stats.stage_seconds["compact"] += time.perf_counter() - t
+            self.logger.info("compacted the lake: %s", {k: f"{a} -> {b} files" for k, (a, b) in merged.items()})
+
+
 @flow(name="ingest", log_prints=False)
 def ingest_flow(
     home: str | None = None,
@@ -496,207 +736,25 @@ def ingest_flow(
     batch_size: int | None = None,
     consume_inbox: bool | None = None,
     retry_quarantined: bool = False,
+    progress: Callable[..., None] | None = None,
 ) -> dict[str, Any]:
-    """Ingest every article in the inbox into the warehouse; returns the run summary."""
+    """Ingest every article in the inbox into the warehouse; returns the run summary.
+
+    `progress` is called as (event, **fields) for "start", each "advance" and "done" (the CLI's progress bar).
+    """
     settings = Settings.from_env(home=home, batch_size=batch_size)
-    logger = get_run_logger()
     wh = Warehouse(settings.home)
     inbox_path = Path(inbox).expanduser().resolve() if inbox else wh.layout.inbox
     # Files are removed from the home's own inbox once archived and landed; an outside folder is left as is.
     if consume_inbox is None:
         consume_inbox = inbox_path == wh.layout.inbox.resolve()
-    run_id = _run_id()
-    stats = RunStats()
     with wh.writer(settings.lock_timeout) as writer:
-        writer.start_run(run_id, _flow_run_name(), str(inbox_path))
-        # SIGTERM (cron, systemd, `timeout`): mark the run and end within seconds, as kill -9 would
-        term = TermGuard(lambda: writer.mark_terminated(run_id)).start()
-        try:
-            t0 = time.perf_counter()
-            # Load the data files first: a broken rules file or gazetteer fails the run before any work.
-            _rules(_str(settings.rules_path))
-            overlays = gazetteer_overlays(settings)
-            _gazetteer_and_linker(_str(settings.gazetteer_path), overlays)
-            entity_ids = sync_entities_task(writer, _str(settings.gazetteer_path), overlays)
-            known_shas, known_ids, held_shas = writer.known_keys()
-            if retry_quarantined:
-                items, refused = [], []
-                retry_docs = _quarantined_docs(writer)
-                held_shas = set()
-            else:
-                items, refused = discover_task(str(inbox_path))
-                retry_docs = []
-            stats.stage_seconds["discover"] += time.perf_counter() - t0
-            if refused:
-                writer.record_quarantine(refused, run_id)
-                if consume_inbox:
-                    set_aside(inbox_path, [r["source_name"] for r in refused])
-                stats.n_seen += len(refused)
-                stats.n_quarantined += len(refused)
-                stats.quarantined_by_reason.update(r["reason"] for r in refused)
-            total = len(items) + len(retry_docs)
-            logger.info(
-                "run %s: %d item(s) from %s, batch size %d",
-                run_id,
-                total,
-                "quarantine" if retry_quarantined else inbox_path,
-                settings.batch_size,
-            )
-            _progress("start", total=total)
-            if retry_quarantined:
-                batches: list[Any] = [("docs", c) for c in _chunks(retry_docs, settings.batch_size)]
-            else:
-                batches = list(_chunks(items, settings.batch_size))
-            # Read in order (it archives and de-duplicates), let clean+link of the next batches run on the
-            # task runner meanwhile (threads by default, processes on Dask), then validate and land in order.
-            window = max(1, settings.max_in_flight)
-            in_flight: list[tuple[int, ReadResult, Any, Any]] = []
-            last_report: list[Any] = []
-
-            def finish_oldest() -> None:
-                batch_no, read, cleaned, future = in_flight.pop(0)
-                cleaned.result()  # raises the cleaning stage's own error, not "upstream not completed"
-                linked: LinkedBatch = future.result()
-                stats.stage_seconds["clean"] += linked.clean_seconds
-                stats.stage_seconds["link"] += linked.link_seconds
-                validate_and_land(batch_no, read, linked)
-
-            def validate_and_land(batch_no: int, read: ReadResult, linked: LinkedBatch) -> None:
-                prepared = linked.prepared
-                fresh, fresh_rows = [], set()
-                for art in prepared.articles:
-                    if art["article_id"] in known_ids:
-                        stats.n_duplicate += 1
-                        read.duplicates.append({"source_name": art.get("source_name"), "reason": "same_text",
-                                                "content_sha256": art.get("content_sha256"),
-                                                "article_id": art["article_id"]})
-                    else:
-                        fresh.append(art)
-                        fresh_rows.add(art["_row"])
-                removed = [r for r in prepared.removed_spans if r["_row"] in fresh_rows]
-                mentions = [m for m in linked.mentions if m["_row"] in fresh_rows]
-                t = time.perf_counter()
-                verdict = validate_task(
-                    writer, batch_no, run_id, quote(fresh), quote(mentions), quote(removed), quote(entity_ids), settings
-                )
-                stats.stage_seconds["validate"] += time.perf_counter() - t
-                last_report[:] = [verdict.report]
-                quarantine = read.quarantine + [f.as_row() for f in prepared.failures]
-                t = time.perf_counter()
-                landed = land_task(writer, run_id, batch_no, quote(verdict), quote(quarantine))
-                writer.record_duplicates(read.duplicates, run_id)
-                stats.stage_seconds["land"] += time.perf_counter() - t
-                if consume_inbox and read.consumed:
-                    left = consume(read.consumed, read.stamps)
-                    if left:
-                        logger.info(
-                            "%d file(s) changed while being ingested, left for the next run: %s",
-                            len(left),
-                            ", ".join(i.name for i in left[:5]),
-                        )
-                if consume_inbox:
-                    set_aside(inbox_path, [q["source_name"] for q in read.quarantine if q["reason"] == "unreadable"])
-                if retry_quarantined:
-                    writer.resolve_quarantine([d.content_sha256 for d in read.docs], f"retried in run {run_id}")
-                all_q = quarantine + verdict.quarantine
-                stats.n_new += landed
-                stats.n_quarantined += len({(q.get("source_name"), q.get("content_sha256")) for q in all_q})
-                stats.quarantined_by_reason.update(q["reason"] for q in all_q)
-                known_ids.update(verdict.tables["articles"].column("article_id").to_pylist())
-                stats.entity_counts.update(verdict.tables["mentions"].column("entity_id").to_pylist())
-                logger.info(
-                    "batch %d: %d new, %d duplicate(s) and %d quarantined so far",
-                    batch_no,
-                    landed,
-                    stats.n_duplicate,
-                    stats.n_quarantined,
-                )
-                _progress(
-                    "advance",
-                    n=read.n_units,
-                    new=stats.n_new,
-                    duplicate=stats.n_duplicate,
-                    quarantined=stats.n_quarantined,
-                )
-
-            def read_units() -> Iterator[tuple[Any, ReadResult]]:
-                """One ReadResult per batch of files, several for a batch holding a big .jsonl."""
-                for batch in batches:
-                    if isinstance(batch, tuple):
-                        yield batch, ReadResult(batch[1], [], [], n_seen=len(batch[1]), n_units=len(batch[1]))
-                        continue
-                    cursor = None
-                    while True:
-                        read = read_task(
-                            writer,
-                            quote(batch),
-                            batch_no_counter[0],
-                            settings.max_file_bytes,
-                            quote(known_shas),
-                            quote(held_shas),
-                            settings.batch_size,
-                            cursor,
-                        )
-                        yield batch, read
-                        if read.cursor is None:
-                            break
-                        cursor = read.cursor
-
-            batch_no_counter = [0]
-            units = read_units()
-            while True:
-                t = time.perf_counter()
-                try:
-                    batch, read = next(units)
-                except StopIteration:
-                    break
-                batch_no = batch_no_counter[0]
-                batch_no_counter[0] += 1
-                stats.stage_seconds["read"] += time.perf_counter() - t
-                stats.n_seen += read.n_seen
-                stats.n_duplicate += read.n_duplicate
-                if batch and not isinstance(batch, tuple) and not (read.docs or read.quarantine or read.n_duplicate):
-                    # every file must become an article, a duplicate or a quarantine row: an empty batch
-                    # from a non-empty inbox means a stage lost data, so the run stops
-                    raise BatchError(
-                        f"batch {batch_no}: {len(batch)} inbox file(s) gave no article, duplicate or "
-                        "quarantine row"
-                    )
-                cleaned = clean_task.submit(Payload(read.docs), batch_no, _str(settings.rules_path))
-                linked = link_task.submit(
-                    cleaned, batch_no, _str(settings.gazetteer_path), overlays, settings.max_clean_chars
-                )
-                in_flight.append((batch_no, read, cleaned, linked))
-                if len(in_flight) >= window:
-                    finish_oldest()
-            while in_flight:
-                finish_oldest()
-            _wait_for_gx_warm_up()
-            if last_report and last_report[0] is not None:
-                from expectations import build_data_docs
-
-                build_data_docs(last_report[0], writer.layout.docs, run_name=run_id)
-            if settings.compact_at and writer.live_file_count("articles") > settings.compact_at:
-                # scheduled runs add a file per table per batch; merge them before queries slow down
-                t = time.perf_counter()
-                merged = writer.compact(f"compact-{run_id}")
-                stats.stage_seconds["compact"] += time.perf_counter() - t
-                logger.info("compacted the lake: %s", {k: f"{a} -> {b} files" for k, (a, b) in merged.items()})
-            writer.finish_run(run_id, stats.counts(), "completed", stage_seconds=stats.stage_seconds)
-        except BaseException as exc:
-            writer.finish_run(
-                run_id,
-                stats.counts(),
-                "terminated" if term.terminated else "failed",
-                error=f"{type(exc).__name__}: {exc}",
-                stage_seconds=stats.stage_seconds,
-            )
-            raise
-        finally:
-            term.stop()
-    summary = _summary(run_id, settings, stats)
+        run = IngestRun(writer, settings, _run_id(), inbox_path, consume_inbox=consume_inbox,
+                        retry_quarantined=retry_quarantined, progress=progress)
+        run.run()
+    summary = _summary(run.run_id, settings, run.stats)
     _publish_artifacts(summary)
-    _progress("done", **summary)
+    run.progress("done", **summary)
     return summary
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 from flows.fetch import FetchError, fetch_url, is_url, name_for_url
 from flows.settings import Settings
+from transforms.errors import UserError
 from warehouse import Warehouse, connect_readonly
 from warehouse.inbox import add_bytes, scan_inbox
 from warehouse.paths import HomeLayout, resolve_home
@@ -18,20 +18,18 @@ from warehouse.paths import HomeLayout, resolve_home
 CONTRACT_TABLES = ("articles", "mentions", "removed_spans", "entities", "quarantine", "runs")
 
 
-class UserError(Exception):
-    """Bad input from the user; the CLI prints the message and exits 2."""
-
-
 def run_ingest(home: str | None = None, inbox: str | None = None, batch_size: int | None = None,
-               retry_quarantined: bool = False, dask: bool = False) -> dict[str, Any]:
-    """One run of the Prefect ingest flow (clean and link on Dask when `dask`)."""
+               retry_quarantined: bool = False, dask: bool = False,
+               progress: Callable[..., None] | None = None) -> dict[str, Any]:
+    """One run of the Prefect ingest flow (clean and link on Dask when `dask`); `progress` is called as
+    (event, **fields) for "start", each "advance" and "done"."""
     from flows.ingest import ingest_flow
 
     if inbox is not None and not Path(inbox).is_dir():
         raise UserError(f"inbox {inbox} is not a folder")
     from flows.ingest import check_data_files, start_gx_warm_up
 
-    settings = Settings.from_env(home=home)
+    settings = Settings.from_env(home=home, batch_size=batch_size)  # a bad --batch-size: one line, exit 2
     start_gx_warm_up()
     # Before a flow run exists: a broken rules file or gazetteer, or a busy warehouse, is a plain message.
     check_data_files(settings)
@@ -39,11 +37,11 @@ def run_ingest(home: str | None = None, inbox: str | None = None, batch_size: in
     Warehouse(settings.home).wait_until_free(settings.lock_timeout)
     if not dask:
         return ingest_flow(home=str(resolve_home(home)), inbox=inbox, batch_size=batch_size,
-                           retry_quarantined=retry_quarantined)
-    flow = ingest_flow.with_options(task_runner=dask_task_runner())
+                           retry_quarantined=retry_quarantined, progress=progress)
+    flow = ingest_flow.with_options(task_runner=dask_task_runner(settings.dask_address))
     with _one_api_for_dask_workers():
         return flow(home=str(resolve_home(home)), inbox=inbox, batch_size=batch_size,
-                    retry_quarantined=retry_quarantined)
+                    retry_quarantined=retry_quarantined, progress=progress)
 
 
 # ---- Dask scale-out (issue 7) ------------------------------------------------------------------
@@ -56,7 +54,7 @@ def dask_task_runner(address: str | None = None, n_workers: int = DASK_LOCAL_WOR
         from prefect_dask import DaskTaskRunner
     except ImportError as exc:
         raise UserError("--dask needs prefect-dask: pip install 'corpus-pipeline[dask]'") from exc
-    address = address or os.environ.get("CORPUS_DASK_ADDRESS", "").strip() or None
+    address = address or Settings.from_env().dask_address
     if address:
         return DaskTaskRunner(address=address)
     # one thread per process: clean and link are pure-Python CPU work, so processes, not threads, add cores;
@@ -114,7 +112,8 @@ def add_articles(targets: list[str], home: str | None = None, url_file: str | No
     for item in items:
         if is_url(item):
             try:
-                data = fetch_url(item, timeout=settings.fetch_timeout, max_bytes=settings.max_file_bytes)
+                data = fetch_url(item, timeout=settings.fetch_timeout, max_bytes=settings.max_file_bytes,
+                                 allow_private=settings.fetch_allow_private)
             except FetchError as exc:
                 result.failed.append((item, str(exc)))
                 continue
@@ -211,30 +210,27 @@ def accept_entity(cluster: str, home: str | None = None, entity_id: str | None =
     """Make a suggested cluster a gazetteer entity (HOME/gazetteer/local.yaml)."""
     from flows import entities
 
-    try:
-        return entities.accept_cluster(home, cluster, entity_id, name, etype)
-    except entities.EntitiesError as exc:
-        raise UserError(str(exc)) from exc
+    return entities.accept_cluster(home, cluster, entity_id, name, etype)  # EntitiesError is a UserError
 
 
 def reject_entity(cluster: str, home: str | None = None, spellings: list[str] | None = None):
     """Record that a cluster's spellings are not one entity; no such pair is proposed again."""
     from flows import entities
 
-    try:
-        return entities.reject_cluster(home, cluster, spellings)
-    except entities.EntitiesError as exc:
-        raise UserError(str(exc)) from exc
+    return entities.reject_cluster(home, cluster, spellings)
 
 
 def run_renormalize(home: str | None = None, batch_size: int | None = None) -> dict[str, Any]:
     """Re-link the stored corpus with the current gazetteer (the Prefect renormalize flow)."""
+    from flows.ingest import check_data_files
     from flows.renormalize import renormalize_flow
 
     layout = HomeLayout(resolve_home(home))
     if not layout.db.exists():
         raise UserError(f"no warehouse at {layout.db}: run `corpus ingest` first")
-    Warehouse(layout.home).wait_until_free(Settings.from_env(home=home).lock_timeout)
+    settings = Settings.from_env(home=home, batch_size=batch_size)
+    check_data_files(settings)  # a broken gazetteer is one line naming file and line, before any flow run
+    Warehouse(layout.home).wait_until_free(settings.lock_timeout)
     return renormalize_flow(home=str(layout.home), batch_size=batch_size)
 
 

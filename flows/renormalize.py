@@ -18,14 +18,16 @@ import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.batching import bounded_window
 from flows.ingest import _flow_run_name, _gazetteer_and_linker, _run_id, _str, gazetteer_overlays, sync_entities_task
 from flows.settings import Settings
 from transforms import pipeline
+from transforms.errors import CorpusError
 from warehouse import Warehouse
 from warehouse.schema import LAKE_SCHEMAS
 
 
-class RenormalizeError(RuntimeError):
+class RenormalizeError(CorpusError):
     """Re-linking produced rows that break the contract; nothing was replaced."""
 
 
@@ -73,20 +75,14 @@ def renormalize_flow(home: str | None = None, batch_size: int | None = None) -> 
             gaz, _ = _gazetteer_and_linker(gaz_path, overlays)  # a broken gazetteer fails before any work
             sync_entities_task(writer, gaz_path, overlays)
             with writer.connect() as con:
-                stats["n_mentions_before"] = con.execute("SELECT count(*) FROM mentions").fetchone()[0]
+                (stats["n_mentions_before"],) = con.execute("SELECT count(*) FROM mentions").fetchone() or (0,)
             columns = list(LAKE_SCHEMAS["articles"].names)
 
-            def batches() -> Iterator[dict[str, pa.Table]]:
-                window = max(1, settings.max_in_flight)
-                in_flight: list[Any] = []
+            def submitted() -> Iterator[Any]:
                 stream = writer.iter_table("articles", columns, settings.batch_size)
                 for batch_no, table in enumerate(stream):
-                    in_flight.append(relink_task.submit(table.cast(LAKE_SCHEMAS["articles"]), batch_no, run_id,
-                                                        gaz_path, overlays))
-                    if len(in_flight) > window:
-                        yield finish(in_flight.pop(0))
-                while in_flight:
-                    yield finish(in_flight.pop(0))
+                    yield relink_task.submit(table.cast(LAKE_SCHEMAS["articles"]), batch_no, run_id, gaz_path,
+                                             overlays)
 
             def finish(future: Any) -> dict[str, pa.Table]:
                 arts, ments, changed = future.result()
@@ -96,7 +92,7 @@ def renormalize_flow(home: str | None = None, batch_size: int | None = None) -> 
                 logger.info("re-linked %d article(s) so far, %d changed", stats["n_articles"], stats["n_changed"])
                 return {"articles": arts, "mentions": ments}
 
-            writer.rewrite_tables(run_id, batches())
+            writer.rewrite_tables(run_id, (finish(f) for f in bounded_window(submitted(), settings.max_in_flight)))
             seconds = {"relink": time.perf_counter() - t0}
             writer.finish_run(run_id, {"n_seen": stats["n_articles"]}, "completed", stage_seconds=seconds)
         except BaseException as exc:

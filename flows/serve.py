@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flows.ops import UserError
+from flows.settings import Settings
+from transforms.errors import CorpusError, UserError
+from transforms.telemetry import ANALYTICS_OFF
 from warehouse.paths import resolve_home
 
 FLOW_NAME = "ingest"
@@ -31,12 +33,12 @@ DEPLOYMENT_NAME = "corpus-ingest"
 DEFAULT_CRON = "*/15 * * * *"
 DEFAULT_PORT = 4200  # Prefect's own default, so a bookmarked UI keeps working; any free port if taken
 HOST = "127.0.0.1"
-START_TIMEOUT = 60.0  # seconds to wait for /api/health; CORPUS_SERVER_START_TIMEOUT overrides
+START_TIMEOUT = 60.0  # seconds to wait for /api/health; Settings.server_start_timeout (CORPUS_SERVER_START_TIMEOUT)
 DRAIN_TIMEOUT = 60.0  # seconds a run in progress gets to finish after Ctrl-C/SIGTERM before it is stopped
 STOP_TIMEOUT = 15.0  # seconds the server gets to exit after SIGINT before SIGTERM, then SIGKILL
 
 
-class ServerStartError(RuntimeError):
+class ServerStartError(CorpusError):
     """The local Prefect server did not become healthy; the message carries its log tail."""
 
 
@@ -149,8 +151,7 @@ class LocalServer:
         env.update({
             "PREFECT_HOME": str(self.state_dir),
             "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{self.state_dir / 'prefect.db'}",
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "DO_NOT_TRACK": "1",
+            **ANALYTICS_OFF,
             "PREFECT_SERVER_API_HOST": self.host,
             "PREFECT_SERVER_API_PORT": str(self.port),
         })
@@ -215,14 +216,6 @@ class LocalServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
-
-
-def _start_timeout() -> float:
-    raw = os.environ.get("CORPUS_SERVER_START_TIMEOUT", "").strip()
-    try:
-        return float(raw) if raw else START_TIMEOUT
-    except ValueError:
-        raise UserError(f"CORPUS_SERVER_START_TIMEOUT={raw!r} is not a number") from None
 
 
 class _Stop(BaseException):
@@ -303,7 +296,7 @@ def serve(home: str | None, cron: str = DEFAULT_CRON, inbox: str | None = None, 
             server = LocalServer(state_dir, _choose_port(port))
             echo(f"Starting a local Prefect server on {server.ui_url} (state in {state_dir}) ...")
             with server:
-                server.start(_start_timeout())
+                server.start(Settings.from_env(home).server_start_timeout)
                 echo(f"Prefect UI: {server.ui_url}   API: {server.api_url}")
                 echo(f"Serving {FLOW_NAME}/{DEPLOYMENT_NAME} on '{cron}' with home {params['home']}. "
                      "Ctrl-C stops the runner and the server.")

@@ -1,4 +1,10 @@
-"""One settings object, read from CORPUS_* environment variables; CLI flags override it."""
+"""One settings object, read from CORPUS_* environment variables; CLI flags override it.
+
+Every CORPUS_* variable a run, a fetch or a server start is tuned by is read here and nowhere else,
+except three read before any settings exist: CORPUS_HOME (warehouse/paths.py, which resolves the home),
+CORPUS_LOG_LEVEL (the CLI's console logging, set up before a command runs) and CORPUS_NO_WATCHDOG and
+CORPUS_RUN_TOKEN (flows/guard.py, in the watchdog process).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from warehouse.paths import resolve_home
-
-LOCAL_GAZETTEER = Path("gazetteer") / "local.yaml"  # under the corpus home; see transforms/names/decisions.py
+from transforms.errors import ConfigError
+from warehouse.paths import HomeLayout, resolve_home
 
 
 def _env_int(name: str, default: int) -> int:
@@ -18,7 +23,16 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise SystemExit(f"{name}={raw!r} is not a whole number") from None
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+
+
+def _env_bool(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name}={raw!r} is not 1/true/yes or 0/false/no")
 
 
 def _env_float(name: str, default: float) -> float:
@@ -28,7 +42,7 @@ def _env_float(name: str, default: float) -> float:
     try:
         return float(raw)
     except ValueError:
-        raise SystemExit(f"{name}={raw!r} is not a number") from None
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
 
 
 @dataclass(frozen=True)
@@ -47,13 +61,16 @@ class Settings:
     max_clean_chars: int = 2_000_000
     fetch_timeout: float = 30.0
     compact_at: int = 200  # merge lake files at the end of a run once a table has more (0 = never)
-    max_in_flight: int = 2  # batches being cleaned/linked while earlier ones validate and land
+    max_in_flight: int = 2  # batches being cleaned/linked ahead of the one being validated and landed
+    dask_address: str | None = None  # `--dask` on this cluster; None = local worker processes
+    fetch_allow_private: bool = False  # `corpus add URL` may fetch loopback and private addresses
+    server_start_timeout: float = 60.0  # seconds `corpus serve` waits for its Prefect server's /api/health
 
     @classmethod
     def from_env(cls, home: str | os.PathLike[str] | None = None, **overrides) -> Settings:
         rules = os.environ.get("CORPUS_RULES")
         gaz = os.environ.get("CORPUS_GAZETTEER")
-        local = resolve_home(home) / LOCAL_GAZETTEER
+        local = HomeLayout(resolve_home(home)).local_gazetteer
         base = cls(
             home=resolve_home(home),
             gazetteer_overlays=(local,) if local.is_file() else (),
@@ -67,8 +84,11 @@ class Settings:
             fetch_timeout=_env_float("CORPUS_FETCH_TIMEOUT", 30.0),
             max_in_flight=_env_int("CORPUS_MAX_IN_FLIGHT", 2),
             compact_at=_env_int("CORPUS_COMPACT_AT", 200),
+            dask_address=os.environ.get("CORPUS_DASK_ADDRESS", "").strip() or None,
+            fetch_allow_private=_env_bool("CORPUS_FETCH_ALLOW_PRIVATE"),
+            server_start_timeout=_env_float("CORPUS_SERVER_START_TIMEOUT", 60.0),
         )
         overrides = {k: v for k, v in overrides.items() if v is not None}
         if base.batch_size < 1 or overrides.get("batch_size", 1) < 1:
-            raise SystemExit("batch size must be at least 1")
+            raise ConfigError("batch size must be at least 1")
         return replace(base, **overrides)

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+from transforms.telemetry import turn_off_analytics
+
+turn_off_analytics()  # before Prefect or GX is imported
 
 import pytest  # noqa: E402
 
@@ -83,7 +83,7 @@ def local_site(pages: dict[str, bytes]) -> Iterator[str]:
     """Serve `pages` (path -> HTML bytes) on 127.0.0.1, 404 for anything else; yields the base URL."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             body = pages.get(self.path)
             if body is None:
                 self.send_error(404, "Not Found")

@@ -81,7 +81,7 @@ def linker(gaz):
 
 
 @pytest.mark.parametrize(
-    "text,lang",
+    ("text", "lang"),
     [
         (ARTICLE, "ar"),
         # MSA with Latin names: py3langid splits it between ar and the ary/arz varieties
@@ -123,7 +123,7 @@ def test_language_model_ships_in_the_package(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "text,folded",
+    ("text", "folded"),
     [
         ("الـمهندس", "مهندس"),  # tatweel between the article and the noun
         ("اِلبَصُرة", "بصره"),  # tashkeel on the article
@@ -264,7 +264,7 @@ ARABIC_TRAPS = [
 ]
 
 
-@pytest.mark.parametrize("sentence,allowed", ARABIC_TRAPS)
+@pytest.mark.parametrize(("sentence", "allowed"), ARABIC_TRAPS)
 def test_arabic_traps(linker, sentence, allowed):
     ms = linker.link(sentence)
     assert not [(m.surface, m.entity_id) for m in ms if m.entity_id not in allowed]
@@ -308,7 +308,7 @@ TRANSLIT = [
 ]
 
 
-@pytest.mark.parametrize("arabic,latin,english", TRANSLIT)
+@pytest.mark.parametrize(("arabic", "latin", "english"), TRANSLIT)
 def test_transliteration_clusters_with_english(arabic, latin, english):
     got = transliterate_arabic(arabic)
     assert got == latin
@@ -327,13 +327,13 @@ TRANSLIT_APART = [
 ]
 
 
-@pytest.mark.parametrize("arabic,other", TRANSLIT_APART)
+@pytest.mark.parametrize(("arabic", "other"), TRANSLIT_APART)
 def test_transliteration_keeps_names_apart(arabic, other):
     assert skeleton_key(transliterate_arabic(arabic)) != skeleton_key(other)
 
 
 @pytest.mark.parametrize(
-    "text,out",
+    ("text", "out"),
     [
         ("فالح", "Falih"),  # «فال» + one letter is no clitic + article
         ("الله", "Allah"),  # a table word, not al- + «له»

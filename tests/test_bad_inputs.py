@@ -267,7 +267,6 @@ def _collect(home: Path, summary: dict, seconds: float) -> RunResult:
 @pytest.fixture(scope="module")
 def main_run(prefect_server, tmp_path_factory) -> Iterator[RunResult]:
     """ONE flow run over the samples plus every bad file of CASES, in the home's own inbox."""
-    from flows import ingest
     from flows.ops import run_ingest
 
     home = tmp_path_factory.mktemp("bad_home")
@@ -283,14 +282,10 @@ def main_run(prefect_server, tmp_path_factory) -> Iterator[RunResult]:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CORPUS_MAX_FILE_MB", str(MAX_FILE_MB))
-        ingest.progress_hook = delete_vanishing
-        try:
-            t = time.perf_counter()
-            summary = run_ingest(home=str(home), batch_size=12)
-            seconds = time.perf_counter() - t
-        finally:
-            ingest.progress_hook = None
-    yield _collect(home, summary, seconds)
+        t = time.perf_counter()
+        summary = run_ingest(home=str(home), batch_size=12, progress=delete_vanishing)
+        seconds = time.perf_counter() - t
+    return _collect(home, summary, seconds)
 
 
 def _quarantine_for(run: RunResult, name: str) -> list[dict]:
@@ -624,7 +619,7 @@ def _unreadable_path(tmp_path: Path) -> Path | None:
         return p
     for candidate in ("/proc/sys/vm/compact_memory", "/proc/sys/vm/drop_caches"):
         try:
-            open(candidate, "rb").close()  # noqa: SIM115 - only probing
+            open(candidate, "rb").close()
         except PermissionError:
             return Path(candidate)
         except OSError:

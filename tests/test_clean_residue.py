@@ -77,7 +77,7 @@ def test_a_line_of_residue_only_goes_whole() -> None:
 
 
 def test_validation_reads_the_cleaning_rules_patterns() -> None:
-    assert DEFAULT_NOISE_PATTERNS == tuple(r.pattern.pattern for r in load_rules().residue)
+    assert tuple(r.pattern.pattern for r in load_rules().residue) == DEFAULT_NOISE_PATTERNS
     assert len(DEFAULT_NOISE_PATTERNS) >= 4
 
 

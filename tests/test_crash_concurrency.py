@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
+from bench.crash_harness import counts, ingest_cmd, make_inbox, trials
 from tests.conftest import SAMPLES
-from tests.crash_harness import counts, ingest_cmd, make_inbox, trials
 
 # CI runs a few trials; bench/crash_trials.py runs 20+ and the results are in RELIABILITY.md.
 N_TRIALS = int(os.environ.get("CORPUS_CRASH_TRIALS", "4"))

@@ -246,7 +246,8 @@ def test_good_batch_has_no_failures():
     assert {r.suite for r in report.results} == {"articles", "mentions", "removed_spans", "entities"}
 
 
-@pytest.mark.parametrize("spoil, expectation, detail", [b[1:] for b in BAD_RECORDS], ids=[b[0] for b in BAD_RECORDS])
+@pytest.mark.parametrize(("spoil", "expectation", "detail"), [b[1:] for b in BAD_RECORDS],
+                         ids=[b[0] for b in BAD_RECORDS])
 def test_bad_record_is_reported_against_its_article(spoil, expectation, detail):
     batch = good_batch()
     spoil(batch)
@@ -343,7 +344,7 @@ def test_caller_frames_are_not_modified():
 
 
 @pytest.mark.parametrize(
-    "table, column",
+    ("table", "column"),
     [
         ("articles", "archived_sha256"),
         ("articles", "clean_text"),

@@ -107,7 +107,7 @@ def test_mentions_of_every_field_validate_against_their_own_text():
 
 
 @pytest.mark.parametrize(
-    "row, expected",
+    ("row", "expected"),
     [
         # title offsets read in the body: the slice is not the surface
         (("art-1", 0, 15, "Muqtada al-Sadr", "muqtada-al-sadr", "exact", 1.0, "body"), "!= the 'body' text"),

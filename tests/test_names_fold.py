@@ -53,12 +53,12 @@ KEEP = [
 ]
 
 
-@pytest.mark.parametrize("raw,folded", FOLDS + KEEP)
+@pytest.mark.parametrize(("raw", "folded"), FOLDS + KEEP)
 def test_fold(raw: str, folded: str) -> None:
     assert fold(raw) == folded
 
 
-@pytest.mark.parametrize("raw,_", FOLDS + KEEP)
+@pytest.mark.parametrize(("raw", "_"), FOLDS + KEEP)
 def test_fold_map_points_back_to_the_original(raw: str, _: str) -> None:
     ft = fold_with_map(raw)
     for i, ch in enumerate(ft.text):
@@ -126,17 +126,17 @@ SKELETON_ONLY = [
 ]
 
 
-@pytest.mark.parametrize("a,b", SAME)
+@pytest.mark.parametrize(("a", "b"), SAME)
 def test_skeleton_same(a: str, b: str) -> None:
     assert skeleton_key(a) == skeleton_key(b)
 
 
-@pytest.mark.parametrize("a,b", DIFFERENT)
+@pytest.mark.parametrize(("a", "b"), DIFFERENT)
 def test_skeleton_different(a: str, b: str) -> None:
     assert skeleton_key(a) != skeleton_key(b)
 
 
-@pytest.mark.parametrize("word,eid", SKELETON_ONLY)
+@pytest.mark.parametrize(("word", "eid"), SKELETON_ONLY)
 def test_skeleton_collisions_are_not_confirmed(word: str, eid: str) -> None:
     ms = _LINKER.link(f"Officials said {word} had arrived on Monday.")
     assert all(m.entity_id != eid for m in ms)
@@ -178,7 +178,7 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path) -> None:
 
 
 @pytest.mark.parametrize(
-    "extra,needle",
+    ("extra", "needle"),
     [
         ("    colour: red\n", "unknown field"),
         ("  - id: baghdad\n    canonical_name: B\n    type: PLACE\n", "duplicate entity id"),

@@ -179,7 +179,7 @@ TRAPS: list[tuple[str, set[str]]] = [
 ]
 
 
-@pytest.mark.parametrize("sentence,allowed", TRAPS)
+@pytest.mark.parametrize(("sentence", "allowed"), TRAPS)
 def test_traps_link_to_nothing_wrong(linker, sentence, allowed):
     ms = linker.link(sentence)
     extra = [(m.surface, m.entity_id, m.method) for m in ms if m.entity_id not in allowed]
@@ -214,7 +214,7 @@ POSITIVES: list[tuple[str, str, int]] = [
 ]
 
 
-@pytest.mark.parametrize("sentence,eid,count", POSITIVES)
+@pytest.mark.parametrize(("sentence", "eid", "count"), POSITIVES)
 def test_positive_sentences(linker, sentence, eid, count):
     ms = linker.link(sentence)
     assert sum(1 for m in ms if m.entity_id == eid) == count, [(m.surface, m.entity_id, m.method) for m in ms]

@@ -51,7 +51,7 @@ BLOCKED = [
 ]
 
 
-@pytest.mark.parametrize("text,eid,n", BLOCKED)
+@pytest.mark.parametrize(("text", "eid", "n"), BLOCKED)
 def test_surname_followed_by_a_blocking_word_names_a_thing(linker: Linker, text: str, eid: str, n: int) -> None:
     assert _ids(linker, text).count(eid) == n
 
@@ -147,7 +147,7 @@ NATIONAL = [
 ]
 
 
-@pytest.mark.parametrize("text,eid", NATIONAL)
+@pytest.mark.parametrize(("text", "eid"), NATIONAL)
 def test_national_spellings_link(linker: Linker, text: str, eid: str) -> None:
     assert eid in _ids(linker, text), _links(linker, text)
 
@@ -196,7 +196,7 @@ MORPHOLOGY = [
 ]
 
 
-@pytest.mark.parametrize("text,surface", MORPHOLOGY)
+@pytest.mark.parametrize(("text", "surface"), MORPHOLOGY)
 def test_inflected_names_link_with_the_name_as_surface(linker: Linker, text: str, surface: str) -> None:
     assert surface in [s for s, _ in _links(linker, text)], _links(linker, text)
 
@@ -216,7 +216,7 @@ ARTEFACTS = [
 ]
 
 
-@pytest.mark.parametrize("text,eid,surface", ARTEFACTS)
+@pytest.mark.parametrize(("text", "eid", "surface"), ARTEFACTS)
 def test_scrape_artefacts_link(linker: Linker, text: str, eid: str, surface: str) -> None:
     assert (surface, eid) in _links(linker, text)
 
@@ -284,7 +284,7 @@ def test_a_title_sees_the_entities_its_body_names(linker: Linker) -> None:
 
 
 @pytest.mark.parametrize(
-    "text,n",
+    ("text", "n"),
     [
         ("The Sunnah of the Prophet guides Muslims in prayer.", 1),
         ("Muslims say le Prophète et du Prophète in French.", 2),
@@ -298,7 +298,7 @@ def test_the_prophet_alone_is_muhammad_in_a_text_about_islam(linker: Linker, tex
 
 
 @pytest.mark.parametrize(
-    "text,n",
+    ("text", "n"),
     [
         ("In Iran the supreme leader of the Islamic Republic, Ali Khamenei, spoke.", 1),
         ("Le guide suprême iranien, l'ayatollah Ali Khamenei, a parlé à Téhéran.", 1),
@@ -335,7 +335,7 @@ CONVENTIONS = [
 ]
 
 
-@pytest.mark.parametrize("written,english", CONVENTIONS)
+@pytest.mark.parametrize(("written", "english"), CONVENTIONS)
 def test_convention_respells_to_the_english_key(written: str, english: str) -> None:
     variant = convention_variant(written)
     if variant is None:  # no orthography detected: the token is tried as written only

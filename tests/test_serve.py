@@ -301,7 +301,7 @@ def test_served_cron_schedule_gets_scheduled_runs(tmp_path):
                         scheduled = client.read_flow_runs(
                             deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
                             limit=10, sort=FlowRunSort.EXPECTED_START_TIME_ASC)
-                except Exception:  # noqa: BLE001 - server or deployment not up yet
+                except Exception:  # noqa: BLE001, S112 - server or deployment not up yet
                     continue
     finally:
         serve.send_signal(signal.SIGTERM)
@@ -332,7 +332,7 @@ def test_corpus_serve_uses_prefect_api_url_when_set(cli_env, corpus_home, tmp_pa
                     deployment = client.read_deployment_by_name(f"{FLOW_NAME}/{DEPLOYMENT_NAME}")
                 if deployment.parameters.get("home") == str(corpus_home.resolve()):
                     break
-            except Exception:  # noqa: BLE001 - not created yet
+            except Exception:  # noqa: BLE001, S110 - not created yet
                 pass
             time.sleep(1)
     finally:

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from bench.clustering_scores import pairwise_scores
 from tests.new_names_corpus import ARTICLES, GOLD
 from transforms.clean import clean_article
 from transforms.errors import GazetteerError
@@ -25,7 +26,6 @@ from transforms.names.suggest import (
     block_keys,
     cluster_spellings,
     collect_candidates,
-    pairwise_scores,
     same_name,
     sentence_around,
     suggest_clusters,
@@ -49,7 +49,7 @@ def docs(gazetteer):
 
 @pytest.fixture(scope="module")
 def spellings(gazetteer, docs):
-    return collect_candidates(docs, Linker(gazetteer))
+    return collect_candidates(docs, Linker(gazetteer), gazetteer).spellings()  # as `corpus entities suggest`
 
 
 def _assign(clusters):
@@ -94,7 +94,7 @@ def test_a_lone_surname_joins_its_person_as_a_surname(spellings):
 def test_leading_ordinary_words_and_sentence_starters_are_not_names(gazetteer):
     text = ("Yesterday Hamid al-Kaabi arrived. It was yesterday that the talks began. Officials said little, "
             "and officials later left.")
-    keys = {s.key for s in collect_candidates([("a", text, None)], Linker(gazetteer))}
+    keys = {s.key for s in collect_candidates([("a", text, None)], Linker(gazetteer), gazetteer).spellings()}
     assert "hamid kaabi" in keys
     assert not any(k.startswith("yesterday") for k in keys) and "officials" not in keys
 

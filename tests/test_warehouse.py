@@ -128,9 +128,8 @@ def test_newer_schema_is_refused(corpus_home):
     con = duckdb.connect(str(corpus_home / "corpus.duckdb"))
     con.execute("UPDATE _meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION + 1)])
     con.close()
-    with pytest.raises(WarehouseError, match="newer than this code"):
-        with wh.writer():
-            pass
+    with pytest.raises(WarehouseError, match="newer than this code"), wh.writer():
+        pass
 
 
 def _hold_lock(home, seconds, ready):
@@ -146,9 +145,9 @@ def test_second_writer_waits_then_gives_up_clearly(corpus_home):
     p.start()
     try:
         assert ready.wait(60)
-        with pytest.raises(WarehouseBusy, match="another ingest is writing"):
-            with Warehouse(corpus_home).writer(lock_timeout=0.5):
-                pass
+        with pytest.raises(WarehouseBusy, match="another ingest is writing"), \
+                Warehouse(corpus_home).writer(lock_timeout=0.5):
+            pass
         # readers are not blocked by the writer lock
         assert _count(corpus_home, "articles") == 0
     finally:

@@ -132,7 +132,7 @@ def decode_document(data: bytes, repair: bool = True) -> Decoded:
 
 
 @functools.lru_cache(maxsize=1)
-def _ftfy_config():  # noqa: ANN202
+def _ftfy_config():
     from ftfy import TextFixerConfig
 
     # Encoding fixes only: the rest of ftfy (quotes, HTML entities, widths, line breaks) would
@@ -273,7 +273,7 @@ def _decode_detected(data: bytes) -> tuple[str, str]:
                 break
         if best is None or (rank, chaos) < best[:2]:
             best = (rank, chaos, label)
-    assert best is not None
+    assert best is not None  # noqa: S101 - narrows the type for mypy: the loop always sets it
     _rank, chaos, name = best
     if chaos > 0.5:
         raise DecodeError(

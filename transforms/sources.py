@@ -16,8 +16,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from transforms.errors import TransformError
-
 TEXT_KINDS = {".html": "html", ".htm": "html"}
 # json.loads turns an unpaired "\\udXXX" escape (half an emoji, cut off) into a lone surrogate, which
 # cannot be encoded, stored in Parquet or written to DuckDB; such characters become U+FFFD.
@@ -26,12 +24,6 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # on integers over 4300 digits; either is a bad record, never a failed run.
 _JSON_ERRORS = (ValueError, RecursionError)
 JSON_META_KEYS = ("title", "author", "published", "url")
-
-
-class SourceError(TransformError):
-    """A source record that cannot become an article (e.g. a JSON line with no text)."""
-
-    reason = "bad_record"
 
 
 @dataclass(slots=True)

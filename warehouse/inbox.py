@@ -11,9 +11,10 @@ import errno
 import os
 import re
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from warehouse.atomic import atomic_write
 
 ACCEPTED_SUFFIXES = (".txt", ".html", ".htm", ".json", ".jsonl")
 # Folders deeper than this under the inbox are not walked: the folder at the limit gets a quarantine
@@ -303,11 +304,9 @@ def add_bytes(inbox: Path, name: str, data: bytes) -> Path:
             return dest
         dest = inbox / f"{stem}-{n}{dot}{suffix}"
         n += 1
-    fd, tmp = tempfile.mkstemp(dir=inbox, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, dest)
-    assert dest.resolve().parent == inbox.resolve()
+    if dest.resolve().parent != inbox.resolve():  # safe_name() keeps it inside; a rename must never escape
+        raise ValueError(f"{name!r} would be written outside the inbox")
+    atomic_write(dest, data)
     return dest
 
 

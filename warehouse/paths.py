@@ -45,6 +45,16 @@ class HomeLayout:
     def docs(self) -> Path:
         return self.home / "docs"
 
+    @property
+    def local_gazetteer(self) -> Path:
+        """The overlay of entities accepted with `corpus entities accept` (generated; loaded on top)."""
+        return self.home / "gazetteer" / "local.yaml"
+
+    @property
+    def decisions(self) -> Path:
+        """Accept/reject decisions on suggested clusters (transforms/names/decisions.py)."""
+        return self.home / "gazetteer" / "decisions.yaml"
+
     def ensure(self) -> None:
         for p in (self.home, self.inbox, self.archive, self.lake, self.docs):
             p.mkdir(parents=True, exist_ok=True)

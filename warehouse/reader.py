@@ -66,11 +66,15 @@ _WHY = {
 
 
 class RefusedQuery(WarehouseError):
-    """A statement `corpus sql` does not run (the message says why)."""
+    """A statement `corpus sql` does not run (the message says why); the CLI exits 2."""
+
+    exit_code = 2
 
 
 class QueryTimeout(WarehouseError):
-    """The query ran past its time limit and was interrupted."""
+    """The query ran past its time limit and was interrupted; the CLI exits 124."""
+
+    exit_code = 124
 
 
 def check_statement(con: duckdb.DuckDBPyConnection, sql: str, relations: set[str]) -> str:

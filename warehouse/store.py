@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
+from transforms.errors import CorpusError
 from warehouse.archive import append_index, archive_bytes, archived_sha256, indexed_shas
 from warehouse.archive import flush as archive_flush
 from warehouse.migrations import migrate
@@ -42,8 +43,10 @@ _INSERT_FILE = "INSERT INTO _lake_files (table_name, rel_path, run_id, n_rows, a
 CHILD_TABLES = ("mentions", "removed_spans")
 
 
-class WarehouseError(Exception):
-    """A warehouse problem a user can act on; the message says what to do."""
+class WarehouseError(CorpusError):
+    """A warehouse problem a user can act on; the message says what to do (the CLI exits 3)."""
+
+    exit_code = 3
 
 
 class WarehouseBusy(WarehouseError):

@@ -107,7 +107,6 @@ def clean_html_page(
 # Removing lines can expose new noise (a caption doubled around an ad, a heading left on top);
 # passes repeat until nothing changes, which is what makes cleaning idempotent. Each pass removes
 # at least one line, so the loop ends; two passes are the common case.
-_WORD_RE = re.compile(r"\w+")
 
 
 def clean_article(raw_text: str, rules: RuleSet | None = None) -> CleanResult:

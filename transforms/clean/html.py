@@ -118,7 +118,7 @@ def extract_html(data: bytes | str, url: str | None = None) -> Extracted:
     )
 
 
-def _bare_extraction(tree: Any, url: str | None, options: dict[str, Any], metadata: bool = True):  # noqa: ANN202
+def _bare_extraction(tree: Any, url: str | None, options: dict[str, Any], metadata: bool = True):
     """Run trafilatura on a parsed page with the given options; its Document or None."""
     import trafilatura  # imported lazily: it is heavy, and only the HTML path needs it
     from trafilatura.settings import set_date_params

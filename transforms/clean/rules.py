@@ -9,9 +9,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from transforms.errors import TransformError
+from transforms.yaml_lines import load_yaml
 
 __all__ = ["LineRule", "ResidueRule", "RuleSet", "RulesError", "load_rules", "default_rules"]
 
@@ -102,29 +101,10 @@ class RuleSet:
         return None
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A SafeLoader that records the line number of every mapping under the key __line__."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    """Build a mapping and remember the line it starts on, for error messages."""
-    mapping: dict[Any, Any] = loader.construct_mapping(node, deep=True)
-    mapping["__line__"] = node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def _read_yaml(text: str, source: str) -> dict[str, Any]:
-    """Parse YAML text, turning any YAML error into a RulesError naming file and line."""
-    try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise RulesError(f"{where}: invalid YAML: {problem}") from exc
+    """Parse YAML text (transforms/yaml_lines.py): every mapping holds its line under `__line__`; a YAML
+    error or a key given twice is a RulesError naming file and line."""
+    data = load_yaml(text, source, RulesError, syntax="invalid YAML", line_key="__line__")
     if data is None:
         return {"__line__": 1}
     if not isinstance(data, dict):

@@ -148,11 +148,11 @@ def holds(
         elif local_only:
             continue
         elif key == "article_mentions":
-            assert isinstance(placed, PlacedIndex)
+            assert isinstance(placed, PlacedIndex)  # noqa: S101 - narrows the type for mypy
             if not placed.has(val, (start, end)):
                 return False
         elif key in ("near_entities", "not_near_entities"):
-            assert isinstance(placed, PlacedIndex)
+            assert isinstance(placed, PlacedIndex)  # noqa: S101 - narrows the type for mypy
             near = placed.near(val["ids"], start, end, val["chars"])
             if near != (key == "near_entities"):
                 return False

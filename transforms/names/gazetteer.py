@@ -9,9 +9,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import GazetteerError
+from ..yaml_lines import LineList, LineMap, load_yaml
 from .context import anchored_end
 from .fold import fold
 
@@ -101,11 +100,6 @@ class Gazetteer:
                 return e
         raise KeyError(entity_id)
 
-    @property
-    def by_id(self) -> dict[str, Entity]:
-        """Entities keyed by id."""
-        return {e.entity_id: e for e in self.entities}
-
     def all_names(self) -> list[NameSpec]:
         """Every name spec: entity names, calques, blockers."""
         out = [n for e in self.entities for n in e.names]
@@ -115,39 +109,7 @@ class Gazetteer:
 # ----------------------------------------------------------------------------- YAML with lines
 
 
-class _Map(dict):  # type: ignore[type-arg]
-    """A mapping that remembers the line where it started."""
-
-    line = 0
-
-
-class _Seq(list):  # type: ignore[type-arg]
-    line = 0
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that records line numbers and rejects duplicate keys."""
-
-
-def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
-    m = _Map()
-    m.line = node.start_mark.line + 1
-    for knode, vnode in node.value:
-        key = loader.construct_object(knode, deep=True)
-        if key in m:
-            raise GazetteerError(f"{loader.name}:{knode.start_mark.line + 1}: duplicate key {key!r}")
-        m[key] = loader.construct_object(vnode, deep=True)
-    return m
-
-
-def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode) -> _Seq:
-    s = _Seq(loader.construct_object(n, deep=True) for n in node.value)
-    s.line = node.start_mark.line + 1
-    return s
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+_Map, _Seq = LineMap, LineList  # YAML with lines: transforms/yaml_lines.py, shared with the cleaning rules
 
 
 def default_path() -> Path:
@@ -206,18 +168,7 @@ def _merge_overlay(base: Any, over: Any, name: str) -> Any:
 
 def _load_data(text: str, name: str) -> Any:
     """YAML data of a gazetteer file, with line numbers, before validation."""
-    loader = _LineLoader(text)
-    loader.name = name
-    try:
-        return loader.get_single_data()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else "?"
-        raise GazetteerError(f"{name}:{line}: YAML syntax error: {exc.problem or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise GazetteerError(f"{name}: YAML error: {exc}") from exc
-    finally:
-        loader.dispose()
+    return load_yaml(text, name, GazetteerError)
 
 
 def parse_gazetteer(text: str, name: str = "<gazetteer>") -> Gazetteer:
@@ -278,9 +229,8 @@ class _Validator:
                 self.regex(v.get("pattern"), v)
                 if not isinstance(v.get("chars"), int) or v["chars"] <= 0:
                     raise self.fail(v, "near_text.chars must be a positive integer")
-            elif k == "not_in_caps_context":
-                if v is not True:
-                    raise self.fail(cond, "not_in_caps_context must be true")
+            elif k == "not_in_caps_context" and v is not True:
+                raise self.fail(cond, "not_in_caps_context must be true")
         return dict(cond)
 
     def regex(self, pattern: Any, where: Any) -> None:

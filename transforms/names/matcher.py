@@ -450,7 +450,7 @@ class Linker:
 
     def _mention(self, text: str, c: _Cand, spec: NameSpec, entity_id: str | None = None) -> Mention:
         eid = entity_id or spec.entity_id
-        assert eid is not None
+        assert eid is not None  # noqa: S101 - narrows the type for mypy
         return Mention(c.start, c.end, text[c.start : c.end], eid, c.method, round(c.score, 4))
 
     def _exact_candidates(self, text: str) -> list[_Cand]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -245,13 +245,19 @@ class CandidateCollector:
         return sorted(out.values(), key=lambda s: (-s.count, s.key))
 
 
-def collect_candidates(docs: Iterable[tuple[str, str, Sequence[Mention] | None]], linker,
-                       known_keys: Iterable[str] = ()) -> list[Spelling]:
-    """Candidate spellings of (article_id, clean_text, mentions or None) documents."""
-    c = CandidateCollector(linker, known_keys)
+def known_keys(gazetteer) -> set[str]:
+    """The folded names the gazetteer already holds: a spelling with one of these keys is not proposed."""
+    return {fold(n.name) for n in gazetteer.all_names()}
+
+
+def collect_candidates(docs: Iterable[tuple[str, str, Sequence[Mention] | None]], linker, gazetteer
+                       ) -> CandidateCollector:
+    """A collector fed with (article_id, clean_text, mentions or None) documents, skipping the gazetteer's
+    own names: what `corpus entities suggest` runs (flows/entities.py); `.spellings()` are the candidates."""
+    c = CandidateCollector(linker, known_keys(gazetteer))
     for aid, text, mentions in docs:
         c.add(aid, text, mentions)
-    return c.spellings()
+    return c
 
 
 # ----------------------------------------------------------------------------- clustering
@@ -294,7 +300,7 @@ class Cluster:
 
 def cluster_id(keys: Iterable[str]) -> str:
     """Stable id of a set of folded spellings."""
-    digest = hashlib.sha1("\n".join(sorted(set(keys))).encode("utf-8")).hexdigest()
+    digest = hashlib.sha1("\n".join(sorted(set(keys))).encode("utf-8"), usedforsecurity=False).hexdigest()
     return "c" + digest[:8]
 
 
@@ -423,36 +429,3 @@ def suggest_clusters(spellings: Sequence[Spelling], rejected_pairs: Iterable[tup
     """Ranked clusters worth showing: at least min_spellings spellings and min_count occurrences."""
     return [c for c in cluster_spellings(spellings, rejected_pairs)
             if c.n_spellings >= min_spellings and c.count >= min_count]
-
-
-# ----------------------------------------------------------------------------- measuring
-
-
-def pairwise_scores(predicted: dict[str, str], gold: dict[str, str],
-                    same: Callable[[str, str], bool] | None = None) -> tuple[float, float, float]:
-    """Pairwise precision, recall and F1 of a clustering (item -> cluster) against gold (item -> label).
-
-    Items missing from `gold` count as their own singleton class; pairs for which same(a, b) holds
-    (e.g. identical spellings) are left out of both sides.
-    """
-    def pairs(assign: dict[str, str]) -> set[tuple[str, str]]:
-        groups: dict[str, list[str]] = {}
-        for item, c in assign.items():
-            groups.setdefault(c, []).append(item)
-        out = set()
-        for items in groups.values():
-            items.sort()
-            out |= {(a, b) for i, a in enumerate(items) for b in items[i + 1 :]}
-        return out
-
-    items = set(predicted)
-    pred = pairs(predicted)
-    true = pairs({i: gold.get(i, "\x00" + i) for i in items})
-    if same is not None:
-        pred = {p for p in pred if not same(*p)}
-        true = {p for p in true if not same(*p)}
-    tp = len(pred & true)
-    p = tp / len(pred) if pred else 1.0
-    r = tp / len(true) if true else 1.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return p, r, f

@@ -28,7 +28,7 @@ from flows.settings import Settings
 from transforms import pipeline
 from transforms.sources import SourceDoc, SourceFailure, file_kind, split_jsonl, split_source
 from warehouse import Warehouse, WarehouseWriter
-from warehouse.archive import archive_file, read_archived
+from warehouse.archive import add_locators, archive_file, read_archived
 from warehouse.inbox import (
     FileStamp,
     InboxItem,
@@ -233,6 +233,16 @@ def read_task(
     """
     out = ReadResult([], [], [])
     start = cursor["index"] if cursor else 0
+    locators: list[tuple[str, str, int, int]] = []
+
+    def archive_record(raw: bytes, raw_sha: str, span: tuple[int, int] | None, file_sha: str, data: bytes) -> None:
+        # a .jsonl record: a locator into its file's blob (one blob per file); a JSON list item: its own blob
+        if span is not None:
+            if raw_sha != file_sha:
+                locators.append((raw_sha, file_sha, span[0], span[1]))
+        elif raw is not data:
+            writer.archive(raw, raw_sha, durable=False)
+
     for index in range(start, len(items)):
         item = items[index]
         resume = cursor if cursor and cursor["index"] == index else None
@@ -286,7 +296,7 @@ def read_task(
         else:
             docs, failures = split_source(item.name, data)
         for f in failures:
-            writer.archive(f.data, f.content_sha256, durable=False)
+            archive_record(f.data, f.content_sha256, f.span, sha, data)
             out.n_seen += 1
             out.quarantine.append(
                 {
@@ -299,8 +309,7 @@ def read_task(
             )
         for doc in docs:
             out.n_seen += 1
-            if doc.raw is not data:
-                writer.archive(doc.raw, doc.content_sha256, durable=False)
+            archive_record(doc.raw, doc.content_sha256, doc.span, sha, data)
             if doc.content_sha256 in known_shas or doc.content_sha256 in held_shas:
                 out.n_duplicate += 1
                 out.duplicates.append({"source_name": doc.source_name, "content_sha256": doc.content_sha256,
@@ -314,7 +323,8 @@ def read_task(
             break
         out.n_units += 1
         out.consumed.append(item)
-    writer.flush_archive()  # raw bytes are durable before anything about them lands
+    add_locators(writer.layout.archive, locators)
+    writer.flush_archive()  # raw bytes and record locators are durable before anything about them lands
     return out
 
 

@@ -331,7 +331,10 @@ def status(home: HomeOpt = None) -> None:
         _fail(str(exc))
     out.print(_styled(("corpus home", "bold"), " ", s["home"]))
     _render(["table", "rows"], list(s["counts"].items()), "table")
-    out.print(_styled(("inbox", "bold"), f": {s['n_inbox']} file(s) waiting"))
+    out.print(_styled(("inbox", "bold"), f": {s['n_inbox']} file(s) waiting, {s['n_ignored']} ignored"
+                      + (" (first 20)" if s["n_ignored"] > 20 else "")))
+    if s["ignored"]:
+        _render(["ignored", "why"], [(i["name"], i["why"]) for i in s["ignored"][:20]], "table")
     out.print(_styled(("last runs", "bold")))
     _render(["run_id", "status", "started_at", "finished_at", "seen", "new", "dup", "quarantined"], s["runs"], "table")
     out.print(_styled(("quarantine", "bold"), f": {s['n_held']} held" + (" (latest 20)" if s["n_held"] > 20 else "")))

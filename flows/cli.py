@@ -582,6 +582,9 @@ def check(
                   highlight=False)
     if r.missing_blobs:
         out.print(f"{r.missing_blobs} archived file(s) named in archive/index.jsonl are missing", highlight=False)
+    if r.records_missing:
+        out.print(f"{r.records_missing} of {r.n_records} .jsonl record(s) in archive/records.sqlite point at a "
+                  "missing file blob", highlight=False)
     if r.repaired is not None:
         out.print(
             f"repaired: retired {len(r.repaired['retired'])} file(s), re-landed {r.repaired['n_new']} article(s) "

@@ -96,6 +96,18 @@ def test_a_jsonl_of_n_records_makes_one_archive_blob(jsonl_home: Path) -> None:
     assert "bad_json" in reasons and "expect_column_value_lengths_to_be_between(clean_text)" in reasons
 
 
+def test_check_counts_records_whose_file_blob_is_missing(jsonl_home: Path, tmp_path: Path) -> None:
+    from flows.repair import check
+
+    home = tmp_path / "home"
+    shutil.copytree(jsonl_home, home)
+    r = check(str(home))
+    assert r.ok and (r.n_records, r.records_missing) == (41, 0)
+    _blobs(home)[0].unlink()
+    r = check(str(home))
+    assert not r.ok and (r.n_records, r.records_missing) == (41, 41) and r.missing_blobs == 1
+
+
 def test_quarantine_retry_of_a_held_record_reads_it_through_its_locator(
     jsonl_home: Path, tmp_path: Path, monkeypatch
 ) -> None:

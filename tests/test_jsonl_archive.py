@@ -185,3 +185,36 @@ def test_a_kill_between_the_blob_and_its_locators_is_safe(prefect_server, tmp_pa
     assert len(_blobs(home)) == 1 and count_locators(home / "archive") == (26, 0)
     assert not (home / "inbox" / "feed.jsonl").exists()
     _assert_every_hash_resolves(home)
+
+
+def test_every_jsonl_record_knows_its_byte_range() -> None:
+    """split_jsonl's spans point at exactly the bytes that were hashed, for any mix of lines and line ends,
+    also when the file is split a few records at a time."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from transforms.sources import split_jsonl, split_source
+
+    line = st.one_of(
+        st.builds(lambda t: json.dumps({"text": t}).encode(), st.text(max_size=30)),
+        st.binary(max_size=20).filter(lambda b: b"\n" not in b and b"\r" not in b),
+        st.just(b""), st.just(b"  \t"),
+    )
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.tuples(line, st.sampled_from([b"\n", b"\r\n", b"\r"])), max_size=12), st.integers(1, 4))
+    def check(lines, step):
+        data = b"".join(a + b for a, b in lines)
+        docs, fails = split_source("x.jsonl", data)
+        whole = [(r.content_sha256, r.span) for r in [*docs, *fails] if r.span is not None]
+        for r in [*docs, *fails]:
+            if r.span is not None:
+                assert data[r.span[0]:r.span[1]] == (r.raw if hasattr(r, "raw") else r.data)
+                assert hashlib.sha256(data[r.span[0]:r.span[1]]).hexdigest() == r.content_sha256
+        parts, pos, lineno = [], 0, 0
+        while pos is not None:
+            d, f, pos, lineno = split_jsonl("x.jsonl", data, pos, lineno, max_records=step)
+            parts += [(r.content_sha256, r.span) for r in [*d, *f]]
+        assert sorted(parts, key=lambda p: p[1]) == sorted(whole, key=lambda p: p[1])
+
+    check()

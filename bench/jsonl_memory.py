@@ -79,12 +79,25 @@ def main() -> int:
         if seen["batches"] == args.warm and not args.no_trace:
             seen["first"] = (tracemalloc.take_snapshot(), tracemalloc.get_traced_memory()[0])
 
+    import threading
+
+    peaks: dict[int, int] = {}  # batches landed so far -> peak RSS sampled every 0.1 s meanwhile
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            k = seen["batches"]
+            peaks[k] = max(peaks.get(k, 0), me.memory_info().rss)
+            time.sleep(0.1)
+
+    threading.Thread(target=sample, daemon=True).start()
     ingest.progress_hook = hook
     if not args.no_trace:
         tracemalloc.start(8)
     t0 = time.perf_counter()
     s = run_ingest(home=str(tmp / "home"), inbox=str(inbox), batch_size=args.batch)
     wall = time.perf_counter() - t0
+    done.set()
     rss = seen["rss"]
     print(f"command: {' '.join(sys.argv)}")
     print(f"input: {args.records:,} records, {size / 2**20:.1f} MB, batch {args.batch}; wall {wall:.0f} s "
@@ -94,6 +107,12 @@ def main() -> int:
     print(f"malloc in use / free but kept / Arrow pool, MB: after batch {args.warm}: {w[0]:.0f} / {w[1]:.0f} / "
           f"{w[2]:.0f}; after the last: {z[0]:.0f} / {z[1]:.0f} / {z[2]:.0f}")
     print("RSS per batch, MB:", " ".join(f"{r / 2**20:.0f}" for r in rss))
+    top = max(peaks, key=peaks.get)
+    where = "after the last batch landed (data docs, compaction, run summary)" if top == len(rss) else \
+        f"while batch {top + 1} was read, validated or landed"
+    print(f"peak RSS sampled every 0.1 s: {peaks[top] / 2**20:.0f} MB, {where}; peak while the batches ran: "
+          f"{max(v for k, v in peaks.items() if k < len(rss)) / 2**20:.0f} MB; after the last batch: "
+          f"{peaks.get(len(rss), 0) / 2**20:.0f} MB")
     if args.no_trace:
         print(f"RSS after batch {args.warm}: {rss[args.warm - 1] / 2**20:.0f} MB; after the last: "
               f"{rss[-1] / 2**20:.0f} MB; peak sampled: {max(rss) / 2**20:.0f} MB")

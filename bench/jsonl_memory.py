@@ -122,8 +122,8 @@ def main() -> int:
     first, traced_first = seen["first"]
     print(f"traced Python memory after batch {args.warm}: {traced_first / 2**20:.1f} MB; "
           f"after the last ({seen['batches']}): {traced / 2**20:.1f} MB")
-    print(f"RSS after batch {args.warm}: {rss[args.warm - 1] / 2**20:.0f} MB; after the last: {rss[-1] / 2**20:.0f} MB; "
-          f"peak sampled: {max(rss) / 2**20:.0f} MB")
+    print(f"RSS after batch {args.warm}: {rss[args.warm - 1] / 2**20:.0f} MB; after the last: "
+          f"{rss[-1] / 2**20:.0f} MB; peak sampled: {max(rss) / 2**20:.0f} MB")
     filters = [tracemalloc.Filter(False, tracemalloc.__file__)]
     diff = last.filter_traces(filters).compare_to(first.filter_traces(filters), "traceback")
     print(f"top {args.top} growth sites (size diff, count diff, innermost frames):")

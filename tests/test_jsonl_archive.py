@@ -218,3 +218,14 @@ def test_every_jsonl_record_knows_its_byte_range() -> None:
         assert sorted(parts, key=lambda p: p[1]) == sorted(whole, key=lambda p: p[1])
 
     check()
+
+
+def test_a_damaged_locator_table_means_not_archived_never_a_crash(tmp_path: Path) -> None:
+    from warehouse.archive import archived_sha256, locators_path, read_archived
+
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    locators_path(archive).write_bytes(b"not a database at all " * 200)
+    assert archived_sha256(archive, "ab" * 32) is None
+    with pytest.raises(FileNotFoundError):
+        read_archived(archive, "ab" * 32)

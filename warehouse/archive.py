@@ -150,10 +150,13 @@ def add_locators(archive_dir: Path, rows: Iterable[tuple[str, str, int, int]]) -
 
 def locate(archive_dir: Path, sha256: str) -> tuple[str, int, int] | None:
     """(blob sha, start, end) of a record archived inside a file's blob, or None."""
-    con = _locators(archive_dir, create=False)
-    if con is None:
+    try:
+        con = _locators(archive_dir, create=False)
+        if con is None:
+            return None
+        row = con.execute("SELECT blob, start, end FROM records WHERE sha256 = ?", [sha256]).fetchone()
+    except sqlite3.DatabaseError:  # a damaged locator table: "not archived" (held, never a crash); rebuild rewrites it
         return None
-    row = con.execute("SELECT blob, start, end FROM records WHERE sha256 = ?", [sha256]).fetchone()
     return (row[0], int(row[1]), int(row[2])) if row else None
 
 
@@ -171,13 +174,6 @@ def count_locators(archive_dir: Path) -> tuple[int, int]:
         con.execute("SELECT count(*) FROM records WHERE blob = ?", [b]).fetchone()[0] for b in missing
     )
     return n, n_missing
-
-
-def close_locators() -> None:
-    """Close this thread's locator connections (before the archive folder is moved)."""
-    for con, _ in getattr(_local, "cons", {}).values():
-        con.close()
-    _local.cons = {}
 
 
 def archive_file(archive_dir: Path, src: str, chunk: int = 1 << 20) -> tuple[str, Path]:

@@ -77,6 +77,7 @@ def main() -> int:
     wall = time.perf_counter() - t0
     out = proc.stdout.read()
     archive_files = sum(1 for p in (home / "archive").rglob("*") if p.is_file() and p.name != "index.jsonl")
+    blobs = sum(1 for p in (home / "archive").glob("??/*") if p.is_file() and not p.name.startswith("."))
     summary = {}
     with contextlib.suppress(ValueError):  # no JSON summary: the run failed, its exit code is printed
         summary = json.loads(out[out.index("{"):])
@@ -84,7 +85,7 @@ def main() -> int:
     print(f"input: {args.records:,} records, {size / 2**20:.1f} MB, batch {args.batch}")
     print(f"exit {proc.returncode}, wall {wall:.1f} s, peak RSS of the CLI process {peak / 2**20:.0f} MB "
           f"({peak / size:.0f}x the file)")
-    print(f"archive files: {archive_files:,}")
+    print(f"archive files: {archive_files:,} ({blobs:,} blob(s); the rest: archive/records.sqlite, the locators)")
     print("summary:", {k: summary.get(k) for k in ("n_seen", "n_new", "n_duplicate", "n_quarantined")})
     print("seconds per stage:", summary.get("stage_seconds"))
     if proc.returncode:

@@ -312,7 +312,10 @@ def status(home: HomeOpt = None) -> None:
     s = ops.status(home)
     out.print(_styled(("corpus home", "bold"), " ", s["home"]))
     _render(["table", "rows"], list(s["counts"].items()), "table")
-    out.print(_styled(("inbox", "bold"), f": {s['n_inbox']} file(s) waiting"))
+    out.print(_styled(("inbox", "bold"), f": {s['n_inbox']} file(s) waiting, {s['n_ignored']} ignored"
+                      + (" (first 20)" if s["n_ignored"] > 20 else "")))
+    if s["ignored"]:
+        _render(["ignored", "why"], [(i["name"], i["why"]) for i in s["ignored"][:20]], "table")
     out.print(_styled(("last runs", "bold")))
     _render(["run_id", "status", "started_at", "finished_at", "seen", "new", "dup", "quarantined"], s["runs"], "table")
     out.print(_styled(("quarantine", "bold"), f": {s['n_held']} held" + (" (latest 20)" if s["n_held"] > 20 else "")))
@@ -530,6 +533,9 @@ def check(
                   highlight=False)
     if r.missing_blobs:
         out.print(f"{r.missing_blobs} archived file(s) named in archive/index.jsonl are missing", highlight=False)
+    if r.records_missing:
+        out.print(f"{r.records_missing} of {r.n_records} .jsonl record(s) in archive/records.sqlite point at a "
+                  "missing file blob", highlight=False)
     if r.repaired is not None:
         out.print(
             f"repaired: retired {len(r.repaired['retired'])} file(s), re-landed {r.repaired['n_new']} article(s) "

@@ -31,7 +31,7 @@ from transforms import pipeline
 from transforms.errors import CorpusError
 from transforms.sources import SourceDoc, SourceFailure, file_kind, split_jsonl, split_source
 from warehouse import Warehouse, WarehouseWriter
-from warehouse.archive import archive_file, read_archived
+from warehouse.archive import add_locators, archive_file, read_archived
 from warehouse.inbox import (
     FileStamp,
     InboxItem,
@@ -287,9 +287,24 @@ def _split(
     return docs, failures, next_pos, lineno, n_records
 
 
-def _hold_failures(writer: WarehouseWriter, failures: list[SourceFailure], out: ReadResult) -> None:
+def _archive_record(
+    writer: WarehouseWriter, locators: list[tuple[str, str, int, int]], raw: bytes, raw_sha: str,
+    span: tuple[int, int] | None, file_sha: str, data: bytes,
+) -> None:
+    """A .jsonl record: a locator into its file's blob (one blob per file); a JSON list item: its own blob."""
+    if span is not None:
+        if raw_sha != file_sha:
+            locators.append((raw_sha, file_sha, span[0], span[1]))
+    elif raw is not data:
+        writer.archive(raw, raw_sha, durable=False)
+
+
+def _hold_failures(
+    writer: WarehouseWriter, failures: list[SourceFailure], out: ReadResult,
+    locators: list[tuple[str, str, int, int]], file_sha: str, data: bytes,
+) -> None:
     for f in failures:
-        writer.archive(f.data, f.content_sha256, durable=False)
+        _archive_record(writer, locators, f.data, f.content_sha256, f.span, file_sha, data)
         out.n_seen += 1
         out.quarantine.append(
             {
@@ -325,6 +340,7 @@ def read_task(
     """
     out = ReadResult([], [], [])
     start = cursor["index"] if cursor else 0
+    locators: list[tuple[str, str, int, int]] = []
     for index in range(start, len(items)):
         item = items[index]
         resume = cursor if cursor and cursor["index"] == index else None
@@ -341,11 +357,10 @@ def read_task(
         out.stamps[item.path] = stamp
         room = None if max_docs is None else max(1, max_docs - len(out.docs) - out.n_duplicate)
         docs, failures, next_pos, lineno, n_records = _split(item.name, data, resume, room)
-        _hold_failures(writer, failures, out)
+        _hold_failures(writer, failures, out, locators, sha, data)
         for doc in docs:
             out.n_seen += 1
-            if doc.raw is not data:
-                writer.archive(doc.raw, doc.content_sha256, durable=False)
+            _archive_record(writer, locators, doc.raw, doc.content_sha256, doc.span, sha, data)
             same_bytes = doc.content_sha256 in known_shas or doc.content_sha256 in out.new_shas
             if same_bytes or doc.content_sha256 in held_shas:
                 out.n_duplicate += 1
@@ -360,7 +375,8 @@ def read_task(
             break
         out.n_units += 1
         out.consumed.append(item)
-    writer.flush_archive()  # raw bytes are durable before anything about them lands
+    add_locators(writer.layout.archive, locators)
+    writer.flush_archive()  # raw bytes and record locators are durable before anything about them lands
     return out
 
 

@@ -12,7 +12,7 @@ from flows.fetch import FetchError, fetch_url, is_url, name_for_url
 from flows.settings import Settings
 from transforms.errors import UserError
 from warehouse import Warehouse, connect_readonly
-from warehouse.inbox import add_bytes, scan_inbox
+from warehouse.inbox import add_bytes, ignored_entries, scan_inbox
 from warehouse.paths import HomeLayout, resolve_home
 
 CONTRACT_TABLES = ("articles", "mentions", "removed_spans", "entities", "quarantine", "runs")
@@ -175,11 +175,14 @@ def status(home: str | None = None) -> dict[str, Any]:
     finally:
         con.close()
     docs_index = layout.docs / "index.html"
-    waiting, _ = scan_inbox(layout.inbox)
+    waiting, refused = scan_inbox(layout.inbox)
+    # nothing sits in the inbox unseen: hidden names, what was set aside, and what the next run refuses
+    ignored = [{"name": r.name, "why": f"refused by the next run ({r.reason})"} for r in refused]
+    ignored += [{"name": i.name, "why": i.why} for i in ignored_entries(layout.inbox)]
     return {
         "home": str(layout.home), "counts": counts, "runs": runs, "quarantine": held, "n_held": n_held,
         "validation": validation, "data_docs": str(docs_index) if docs_index.exists() else None,
-        "n_inbox": len(waiting),
+        "n_inbox": len(waiting), "n_ignored": len(ignored), "ignored": ignored,
     }
 
 

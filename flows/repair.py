@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from flows.ops import UserError
 from flows.settings import Settings
 from warehouse import Warehouse, WarehouseWriter
-from warehouse.archive import archive_path, iter_index
+from warehouse.archive import archive_path, count_locators, iter_index
 from warehouse.paths import HomeLayout, resolve_home
 from warehouse.store import SCHEMA_FILE, _connect
 
@@ -132,11 +132,13 @@ class CheckReport:
     damaged: list[tuple[str, str, str]] = field(default_factory=list)  # (table, rel_path, problem)
     unknown: list[str] = field(default_factory=list)  # lake files the catalog does not name
     missing_blobs: int = 0
+    n_records: int = 0  # .jsonl records archived as a byte range of their file's blob (archive/records.sqlite)
+    records_missing: int = 0  # of those, records whose file blob is gone
     repaired: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.damaged and not self.missing_blobs
+        return not self.damaged and not self.missing_blobs and not self.records_missing
 
 
 def check(home: str | None = None, repair: bool = False, batch_size: int | None = None) -> CheckReport:
@@ -169,6 +171,7 @@ def check(home: str | None = None, repair: bool = False, batch_size: int | None 
         if path.name != SCHEMA_FILE and not path.name.startswith(".tmp-") and rel not in known:
             report.unknown.append(rel)
     rounds, report.missing_blobs = archive_rounds(layout)
+    report.n_records, report.records_missing = count_locators(layout.archive)
     if repair and report.damaged:
         report.repaired = _repair(layout, report, rounds, batch_size)
     return report

@@ -277,8 +277,13 @@ def serve(home: str | None, cron: str = DEFAULT_CRON, inbox: str | None = None, 
     """Serve the ingest flow on `cron`; start (and later stop) a local Prefect server when none is configured."""
     from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
 
+    from flows.guard import guard_children
+
     cron = validate_cron(cron)
     params = deployment_parameters(home, inbox)
+    # the local server runs in a session of its own and flow runs are spawned children: after kill -9 of
+    # this process, the guard's watchdog ends every process that inherited its token (issue 17)
+    guard_children()
     watchdog: _ServerWatchdog | None = None
     with _sigterm_raises():
         try:

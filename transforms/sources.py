@@ -5,7 +5,9 @@ Formats, chosen by file extension:
 - `.html` / `.htm`: the whole file is one web page.
 - `.json`: one object, or a list of objects; `.jsonl`: one object per line.
   Each object needs `text` (plain text) or `html`; optional `title`, `author`, `published`, `url`,
-  `source_name`. Each object is its own article, archived and hashed on its own bytes.
+  `source_name`. Each object is its own article, hashed on its own bytes. A `.jsonl` record also
+  knows where its bytes sit in the file (`span`, byte offsets): the archive keeps the file once and
+  finds a record's bytes through that span, instead of one archive blob per record.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class SourceDoc:
     meta: dict[str, Any] = field(default_factory=dict)
     payload: bytes | None = None  # the article body when it differs from `raw` (JSON records)
     content_sha256: str = ""
+    # where `raw` sits in the inbox file, as byte offsets [start, end), when it is a slice of it (.jsonl)
+    span: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if not self.content_sha256:
@@ -56,6 +60,7 @@ class SourceFailure:
     reason: str
     detail: str
     content_sha256: str = ""
+    span: tuple[int, int] | None = None  # as SourceDoc.span
 
     def __post_init__(self) -> None:
         if not self.content_sha256:
@@ -112,11 +117,11 @@ def split_jsonl(
         m = _LINE_END.search(data, pos)
         end, nxt = (m.start(), m.end()) if m else (size, size)
         lineno += 1
-        line = data[pos:end]
+        pos_line, line = pos, data[pos:end]
         pos = nxt
         if not line.strip():
             continue
-        _json_record(f"{name}#L{lineno}", line, docs, fails)
+        _json_record(f"{name}#L{lineno}", line, docs, fails, (pos_line, end))
         n += 1
         if max_records is not None and n >= max_records and _NON_SPACE.search(data, pos):
             return docs, fails, pos, lineno  # only when a record follows: a resumed call always finds one
@@ -141,30 +146,38 @@ def _json_document(name: str, data: bytes) -> tuple[list[SourceDoc], list[Source
     return docs, fails
 
 
-def _json_record(name: str, raw: bytes, docs: list[SourceDoc], fails: list[SourceFailure]) -> None:
+def _json_record(
+    name: str, raw: bytes, docs: list[SourceDoc], fails: list[SourceFailure], span: tuple[int, int] | None = None
+) -> None:
     try:
         value = json.loads(raw.decode("utf-8-sig"))
     except _JSON_ERRORS as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        fails.append(SourceFailure(name, raw, "bad_json", f"not valid UTF-8 JSON: {exc}"))
+        fails.append(SourceFailure(name, raw, "bad_json", f"not valid UTF-8 JSON: {exc}", span=span))
         return
-    _json_object(name, raw, value, docs, fails)
+    _json_object(name, raw, value, docs, fails, span)
 
 
-def _json_object(name: str, raw: bytes, value: Any, docs: list[SourceDoc], fails: list[SourceFailure]) -> None:
+def _json_object(
+    name: str, raw: bytes, value: Any, docs: list[SourceDoc], fails: list[SourceFailure],
+    span: tuple[int, int] | None = None,
+) -> None:
     if not isinstance(value, dict):
-        fails.append(SourceFailure(name, raw, "bad_record", f"expected a JSON object, got {type(value).__name__}"))
+        fails.append(
+            SourceFailure(name, raw, "bad_record", f"expected a JSON object, got {type(value).__name__}", span=span)
+        )
         return
     value = {k: _valid_text(v) if isinstance(v, str) else v for k, v in value.items()}
     text, html = value.get("text"), value.get("html")
     meta = {k: value[k] for k in JSON_META_KEYS if isinstance(value.get(k), str) and value[k].strip()}
     source_name = value.get("source_name") if isinstance(value.get("source_name"), str) else name
     if isinstance(text, str) and text.strip():
-        docs.append(SourceDoc(source_name, raw, "json-text", meta, text.encode("utf-8")))
+        docs.append(SourceDoc(source_name, raw, "json-text", meta, text.encode("utf-8"), span=span))
     elif isinstance(html, str) and html.strip():
-        docs.append(SourceDoc(source_name, raw, "json-html", meta, html.encode("utf-8")))
+        docs.append(SourceDoc(source_name, raw, "json-html", meta, html.encode("utf-8"), span=span))
     else:
         fails.append(
-            SourceFailure(source_name, raw, "missing_text", "the record has no non-empty 'text' or 'html' field")
+            SourceFailure(source_name, raw, "missing_text", "the record has no non-empty 'text' or 'html' field",
+                          span=span)
         )
 
 

@@ -1,4 +1,10 @@
-"""Content-addressed archive of raw bytes: archive/<sha[:2]>/<sha>; written once, never modified."""
+"""Content-addressed archive of raw bytes: archive/<sha[:2]>/<sha>; written once, never modified.
+
+A record of a `.jsonl` file is not a blob of its own: the file is archived once, and
+archive/records.sqlite keeps a locator per record, "record sha -> (file blob sha, byte start, end)".
+`read_archived` and `archived_sha256` resolve a hash through its blob or its locator alike, so a
+record's content hash still names its raw bytes (200,000 records make one blob, not 200,000).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,10 @@ import datetime as dt
 import hashlib
 import json
 import os
+import sqlite3
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 # One JSON line per archived inbox file: {"sha256", "source_name", "format", "first_seen"}, appended
@@ -47,17 +55,125 @@ def archive_bytes(archive_dir: Path, data: bytes, sha256: str | None = None, dur
 
 
 def read_archived(archive_dir: Path, sha256: str) -> bytes:
-    """The archived bytes for a hash (FileNotFoundError if never archived)."""
-    return archive_path(archive_dir, sha256).read_bytes()
+    """The archived bytes for a hash: its own blob, or its byte range in a file's blob (a .jsonl record).
+
+    FileNotFoundError if never archived (or its file's blob is gone).
+    """
+    try:
+        return archive_path(archive_dir, sha256).read_bytes()
+    except FileNotFoundError:
+        loc = locate(archive_dir, sha256)
+        if loc is None:
+            raise
+    blob, start, end = loc
+    with open(archive_path(archive_dir, blob), "rb") as fh:
+        fh.seek(start)
+        return fh.read(end - start)
 
 
 def archived_sha256(archive_dir: Path, sha256: str) -> str | None:
     """Hash of the bytes actually on disk for this hash, or None when missing: proves the archive."""
-    path = archive_path(archive_dir, sha256)
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hashlib.sha256(read_archived(archive_dir, sha256)).hexdigest()
     except FileNotFoundError:
         return None
+
+
+# ---- record locators ---------------------------------------------------------------------------
+# archive/records.sqlite: one row per .jsonl record, (sha256 of the record's bytes, sha256 of the file's
+# blob, start, end) with end exclusive. Written in one transaction per read batch, after the file's blob
+# and before `flush()`: a kill before the commit leaves a blob without locators, and the rerun, which
+# reads the same file again (it is consumed only after landing), writes them. Rows are never changed
+# (INSERT OR IGNORE: the same bytes in two files are the same bytes). SQLite (stdlib): an indexed
+# lookup for each record without ever loading the whole table.
+LOCATORS_FILE = "records.sqlite"
+_local = threading.local()
+
+
+def locators_path(archive_dir: Path) -> Path:
+    return archive_dir / LOCATORS_FILE
+
+
+def _locators(archive_dir: Path, create: bool) -> sqlite3.Connection | None:
+    """This thread's connection to the archive's locator table (None when there is none and not `create`).
+
+    Cached per thread and per file; a file that was deleted or replaced since is opened again.
+    """
+    path = locators_path(archive_dir)
+    cache: dict[str, tuple[sqlite3.Connection, tuple[int, int]]] | None = getattr(_local, "cons", None)
+    if cache is None:
+        cache = _local.cons = {}
+    key = str(path)
+    try:
+        st = os.stat(path)
+        ident: tuple[int, int] | None = (st.st_dev, st.st_ino)
+    except FileNotFoundError:
+        ident = None
+    cached = cache.pop(key, None)
+    if cached is not None:
+        if cached[1] == ident:
+            cache[key] = cached
+            return cached[0]
+        cached[0].close()
+    if ident is None and not create:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(key, timeout=60, isolation_level=None, check_same_thread=False)
+    # WAL + synchronous NORMAL: a commit is not fsynced by itself; flush() (os.sync) makes it durable
+    # before anything about the batch lands, with the blobs
+    con.execute("PRAGMA journal_mode = WAL")
+    con.execute("PRAGMA synchronous = NORMAL")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS records (sha256 TEXT PRIMARY KEY, blob TEXT NOT NULL, "
+        "start INTEGER NOT NULL, end INTEGER NOT NULL) WITHOUT ROWID"
+    )
+    st = os.stat(path)
+    cache[key] = (con, (st.st_dev, st.st_ino))
+    return con
+
+
+def add_locators(archive_dir: Path, rows: Iterable[tuple[str, str, int, int]]) -> int:
+    """Record (record sha, blob sha, start, end) locators in one transaction; returns how many were given."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    con = _locators(archive_dir, create=True)
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        con.executemany("INSERT OR IGNORE INTO records (sha256, blob, start, end) VALUES (?, ?, ?, ?)", rows)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(rows)
+
+
+def locate(archive_dir: Path, sha256: str) -> tuple[str, int, int] | None:
+    """(blob sha, start, end) of a record archived inside a file's blob, or None."""
+    try:
+        con = _locators(archive_dir, create=False)
+        if con is None:
+            return None
+        row = con.execute("SELECT blob, start, end FROM records WHERE sha256 = ?", [sha256]).fetchone()
+    except sqlite3.DatabaseError:  # a damaged locator table: "not archived" (held, never a crash); rebuild rewrites it
+        return None
+    return (row[0], int(row[1]), int(row[2])) if row else None
+
+
+def count_locators(archive_dir: Path) -> tuple[int, int]:
+    """(locators, locators whose file blob is missing): what `corpus check` reports."""
+    con = _locators(archive_dir, create=False)
+    if con is None:
+        return 0, 0
+    n = con.execute("SELECT count(*) FROM records").fetchone()[0]
+    blobs = [b for (b,) in con.execute("SELECT DISTINCT blob FROM records")]
+    missing = {b for b in blobs if not archive_path(archive_dir, b).is_file()}
+    if not missing:
+        return n, 0
+    n_missing = sum(
+        con.execute("SELECT count(*) FROM records WHERE blob = ?", [b]).fetchone()[0] for b in missing
+    )
+    return n, n_missing
 
 
 def archive_file(archive_dir: Path, src: str, chunk: int = 1 << 20) -> tuple[str, Path]:

@@ -148,6 +148,72 @@ def scan_inbox(inbox: Path, max_depth: int = MAX_DEPTH) -> tuple[list[InboxItem]
     return items, refusals
 
 
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """An inbox entry no run reads: a hidden name, or something set aside in `.refused/`."""
+
+    name: str
+    why: str
+
+
+def ignored_entries(inbox: Path, max_depth: int = MAX_DEPTH) -> list[Ignored]:
+    """What sits in the inbox but is never read, for `corpus status`: hidden files, hidden folders (with how
+    many files they hold) and the entries set aside in `.refused/`. Links are never followed."""
+    found: list[Ignored] = []
+    if not inbox.is_dir():
+        return found
+    stack: list[tuple[str, str, int]] = [(str(inbox), "", 0)]
+    while stack:
+        folder, rel, depth = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            rel_name = f"{rel}/{entry.name}" if rel else entry.name
+            name = _text_name(rel_name)
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if not entry.name.startswith("."):
+                if is_dir and depth + 1 < max_depth:
+                    stack.append((entry.path, rel_name, depth + 1))
+                continue
+            if not rel and entry.name == REFUSED_DIR and is_dir:
+                try:
+                    with os.scandir(entry.path) as it:
+                        aside = sorted(e.name for e in it)
+                except OSError:
+                    aside = []
+                found += [Ignored(_text_name(f"{REFUSED_DIR}/{a}"), "set aside (refused)") for a in aside]
+            elif is_dir:
+                n = _count_files(entry.path, max_depth)
+                found.append(Ignored(name, f"hidden folder ({n} file{'s' if n != 1 else ''})"))
+            else:
+                found.append(Ignored(name, "hidden name"))
+    found.sort(key=lambda i: i.name)
+    return found
+
+
+def _count_files(folder: str, max_depth: int) -> int:
+    n, stack = 0, [(folder, 0)]
+    while stack:
+        path, depth = stack.pop()
+        try:
+            with os.scandir(path) as it:
+                for e in it:
+                    if e.is_dir(follow_symlinks=False):
+                        if depth + 1 < max_depth:
+                            stack.append((e.path, depth + 1))
+                    else:
+                        n += 1
+        except OSError:
+            continue
+    return n
+
+
 CONSUMING = ".consuming-"  # consume() renames a file to .consuming-<pid>-<name> for its last check
 
 

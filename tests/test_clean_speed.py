@@ -132,3 +132,37 @@ def test_partial_ratio_bound_on_sentences(left: list[str], right: list[str], see
     y = " ".join(right)
     a, b = sorted((x, y), key=len)
     assert _partial_ratio_bound(a, b) + 1e-9 >= fuzz.partial_ratio(a, b)
+
+
+NOISY_LINES = [
+    "Advertisement",
+    "  728 x 90",
+    "Share this article",
+    "The clip 1234567890123 was shown on the screen of the town hall (Credit: City Archive/Staff)",
+    "  The clip 1234567890123 was shown on the screen of the town hall (Credit: City Archive/Staff)",
+    "asset 0b6e2c1a-9f3d-4c2e-8a1b-5d4e3f2a1b0c",
+    "",
+    *SENTENCES,
+]
+
+
+def test_line_memo_gives_the_answers_of_a_fresh_pass() -> None:
+    """The per-article memo of line rules and residue matches (kept between cleaning passes)
+    answers as a fresh computation, for the same line text at other offsets too."""
+    from transforms.clean.lines import mark_noise_lines, mark_residue
+
+    rules = load_rules()
+    rng = random.Random(4)
+    memo: tuple[dict, dict] = ({}, {})
+    for _ in range(40):
+        text = "\n".join(rng.choice(NOISY_LINES) for _ in range(rng.randint(1, 12)))
+        results = []
+        for use in (None, memo):
+            lines = split_lines(text)
+            removed: dict[int, str] = {}
+            partial: list[tuple[int, int, str]] = []
+            mark_noise_lines(lines, rules, removed, use[0] if use else None)
+            mark_residue(lines, removed, partial, rules, use[1] if use else None)
+            results.append((removed, sorted(partial)))
+        assert results[0] == results[1]
+    assert memo[0] and memo[1]

@@ -131,8 +131,9 @@ def _clean(raw_text: str, rules: RuleSet) -> CleanResult:
     removed: list[tuple[int, int, str]] = []
     text = raw_text
     found = HeaderFindings()
+    memo: tuple[dict, dict] = ({}, {})  # line rules and residue matches by line, for every pass
     while True:
-        spans, pass_found, lines = _clean_once(text, rules)
+        spans, pass_found, lines = _clean_once(text, rules, memo)
         for attr in ("title", "author", "published", "dateline_place"):
             if getattr(found, attr) is None:
                 setattr(found, attr, getattr(pass_found, attr))
@@ -161,15 +162,20 @@ def _clean(raw_text: str, rules: RuleSet) -> CleanResult:
     )
 
 
-def _clean_once(text: str, rules: RuleSet) -> tuple[list[tuple[int, int, str]], HeaderFindings, list[Line]]:
-    """One pass: spans (start, end, rule) of `text` to delete, the metadata they held, the lines."""
+def _clean_once(
+    text: str, rules: RuleSet, memo: tuple[dict, dict] | None = None
+) -> tuple[list[tuple[int, int, str]], HeaderFindings, list[Line]]:
+    """One pass: spans (start, end, rule) of `text` to delete, the metadata they held, the lines.
+    `memo` holds what earlier passes over the same article found line by line."""
+    if memo is None:
+        memo = ({}, {})
     lines = split_lines(text)
     removed: dict[int, str] = {}
     partial: list[tuple[int, int, str]] = []
-    mark_noise_lines(lines, rules, removed)
+    mark_noise_lines(lines, rules, removed, memo[0])
     mark_duplicate_lines(lines, removed, rules.settings["duplicate_line_max_chars"])
     found = find_metadata(lines, removed, partial, rules)
-    mark_residue(lines, removed, partial, rules)
+    mark_residue(lines, removed, partial, rules, memo[1])
     if not removed and not partial:
         return [], found, lines
     return spans_for_removal(lines, removed, partial), found, lines

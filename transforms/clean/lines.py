@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from transforms.clean.rules import RuleSet
+from transforms.clean.rules import LineRule, RuleSet
 
 __all__ = ["Line", "split_lines", "mark_noise_lines", "mark_duplicate_lines", "mark_residue", "spans_for_removal"]
 
@@ -42,14 +42,24 @@ def _next_nonblank(lines: list[Line], i: int) -> int | None:
     return None
 
 
-def mark_noise_lines(lines: list[Line], rules: RuleSet, removed: dict[int, str]) -> None:
-    """Mark lines matched by a line rule (and a rule's companion next line) in `removed`."""
+def mark_noise_lines(
+    lines: list[Line], rules: RuleSet, removed: dict[int, str], memo: dict[str, LineRule | None] | None = None
+) -> None:
+    """Mark lines matched by a line rule (and a rule's companion next line) in `removed`.
+
+    `memo` keeps each line's match between the cleaning passes of one article: a pass after the
+    first sees the same lines again, less the removed ones."""
     limit = rules.max_rule_chars
     for i, line in enumerate(lines):
         stripped = line.stripped
         if not stripped or i in removed or len(stripped) > limit:
             continue
-        rule = rules.match_line(stripped)
+        if memo is None:
+            rule = rules.match_line(stripped)
+        elif stripped in memo:
+            rule = memo[stripped]
+        else:
+            rule = memo[stripped] = rules.match_line(stripped)
         if rule is None:
             continue
         removed[i] = rule.name
@@ -75,10 +85,15 @@ def mark_duplicate_lines(lines: list[Line], removed: dict[int, str], max_chars: 
 
 
 def mark_residue(
-    lines: list[Line], removed: dict[int, str], partial: list[tuple[int, int, str]], rules: RuleSet
+    lines: list[Line],
+    removed: dict[int, str],
+    partial: list[tuple[int, int, str]],
+    rules: RuleSet,
+    memo: dict[str, list[tuple[int, int, str]]] | None = None,
 ) -> None:
     """Mark scraper residue inside kept lines (rules.residue) as partial spans, or the whole line
-    when nothing but punctuation would be left of it."""
+    when nothing but punctuation would be left of it. `memo` keeps each line's matches between the
+    cleaning passes of one article."""
     if not rules.residue:
         return
     taken = sorted((s, e) for s, e, _ in partial)
@@ -86,18 +101,14 @@ def mark_residue(
         if not line.stripped or i in removed:
             continue
         text = line.text
-        found: list[tuple[int, int, str]] = []
-        for rule in rules.residue:
-            for m in rule.pattern.finditer(text):
-                start, end = m.start(), m.end()
-                if start == end:
-                    continue
-                if rule.token:
-                    start, end = _token_bounds(text, start, end)
-                found.append((start, end, rule.name))
+        if memo is None:
+            found = _residue_in(text, rules)
+        elif text in memo:
+            found = memo[text]
+        else:
+            found = memo[text] = _residue_in(text, rules)
         if not found:
             continue
-        found.sort()
         spans: list[tuple[int, int, str]] = []
         for start, end, name in found:
             if spans and start < spans[-1][1]:
@@ -116,6 +127,21 @@ def mark_residue(
             while start > 0 and text[start - 1] in " \t" and (end >= len(text) or text[end] in " \t.,;:!?)"):
                 start -= 1
             partial.append((line.start + start, line.start + end, name))
+
+
+def _residue_in(text: str, rules: RuleSet) -> list[tuple[int, int, str]]:
+    """(start, end, rule) of every residue match in one line's text, sorted."""
+    found: list[tuple[int, int, str]] = []
+    for rule in rules.residue:
+        for m in rule.pattern.finditer(text):
+            start, end = m.start(), m.end()
+            if start == end:
+                continue
+            if rule.token:
+                start, end = _token_bounds(text, start, end)
+            found.append((start, end, rule.name))
+    found.sort()
+    return found
 
 
 def _token_bounds(text: str, start: int, end: int) -> tuple[int, int]:

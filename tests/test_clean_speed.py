@@ -166,3 +166,32 @@ def test_line_memo_gives_the_answers_of_a_fresh_pass() -> None:
             results.append((removed, sorted(partial)))
         assert results[0] == results[1]
     assert memo[0] and memo[1]
+
+
+LANGUAGE_TEXTS = [
+    "The committee met on Monday to discuss the budget for the coming year, officials said.",
+    "Le comité s'est réuni lundi pour discuter du budget de l'année prochaine, selon les responsables.",
+    "Der Ausschuss traf sich am Montag, um über den Haushalt für das kommende Jahr zu beraten.",
+    "اجتمعت اللجنة يوم الاثنين لمناقشة ميزانية العام المقبل، حسبما قال مسؤولون في بغداد.",
+    "اجتمعت اللجنة يوم الاثنين في Basra مع وفد من Reuters لمناقشة ميزانية العام المقبل.",
+    "کمیته روز دوشنبه برای بررسی بودجه سال آینده تشکیل جلسه داد.",
+    "Комитет собрался в понедельник, чтобы обсудить бюджет на следующий год.",
+    "委员会周一开会讨论明年的预算，官员们表示会议进展顺利。",
+    "Komite, gelecek yılın bütçesini görüşmek üzere pazartesi günü toplandı.",
+    "ab 12 cd",
+    "",
+]
+
+
+def test_language_answers_as_the_ranked_languages() -> None:
+    """detect_language reads the score columns directly; its answers (code and probability) are
+    those of adding up py3langid's rank() as before, on whole texts and on slices of them."""
+    from transforms.lang import _SAMPLE_CHARS, _detect_ranked, detect_language
+
+    rng = random.Random(9)
+    texts = [*LANGUAGE_TEXTS, " ".join(LANGUAGE_TEXTS), " ".join(SENTENCES)]
+    texts += [t[rng.randrange(len(t)) :][: rng.randint(5, 80)] for t in texts if t for _ in range(10)]
+    for text in texts:
+        sample = text[:_SAMPLE_CHARS]
+        expected = _detect_ranked(sample) if sum(map(str.isalpha, sample)) >= 20 else (None, 0.0)
+        assert detect_language(text) == expected, text

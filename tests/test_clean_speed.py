@@ -184,14 +184,28 @@ LANGUAGE_TEXTS = [
 
 
 def test_language_answers_as_the_ranked_languages() -> None:
-    """detect_language reads the score columns directly; its answers (code and probability) are
+    """_detect_sample reads the score columns directly; its answers (code and probability) are
     those of adding up py3langid's rank() as before, on whole texts and on slices of them."""
-    from transforms.lang import _SAMPLE_CHARS, _detect_ranked, detect_language
+    from transforms.lang import _detect_ranked, _detect_sample
 
     rng = random.Random(9)
     texts = [*LANGUAGE_TEXTS, " ".join(LANGUAGE_TEXTS), " ".join(SENTENCES)]
     texts += [t[rng.randrange(len(t)) :][: rng.randint(5, 80)] for t in texts if t for _ in range(10)]
     for text in texts:
-        sample = text[:_SAMPLE_CHARS]
-        expected = _detect_ranked(sample) if sum(map(str.isalpha, sample)) >= 20 else (None, 0.0)
-        assert detect_language(text) == expected, text
+        if sum(map(str.isalpha, text)) >= 20:
+            assert _detect_sample(text) == _detect_ranked(text), text
+
+
+def test_language_of_the_first_characters_is_that_of_the_sample() -> None:
+    """detect_language stops after the first _FIRST_CHARS when they are sure; the language is the
+    one of the whole sample, and a mixed text still gets the answer of the whole sample."""
+    from transforms.lang import _FIRST_CHARS, _SAMPLE_CHARS, _detect_ranked, detect_language
+
+    for text in LANGUAGE_TEXTS[:9]:
+        long = " ".join(text for _ in range(60))
+        assert len(long) > _SAMPLE_CHARS
+        assert detect_language(long)[0] == _detect_ranked(long[:_SAMPLE_CHARS])[0]
+    # a head that is not sure (two languages) is not the answer: the whole sample decides
+    mixed = " ".join(LANGUAGE_TEXTS[k % 3] for k in range(20))
+    assert _detect_ranked(mixed[:_FIRST_CHARS])[1] < 0.9999
+    assert detect_language(mixed) == _detect_ranked(mixed[:_SAMPLE_CHARS])

@@ -9,7 +9,8 @@ usage:
       write what cleaning produced for every document (removed spans, near_duplicates, headings,
       clean text, metadata, language) as JSON lines, one per document
   python bench/clean_speed.py --corpus DIR [--corpus DIR ...] --compare FILE
-      the same, compared with an earlier --dump: prints the documents that differ, exit 1 if any
+      the same, compared with an earlier --dump: counts the differences by field and prints the
+      documents that differ, exit 1 if any (`--allow language_score`: except in that field)
 
 A --corpus is any directory of inbox files (.txt, .html, .json, .jsonl; `.gz` files are
 decompressed first, as the AEB pages are stored): the synthetic corpus, ../shared/seeds,
@@ -117,6 +118,7 @@ def main() -> int:
     ap.add_argument("--limit", type=int, help="at most this many documents")
     ap.add_argument("--dump", type=Path, help="write the outputs as JSON lines")
     ap.add_argument("--compare", type=Path, help="compare the outputs with an earlier --dump")
+    ap.add_argument("--allow", action="append", metavar="FIELD", help="--compare: a field allowed to differ")
     ap.add_argument("--profile", type=int, metavar="N", help="print the N costliest calls (cProfile)")
     a = ap.parse_args()
     if (a.dump or a.compare) and os.environ.get("PYTHONHASHSEED") != "0":
@@ -137,17 +139,21 @@ def main() -> int:
             before = {r["doc"]: r for r in map(json.loads, a.compare.read_text(encoding="utf-8").splitlines())}
         except (OSError, ValueError) as exc:
             raise SystemExit(f"error: cannot read {a.compare}: {exc}") from None
-        differ = [r["doc"] for r in rows if before.get(r["doc"]) != r]
+        allowed = set(a.allow or ())
+        by_field: dict[str, int] = {}
+        differ = []
+        for r in rows:
+            old = before.get(r["doc"]) or {}
+            keys = sorted(k for k in set(old) | set(r) if old.get(k) != r.get(k))
+            for k in keys:
+                by_field[k] = by_field.get(k, 0) + 1
+            if set(keys) - allowed:
+                differ.append(r["doc"])
+                if len(differ) <= 20:
+                    print(f"  differs: {r['doc']}: {', '.join(keys)}", file=sys.stderr)
         missing = sorted(set(before) - {r["doc"] for r in rows})
-        for name in differ[:20]:
-            old, new = before.get(name) or {}, next(r for r in rows if r["doc"] == name)
-            keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-            print(f"  differs: {name}: {', '.join(keys)}", file=sys.stderr)
-        print(
-            json.dumps(
-                {"documents": len(rows), "differ": len(differ), "not_in_this_run": len(missing), "command": command}
-            )
-        )
+        out = {"documents": len(rows), "differ": len(differ), "differ_by_field": by_field, "allowed": sorted(allowed)}
+        print(json.dumps({**out, "not_in_this_run": len(missing), "command": command}))
         return 1 if differ else 0
     if a.profile:
         from transforms import pipeline

@@ -209,3 +209,52 @@ def test_language_of_the_first_characters_is_that_of_the_sample() -> None:
     mixed = " ".join(LANGUAGE_TEXTS[k % 3] for k in range(20))
     assert _detect_ranked(mixed[:_FIRST_CHARS])[1] < 0.9999
     assert detect_language(mixed) == _detect_ranked(mixed[:_SAMPLE_CHARS])
+
+
+def test_whole_text_search_is_used_only_for_patterns_a_line_edge_cannot_change() -> None:
+    from transforms.clean.rules import _line_context_free
+
+    for pattern, free in [
+        (r"\d{13,}", True),
+        (r"\b[0-9a-f]{8}-[0-9a-f]{4}\b", True),
+        (r"(?i)\(\s*credits?\s*:[^()\n]{0,120}\)", True),
+        (r"(?<![+\d])\d{13,}", False),
+        (r"(?m)^\d{3} x \d{2}$", False),
+        (r"\AREF\d{4}", False),
+        (r"ab(?=c)", False),
+        (r"x(?:y|(?:z(?!w))+)", False),
+    ]:
+        assert _line_context_free(re.compile(pattern)) is free, pattern
+
+
+def test_residue_whole_text_search_finds_what_the_lines_find(tmp_path) -> None:
+    """mark_residue given the whole text skips only rules that match nowhere in it: the marks
+    are those of a search line by line, with anchored and plain user patterns."""
+    from transforms.clean.lines import mark_residue
+
+    extra = tmp_path / "rules.yaml"
+    extra.write_text(
+        "residue:\n"
+        "  - name: residue_ref_at_line_start\n"
+        "    pattern: '\\AREF\\d{4}'\n"
+        "  - name: residue_tag\n"
+        "    pattern: 'zz\\d{5}zz'\n",
+        encoding="utf-8",
+    )
+    rules = load_rules(extra)
+    assert [r.whole_text for r in rules.residue][-2:] == [False, True]
+    pool = [*NOISY_LINES, "REF1234 was the number on the second file", "the tag zz12345zz stays in the text"]
+    rng = random.Random(11)
+    marked = 0
+    for _ in range(60):
+        text = "\n".join(rng.choice(pool) for _ in range(rng.randint(1, 10)))
+        results = []
+        for whole in (None, text):
+            lines = split_lines(text)
+            removed: dict[int, str] = {}
+            partial: list[tuple[int, int, str]] = []
+            mark_residue(lines, removed, partial, rules, {}, whole)
+            results.append((removed, sorted(partial)))
+        assert results[0] == results[1]
+        marked += len(results[0][1])
+    assert marked > 20

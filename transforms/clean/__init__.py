@@ -175,7 +175,7 @@ def _clean_once(
     mark_noise_lines(lines, rules, removed, memo[0])
     mark_duplicate_lines(lines, removed, rules.settings["duplicate_line_max_chars"])
     found = find_metadata(lines, removed, partial, rules)
-    mark_residue(lines, removed, partial, rules, memo[1])
+    mark_residue(lines, removed, partial, rules, memo[1], text)
     if not removed and not partial:
         return [], found, lines
     return spans_for_removal(lines, removed, partial), found, lines

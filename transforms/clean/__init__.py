@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import LCSseq
 
 from transforms.clean.html import extract_html
 from transforms.clean.lines import (
@@ -129,8 +130,9 @@ def _clean(raw_text: str, rules: RuleSet) -> CleanResult:
     removed: list[tuple[int, int, str]] = []
     text = raw_text
     found = HeaderFindings()
+    memo: tuple[dict, dict] = ({}, {})  # line rules and residue matches by line, for every pass
     while True:
-        spans, pass_found, lines = _clean_once(text, rules)
+        spans, pass_found, lines = _clean_once(text, rules, memo)
         for attr in ("title", "author", "published", "dateline_place"):
             if getattr(found, attr) is None:
                 setattr(found, attr, getattr(pass_found, attr))
@@ -159,15 +161,20 @@ def _clean(raw_text: str, rules: RuleSet) -> CleanResult:
     )
 
 
-def _clean_once(text: str, rules: RuleSet) -> tuple[list[tuple[int, int, str]], HeaderFindings, list[Line]]:
-    """One pass: spans (start, end, rule) of `text` to delete, the metadata they held, the lines."""
+def _clean_once(
+    text: str, rules: RuleSet, memo: tuple[dict, dict] | None = None
+) -> tuple[list[tuple[int, int, str]], HeaderFindings, list[Line]]:
+    """One pass: spans (start, end, rule) of `text` to delete, the metadata they held, the lines.
+    `memo` holds what earlier passes over the same article found line by line."""
+    if memo is None:
+        memo = ({}, {})
     lines = split_lines(text)
     removed: dict[int, str] = {}
     partial: list[tuple[int, int, str]] = []
-    mark_noise_lines(lines, rules, removed)
+    mark_noise_lines(lines, rules, removed, memo[0])
     mark_duplicate_lines(lines, removed, rules.settings["duplicate_line_max_chars"])
     found = find_metadata(lines, removed, partial, rules)
-    mark_residue(lines, removed, partial, rules)
+    mark_residue(lines, removed, partial, rules, memo[1], text)
     if not removed and not partial:
         return [], found, lines
     return spans_for_removal(lines, removed, partial), found, lines
@@ -232,45 +239,97 @@ def _headings(lines: list[Line], rules: RuleSet) -> list[tuple[int, int]]:
     return out
 
 
-_WORD = re.compile(r"\w+")
+# The content words of the near-duplicate check: the \w+ words longer than 3 characters (a run of
+# word characters shorter than 4 holds no match of \w{4,}, a longer one is matched whole).
+_CONTENT_WORD = re.compile(r"\w{4,}")
+
+
+@dataclass(slots=True)
+class _Para:
+    """A paragraph long enough for the near-duplicate check, with its features computed lazily."""
+
+    line: Line
+    content_words: set[str]
+    _bits: set[int] | None = None
+
+    def bits(self) -> set[int]:
+        """A 1024-bit signature of the white-space word set, as the set of its bits: shared bits
+        approximate shared words cheaply."""
+        if self._bits is None:
+            self._bits = {hash(word) & 1023 for word in set(self.line.stripped.lower().split())}
+        return self._bits
 
 
 def _near_duplicates(lines: list[Line], rules: RuleSet) -> list[tuple[int, int]]:
-    """Offsets of paragraphs that reword an earlier paragraph (flagged, never deleted)."""
+    """Offsets of paragraphs that reword an earlier paragraph (flagged, never deleted).
+
+    A paragraph is flagged when fuzz.partial_ratio with an earlier one reaches the threshold.
+    Cheap, exact filters run first, in order of cost: shared content words, shared signature bits,
+    fuzz.ratio, and an upper bound of partial_ratio from LCS lengths (_partial_ratio_bound); only
+    the pairs none of them rules out pay for partial_ratio itself. Every filter is a necessary
+    condition of the flag, so the result is that of running the whole chain on every pair.
+    """
     threshold = rules.settings["near_duplicate_ratio"]
     min_words = rules.settings["near_duplicate_min_words"]
     if threshold <= 0:
         return []
-    paras = []
+    paras: list[_Para] = []
     for line in lines:
         stripped = line.stripped
         if stripped.count(" ") + 1 < min_words:
             continue
-        words = set(stripped.lower().split())
-        content_words = {w for w in _WORD.findall(stripped.lower()) if len(w) > 3}
-        # A 1024-bit signature of the word set: shared bits approximate shared words cheaply.
-        signature = 0
-        for word in words:
-            signature |= 1 << (hash(word) & 1023)
-        paras.append((line, signature, signature.bit_count(), content_words))
+        paras.append(_Para(line, set(_CONTENT_WORD.findall(stripped.lower()))))
     out = []
     for j in range(1, len(paras)):
-        line_j, sig_j, n_j, words_j = paras[j]
+        para_j = paras[j]
+        words_j = para_j.content_words
         for i in range(j):
-            _line_i, sig_i, n_i, words_i = paras[i]
-            # Cheap word-overlap filters first: partial_ratio is the expensive part.
-            if 2 * (sig_i & sig_j).bit_count() < min(n_i, n_j):
-                continue
+            para_i = paras[i]
+            words_i = para_i.content_words
             # Most content words (longer than 3 letters) shared; measured on the samples: a reworded
             # repeat shares 0.81 of them, distinct paragraphs at most 0.47.
             if len(words_i & words_j) < 0.6 * min(len(words_i), len(words_j)):
                 continue
-            a, b = sorted((paras[i][0].stripped, line_j.stripped), key=len)
+            bits_i, bits_j = para_i.bits(), para_j.bits()
+            if 2 * len(bits_i & bits_j) < min(len(bits_i), len(bits_j)):
+                continue
+            a, b = sorted((para_i.line.stripped, para_j.line.stripped), key=len)
             # fuzz.ratio is bit-parallel and cheap; a reworded repeat scores well above 50 on it.
             if not fuzz.ratio(a, b, score_cutoff=50):
                 continue
+            if _partial_ratio_bound(a, b) < threshold - _BOUND_MARGIN:
+                continue
             if fuzz.partial_ratio(a, b, score_cutoff=threshold):
+                line_j = para_j.line
                 lead = len(line_j.text) - len(line_j.text.lstrip())
                 out.append((line_j.start + lead, line_j.start + lead + len(line_j.stripped)))
                 break
     return out
+
+
+# partial_ratio is a float computed another way; the bound only rules out pairs clearly below.
+_BOUND_MARGIN = 1e-6
+
+
+def _partial_ratio_bound(a: str, b: str) -> float:
+    """An upper bound of fuzz.partial_ratio(a, b) for len(a) <= len(b), from a few LCS lengths.
+
+    partial_ratio is the best fuzz.ratio of `a` against a window of `b` no longer than `a`: a
+    window of len(a) (ratio = 100 * LCS / len(a)), or a shorter prefix or suffix of `b` (ratio =
+    200 * LCS / (len(a) + len(window)) <= 200 * L / (len(a) + L), L bounding its LCS). The LCS
+    with a window is at most the LCS with any stretch of `b` containing it, so: the full windows
+    are bounded by stretches of len(a) + c starting every c characters (each window lies in
+    one), the prefixes by b[:len(a) - 1], the suffixes by b[len(b) - len(a) + 1:]. About ten
+    bit-parallel LCS runs against partial_ratio's one per alignment.
+    """
+    la, lb = len(a), len(b)
+    if la == 0:
+        return 100.0
+    if la >= lb:  # equal lengths: every window of either string, in either direction
+        lcs = LCSseq.similarity(a, b)
+        return 200.0 * lcs / (la + lcs)
+    step = max(la // 4, 1)
+    full = max(LCSseq.similarity(a, b[s : s + la + step]) for s in range(0, lb - la + 1, step))
+    prefix = LCSseq.similarity(a, b[: la - 1])
+    suffix = LCSseq.similarity(a, b[lb - la + 1 :])
+    return max(100.0 * full / la, 200.0 * prefix / (la + prefix), 200.0 * suffix / (la + suffix))

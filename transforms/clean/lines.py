@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from transforms.clean.rules import RuleSet
+from transforms.clean.rules import LineRule, ResidueRule, RuleSet
 
 __all__ = ["Line", "split_lines", "mark_noise_lines", "mark_duplicate_lines", "mark_residue", "spans_for_removal"]
 
@@ -42,14 +42,24 @@ def _next_nonblank(lines: list[Line], i: int) -> int | None:
     return None
 
 
-def mark_noise_lines(lines: list[Line], rules: RuleSet, removed: dict[int, str]) -> None:
-    """Mark lines matched by a line rule (and a rule's companion next line) in `removed`."""
+def mark_noise_lines(
+    lines: list[Line], rules: RuleSet, removed: dict[int, str], memo: dict[str, LineRule | None] | None = None
+) -> None:
+    """Mark lines matched by a line rule (and a rule's companion next line) in `removed`.
+
+    `memo` keeps each line's match between the cleaning passes of one article: a pass after the
+    first sees the same lines again, less the removed ones."""
     limit = rules.max_rule_chars
     for i, line in enumerate(lines):
         stripped = line.stripped
         if not stripped or i in removed or len(stripped) > limit:
             continue
-        rule = rules.match_line(stripped)
+        if memo is None:
+            rule = rules.match_line(stripped)
+        elif stripped in memo:
+            rule = memo[stripped]
+        else:
+            rule = memo[stripped] = rules.match_line(stripped)
         if rule is None:
             continue
         removed[i] = rule.name
@@ -75,29 +85,35 @@ def mark_duplicate_lines(lines: list[Line], removed: dict[int, str], max_chars: 
 
 
 def mark_residue(
-    lines: list[Line], removed: dict[int, str], partial: list[tuple[int, int, str]], rules: RuleSet
+    lines: list[Line],
+    removed: dict[int, str],
+    partial: list[tuple[int, int, str]],
+    rules: RuleSet,
+    memo: dict[str, list[tuple[int, int, str]]] | None = None,
+    text: str | None = None,
 ) -> None:
     """Mark scraper residue inside kept lines (rules.residue) as partial spans, or the whole line
-    when nothing but punctuation would be left of it."""
-    if not rules.residue:
+    when nothing but punctuation would be left of it. `memo` keeps each line's matches between the
+    cleaning passes of one article; `text`, the whole text of the lines, lets one search rule out
+    a residue rule for every line (ResidueRule.whole_text)."""
+    residue = rules.residue
+    if text is not None:
+        residue = tuple(r for r in residue if not r.whole_text or r.pattern.search(text))
+    if not residue:
         return
     taken = sorted((s, e) for s, e, _ in partial)
     for i, line in enumerate(lines):
         if not line.stripped or i in removed:
             continue
-        text = line.text
-        found: list[tuple[int, int, str]] = []
-        for rule in rules.residue:
-            for m in rule.pattern.finditer(text):
-                start, end = m.start(), m.end()
-                if start == end:
-                    continue
-                if rule.token:
-                    start, end = _token_bounds(text, start, end)
-                found.append((start, end, rule.name))
+        line_text = line.text
+        if memo is None:
+            found = _residue_in(line_text, residue)
+        elif line_text in memo:
+            found = memo[line_text]
+        else:
+            found = memo[line_text] = _residue_in(line_text, residue)
         if not found:
             continue
-        found.sort()
         spans: list[tuple[int, int, str]] = []
         for start, end, name in found:
             if spans and start < spans[-1][1]:
@@ -107,15 +123,32 @@ def mark_residue(
             spans.append((start, end, name))
         if not spans:
             continue
-        rest = "".join(text[a:b] for a, b in _gaps(spans, len(text)))
+        rest = "".join(line_text[a:b] for a, b in _gaps(spans, len(line_text)))
         if not any(c.isalnum() for c in rest):
             removed[i] = spans[0][2]
             continue
         for start, end, name in spans:
             # take the white space before the span with it, so no double space is left
-            while start > 0 and text[start - 1] in " \t" and (end >= len(text) or text[end] in " \t.,;:!?)"):
+            while start > 0 and line_text[start - 1] in " \t" and (
+                end >= len(line_text) or line_text[end] in " \t.,;:!?)"
+            ):
                 start -= 1
             partial.append((line.start + start, line.start + end, name))
+
+
+def _residue_in(text: str, residue: tuple[ResidueRule, ...]) -> list[tuple[int, int, str]]:
+    """(start, end, rule) of every residue match in one line's text, sorted."""
+    found: list[tuple[int, int, str]] = []
+    for rule in residue:
+        for m in rule.pattern.finditer(text):
+            start, end = m.start(), m.end()
+            if start == end:
+                continue
+            if rule.token:
+                start, end = _token_bounds(text, start, end)
+            found.append((start, end, rule.name))
+    found.sort()
+    return found
 
 
 def _token_bounds(text: str, start: int, end: int) -> tuple[int, int]:

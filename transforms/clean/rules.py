@@ -78,6 +78,8 @@ class ResidueRule:
     name: str
     pattern: re.Pattern[str]
     token: bool = False  # the span grows to the white-space-delimited token around the match
+    # True when one search of a whole text tells that none of its lines holds a match
+    whole_text: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,8 +279,49 @@ def _compile_residue(items: Any, default_source: str) -> tuple[ResidueRule, ...]
         if raw.get("enabled", True) is False:
             continue
         pattern = _compile(raw.get("pattern"), 0, f"{where} (residue {name})")
-        out.append(ResidueRule(name, pattern, bool(raw.get("token"))))
+        out.append(ResidueRule(name, pattern, bool(raw.get("token")), _line_context_free(pattern)))
     return tuple(out)
+
+
+def _line_context_free(pattern: re.Pattern[str]) -> bool:
+    """True when a match inside a line is also a match inside the text holding the line.
+
+    Residue patterns run on each line alone; the text holds the same characters with a newline
+    before and after the line. Only anchors (^ $ \\A \\Z) and lookarounds can tell the two apart
+    (\\b and \\B cannot: the newline is not a word character, like the edge of a string), so a
+    pattern without them that has no match in the text has none in any of its lines.
+    """
+    try:
+        from re import _constants as sre_constants  # type: ignore[attr-defined]  # no stubs
+        from re import _parser as sre_parser  # type: ignore[attr-defined]  # no stubs
+
+        tree = sre_parser.parse(pattern.pattern, pattern.flags)
+    except Exception:  # noqa: BLE001 - another Python's internals: no shortcut, same answers
+        return False
+    boundaries = {
+        sre_constants.AT_BOUNDARY, sre_constants.AT_NON_BOUNDARY,
+        sre_constants.AT_UNI_BOUNDARY, sre_constants.AT_UNI_NON_BOUNDARY,
+        sre_constants.AT_LOC_BOUNDARY, sre_constants.AT_LOC_NON_BOUNDARY,
+    }
+
+    def parts(value: Any) -> Any:
+        if isinstance(value, sre_parser.SubPattern):
+            yield value
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                yield from parts(item)
+
+    def free(node: Any) -> bool:
+        for op, value in node:
+            if op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT):
+                return False
+            if op == sre_constants.AT and value not in boundaries:
+                return False
+            if not all(free(sub) for sub in parts(value)):
+                return False
+        return True
+
+    return free(tree)
 
 
 def _default_text() -> str:

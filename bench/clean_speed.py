@@ -123,7 +123,7 @@ def main() -> int:
     a = ap.parse_args()
     if (a.dump or a.compare) and os.environ.get("PYTHONHASHSEED") != "0":
         # near_duplicates' word signature uses hash(): outputs compare only under one hash seed
-        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})  # noqa: S606  # re-runs this script itself with one hash seed; no shell
     from transforms.clean import load_rules
 
     rules = load_rules()

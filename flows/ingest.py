@@ -694,10 +694,23 @@ def ingest_flow(
             raise
         finally:
             term.stop()
+        _refresh_search(writer, stats.n_new > 0)
     summary = _summary(run_id, settings, stats)
     _publish_artifacts(summary)
     _progress("done", **summary)
     return summary
+
+
+def _refresh_search(writer: WarehouseWriter, changed: bool) -> None:
+    """After the run is recorded: rebuild the derived full-text index (HOME/search.duckdb) when articles landed.
+
+    A failure is logged, never fails the run: the index is derived, and `corpus search` rebuilds a missing one.
+    """
+    try:
+        writer.refresh_search(force=changed)
+    except Exception as exc:  # noqa: BLE001 - the run's data is committed; the index is only a convenience
+        writer.layout.search_db.unlink(missing_ok=True)
+        get_run_logger().warning("full-text index not refreshed (%s); `corpus search` rebuilds it", exc)
 
 
 def _quarantined_docs(writer: WarehouseWriter) -> list[SourceDoc]:

@@ -6,10 +6,10 @@ import json
 import subprocess
 import sys
 
-import duckdb
 import pytest
 
 from tests.conftest import SAMPLES, copy_samples, run_cli, shared_path
+from warehouse import connect_readonly
 
 CONTRACT = {
     "articles": ["article_id", "source_name", "content_sha256", "title", "author", "published", "dateline_place",
@@ -24,7 +24,7 @@ VIEWS = ["entity_mentions", "entity_cooccurrence", "mentions_by_day", "source_su
 
 
 def _ro(home):
-    return duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
+    return connect_readonly(home)
 
 
 def test_contract_tables_and_columns(sample_home):
@@ -132,7 +132,7 @@ def test_score_script_runs_on_warehouse(sample_home):
 
 @pytest.mark.parametrize("table", ["articles", "mentions", "entities", "runs"])
 def test_plain_duckdb_client_reads_every_table(sample_home, table):
-    con = duckdb.connect(str(sample_home / "corpus.duckdb"), read_only=True)
+    con = connect_readonly(sample_home)
     assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0
 
 

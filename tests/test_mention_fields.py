@@ -7,7 +7,6 @@ import json
 import tarfile
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -137,7 +136,7 @@ def test_a_version_1_home_is_upgraded_with_every_old_mention_in_the_body(tmp_pat
     home.mkdir()
     with tarfile.open(FIXTURES / "home_v1.tar.gz") as tar:
         tar.extractall(home, filter="data")
-    con = duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
+    con = connect_readonly(home)
     assert con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone() == ("1",)
     con.close()
     files = sorted((home / "lake" / "mentions").rglob("*.parquet"))

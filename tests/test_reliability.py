@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import BIN, SAMPLES, copy_samples, run_cli
 from tests.crash_harness import make_inbox
+from warehouse import connect_readonly
 
 FILLER = (
     "The harbour council met on Tuesday evening to discuss the repair of the old stone pier, which the "
@@ -32,7 +33,7 @@ def _line(tag: str, i: int) -> bytes:
 
 
 def _ro(home: Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
+    return connect_readonly(home)
 
 
 def _titles(home: Path) -> set[str]:
@@ -177,9 +178,9 @@ def test_orphans_of_a_killed_run_are_still_removed(built_home: Path, tmp_path: P
     from warehouse import Warehouse
 
     home = _copy_home(built_home, tmp_path / "home")
-    orphan = home / "lake" / "articles" / "ingest_date=2030-01-01" / "part-killed-00000.parquet"
-    orphan.parent.mkdir(parents=True)
-    shutil.copy(next((home / "lake" / "articles").rglob("part-*.parquet")), orphan)
+    orphan = home / "lake" / "main" / "articles" / "ducklake-killed-00000.parquet"
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(next((home / "lake" / "main" / "articles").rglob("ducklake-*.parquet")), orphan)
     with Warehouse(home).writer(5):
         pass
     assert not orphan.exists()
@@ -211,7 +212,7 @@ def test_check_finds_a_truncated_lake_file_and_repair_relands_it(built_home: Pat
     env = dict(cli_env, CORPUS_HOME=str(home))
     want_ids, want_mentions = _state(home)
     assert run_cli(["check"], env).returncode == 0
-    victim = sorted((home / "lake" / "articles").rglob("part-*.parquet"))[0]
+    victim = sorted((home / "lake" / "main" / "articles").rglob("ducklake-*.parquet"))[0]
     data = victim.read_bytes()
     victim.write_bytes(data[: len(data) // 2])
     proc = run_cli(["status"], env, check=False)

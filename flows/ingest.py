@@ -702,11 +702,13 @@ def ingest_flow(
 
 
 def _refresh_search(writer: WarehouseWriter, changed: bool) -> None:
-    """After the run is recorded: rebuild the derived full-text index (HOME/search.duckdb) when articles landed.
+    """After the run is recorded: refresh corpus.duckdb's plain views for any DuckDB client, and rebuild the
+    derived full-text index (HOME/search.duckdb) when articles landed.
 
-    A failure is logged, never fails the run: the index is derived, and `corpus search` rebuilds a missing one.
+    A failure is logged, never fails the run: both are derived, and `corpus search` rebuilds a missing index.
     """
     try:
+        writer.export_sql_views()
         writer.refresh_search(force=changed)
     except Exception as exc:  # noqa: BLE001 - the run's data is committed; the index is only a convenience
         writer.layout.search_db.unlink(missing_ok=True)

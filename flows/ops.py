@@ -297,4 +297,4 @@ def migrate(home: str | None = None) -> dict[str, Any]:
         version = con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone()[0]
         origin = con.execute("SELECT value FROM _meta WHERE key = 'migrated_from'").fetchone()
     return {"home": str(wh.layout.home), "migrated": was_old, "schema_version": int(version),
-            "migrated_from": int(origin[0]) if origin else None}
+            "migrated_from": origin[0] if origin else None}

@@ -163,10 +163,11 @@ def check(home: str | None = None, repair: bool = False, batch_size: int | None 
                 files.append((table, data_file, size))
                 if delete_file:
                     files.append((table, delete_file, delete_size))
-        orphans = con.execute(
-            "CALL ducklake_delete_orphaned_files('lake', dry_run => true, cleanup_all => true)").fetchall()
     finally:
         con.close()
+    listed = {os.path.realpath(p) for _, p, _ in files}
+    orphans = [(str(p),) for p in (layout.lake.rglob("*.parquet") if layout.lake.exists() else ())
+               if os.path.realpath(p) not in listed and not p.name.startswith(".")]
     for table, path, size in files:
         report.n_files += 1
         problem, rows = _check_file(Path(path), size)

@@ -45,7 +45,7 @@ def test_contract_tables_and_columns(sample_home):
 
 def test_lake_holds_parquet_per_table(sample_home):
     for table in ("articles", "mentions", "removed_spans", "entities"):
-        files = [p for p in (sample_home / "lake" / table).rglob("*.parquet") if not p.name.startswith("_")]
+        files = list((sample_home / "lake" / "main" / table).glob("ducklake-*.parquet"))  # DuckLake's data files
         assert files, f"no Parquet for {table}"
 
 
@@ -156,6 +156,5 @@ def test_runs_compact_the_lake_past_the_threshold(prefect_server, corpus_home, m
     summary = run_ingest(home=str(corpus_home), inbox=str(SAMPLES), batch_size=1)
     assert summary["n_new"] == 5 and "compact" in summary["stage_seconds"]
     con = _ro(corpus_home)
-    assert con.execute("SELECT count(*) FROM _lake_files WHERE table_name = 'articles' AND retired_at IS NULL"
-                       ).fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM ducklake_list_files('lake', 'articles')").fetchone()[0] == 1
     assert con.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchone() == (5, 5)

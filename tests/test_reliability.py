@@ -492,9 +492,12 @@ def test_a_big_jsonl_is_split_a_batch_at_a_time(prefect_server, corpus_home: Pat
     assert (s["n_new"], s["n_seen"]) == (120, 120), s
     assert _titles(corpus_home) == {f"big {i}" for i in range(120)}
     con = _ro(corpus_home)
-    files = con.execute("SELECT n_rows FROM _lake_files WHERE table_name = 'articles'").fetchall()
+    files = [r[0] for r in con.execute("SELECT data_file FROM ducklake_list_files('lake', 'articles')").fetchall()]
     con.close()
-    assert len(files) == 6 and max(n for (n,) in files) <= 20, files
+    import pyarrow.parquet as pq
+
+    rows = [pq.ParquetFile(f).metadata.num_rows for f in files]
+    assert len(rows) == 6 and max(rows) <= 20, rows  # six landings (a data file each) of at most 20 articles
     assert not list(inbox.iterdir())
 
 

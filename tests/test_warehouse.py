@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import time
 
-import duckdb
 import pyarrow as pa
 import pytest
 
@@ -50,7 +49,8 @@ def test_failed_commit_leaves_no_files_and_no_rows(corpus_home, monkeypatch):
         before = sorted(p.name for p in (corpus_home / "lake").rglob("*.parquet"))
         monkeypatch.setattr(w, "_before_commit", lambda con: (_ for _ in ()).throw(RuntimeError("boom")))
         with pytest.raises(RuntimeError):  # 40 rows: over DuckLake's inlining limit, so files are written
-            w.land_batch("r1", 1, {"articles": _articles(*(f"b{i}" for i in range(40))), "mentions": _mentions("b0", 40)})
+            w.land_batch("r1", 1, {"articles": _articles(*(f"b{i}" for i in range(40))),
+                                   "mentions": _mentions("b0", 40)})
         after = sorted(p.name for p in (corpus_home / "lake").rglob("*.parquet"))
     assert before == after
     assert _count(corpus_home, "articles") == 1

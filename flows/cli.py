@@ -527,14 +527,13 @@ def renormalize(
 @app.command()
 def compact(
     home: HomeOpt = None,
-    rows_per_file: Annotated[int, typer.Option(help="Rows per merged Parquet file.")] = 20_000,
     keep_days: Annotated[
         float | None, typer.Option("--keep-days", help="Expire snapshots older than this (time travel ends there).")
     ] = None,
 ) -> None:
     """Merge the lake's small files (DuckLake) and, with --keep-days, expire old snapshots."""
     with _user_and_busy_errors():
-        result = ops.compact(home, rows_per_file=rows_per_file, keep_days=keep_days)
+        result = ops.compact(home, keep_days=keep_days)
     for table, (before, after) in result.items():
         out.print(f"{table}: {before} file(s) -> {after}")
 

@@ -394,12 +394,12 @@ def _wait_gone(home: Path, timeout: float = 20) -> list:
 
 
 def _start_and_wait_for_a_landing(home: Path, inbox: Path, env: dict) -> subprocess.Popen:
-    before = set((home / "lake" / "articles").glob("*/part-*.parquet"))
+    before = set((home / "lake" / "main" / "articles").glob("ducklake-*.parquet"))
     proc = subprocess.Popen([str(BIN / "corpus"), "ingest", "--inbox", str(inbox), "--batch-size", "2"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if set((home / "lake" / "articles").glob("*/part-*.parquet")) - before:
+        if set((home / "lake" / "main" / "articles").glob("ducklake-*.parquet")) - before:
             return proc
         time.sleep(0.05)
     raise AssertionError(f"no batch landed: exit {proc.poll()}")

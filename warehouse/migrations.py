@@ -130,7 +130,8 @@ def migrate_to_ducklake(layout: HomeLayout) -> dict[str, int]:
         con.execute("INSERT INTO _meta VALUES ('migrated_from', ?)", [origin])
         writer._commit_message(con, None, f"migrated from schema version {version}")
         con.execute("COMMIT")
-    aside = layout.home / f"replaced-{f'v{version}' if version else 'pre-ducklake'}-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S')}"
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    aside = layout.home / f"replaced-{f'v{version}' if version else 'pre-ducklake'}-{stamp}"
     aside.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(db, aside / db.name)
     wal = Path(str(db) + ".wal")

@@ -162,6 +162,15 @@ def status(home: str | None = None) -> dict[str, Any]:
     con = connect_readonly(home)
     try:
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in CONTRACT_TABLES}
+        # DuckLake answers count(*) from its catalog: open each data file's footer, so a damaged file shows here
+        import pyarrow.parquet as pq
+
+        for t in CONTRACT_TABLES:
+            for (path,) in con.execute("SELECT data_file FROM ducklake_list_files('lake', ?)", [t]).fetchall():
+                try:
+                    pq.read_metadata(path)
+                except Exception as exc:  # noqa: BLE001 - any failure to read is the finding
+                    raise duckdb.IOException(f"{path}: {str(exc).splitlines()[0] if str(exc) else exc}") from exc
         runs = con.execute(
             "SELECT run_id, status, started_at, finished_at, n_seen, n_new, n_duplicate, n_quarantined "
             "FROM runs ORDER BY started_at DESC LIMIT 5").fetchall()

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
+from warehouse import connect_readonly
 
 BIN = Path(sys.executable).parent
 COUNT_SQL = {
@@ -36,7 +36,7 @@ def make_inbox(dest: Path, samples: Path, copies: int) -> Path:
 
 
 def counts(home: Path) -> dict[str, int]:
-    con = duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
+    con = connect_readonly(home)
     try:
         return {k: con.execute(q).fetchone()[0] for k, q in COUNT_SQL.items()}
     finally:

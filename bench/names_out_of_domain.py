@@ -65,9 +65,9 @@ def ingest(inbox: Path, home: Path) -> dict:
 
 def links(home: Path) -> tuple[list[dict], int, int]:
     """(every mention with its page and context, pages landed, pages quarantined)."""
-    import duckdb
 
-    with duckdb.connect(str(home / "corpus.duckdb"), read_only=True) as con:
+    from warehouse import connect_readonly
+    with connect_readonly(home) as con:
         has_field = "field" in {r[0] for r in con.execute("DESCRIBE mentions").fetchall()}
         field = "m.field" if has_field else "'body'"
         rows = con.execute(

@@ -77,9 +77,9 @@ def score(home: Path, gold: dict, group: str) -> dict:
 
 def quarantined(home: Path) -> list[tuple[str, str, str]]:
     """(source_name, stage, reason) of every quarantined article."""
-    import duckdb
 
-    with duckdb.connect(str(home / "corpus.duckdb"), read_only=True) as con:
+    from warehouse import connect_readonly
+    with connect_readonly(home) as con:
         return con.execute(
             "SELECT source_name, stage, reason FROM quarantine WHERE resolved_at IS NULL ORDER BY source_name"
         ).fetchall()

@@ -42,18 +42,17 @@ def main() -> None:
     home = Path(args.home).resolve()
     tmp = None
     if args.quarantine_rows:
-        import duckdb
+        from warehouse import Warehouse
 
         tmp = Path(tempfile.mkdtemp(prefix="sql-bench-"))
         shutil.copytree(home, tmp / "home")
         home = tmp / "home"
-        con = duckdb.connect(str(home / "corpus.duckdb"))
-        con.execute(
-            "INSERT INTO quarantine (source_name, content_sha256, stage, reason, detail, run_id, quarantined_at) "
-            "SELECT 'feed.jsonl#' || i, sha256(i::VARCHAR), 'parse', 'no_text', 'record ' || i || ' has no text', "
-            f"'bench', now() FROM range({args.quarantine_rows}) t(i)"
-        )
-        con.close()
+        with Warehouse(home).writer() as w, w.connect() as con:
+            con.execute(
+                "INSERT INTO quarantine (source_name, content_sha256, stage, reason, detail, run_id, quarantined_at) "
+                "SELECT 'feed.jsonl#' || i, sha256(i::VARCHAR), 'parse', 'no_text', 'record ' || i || ' has no text', "
+                f"'bench', now() FROM range({args.quarantine_rows}) t(i)"
+            )
     try:
         ro = connect_readonly(home)
         counts = {t: ro.execute(f"select count(*) from {t}").fetchone()[0] for t in ("articles", "quarantine", "runs")}

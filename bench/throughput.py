@@ -196,17 +196,17 @@ def run_flow(corpus: Path, home: Path, batch: int, dask: bool = False) -> dict:
 
 
 def run_add_one(home: Path) -> dict:
-    import duckdb
 
     inbox = Path(tempfile.mkdtemp(prefix="add-one-"))
     stamp = time.strftime("%H%M%S")  # short: a long digit run would look like a video-embed id
     sample = sorted((REPO / "samples" / "articles").iterdir())[2].read_text(encoding="utf-8")
     (inbox / f"new_{stamp}.txt").write_text(sample + f"\n\nUpdate {stamp}: one more paragraph.\n", encoding="utf-8")
-    con = duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
+    from warehouse import connect_readonly
+    con = connect_readonly(home)
     before = con.execute("SELECT count(*) FROM articles").fetchone()[0]
     con.close()
     summary, wall = _ingest_json(home, inbox)
-    con = duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
+    con = connect_readonly(home)
     in_flow = con.execute(
         "SELECT epoch(finished_at) - epoch(started_at) FROM runs WHERE run_id = ?", [summary["run_id"]]
     ).fetchone()[0]

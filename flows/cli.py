@@ -290,6 +290,9 @@ def sql(
     timeout: Annotated[
         float, typer.Option(help="Stop the query after this many seconds (exit 124); 0 = no limit.")
     ] = 300.0,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Answer as the corpus stood after a run (RUN_ID) or at a time.")
+    ] = None,
 ) -> None:
     """Read-only SQL on the warehouse, in DuckDB's sandbox, on a snapshot of the catalog."""
     if format not in ("table", "csv", "json"):
@@ -299,7 +302,7 @@ def sql(
     if not query.strip():
         _fail("the query is empty: give one SQL statement, e.g. corpus sql \"select count(*) from articles\"")
     try:
-        cols, rows = ops.query(query, home=home, timeout=timeout)  # a refused query exits 2, a timeout 124
+        cols, rows = ops.query(query, home=home, timeout=timeout, as_of=as_of)  # refused: exit 2, timeout: 124
     except KeyboardInterrupt:
         _fail("interrupted: the query was stopped", 130)
     _render(cols, rows, format)
@@ -479,10 +482,12 @@ def renormalize(
 @maps_errors("compacting failed")
 def compact(
     home: HomeOpt = None,
-    rows_per_file: Annotated[int, typer.Option(help="Rows per merged Parquet file.")] = 20_000,
+    keep_days: Annotated[
+        float | None, typer.Option("--keep-days", help="Expire snapshots older than this (time travel ends there).")
+    ] = None,
 ) -> None:
-    """Merge the lake's many small batch files into a few large ones (months of scheduled runs add up)."""
-    result = ops.compact(home, rows_per_file=rows_per_file)
+    """Merge the lake's small files (DuckLake) and, with --keep-days, expire old snapshots."""
+    result = ops.compact(home, keep_days=keep_days)
     for table, (before, after) in result.items():
         out.print(f"{table}: {before} file(s) -> {after}")
 
@@ -515,7 +520,7 @@ def rebuild(
 def check(
     home: HomeOpt = None,
     repair_: Annotated[
-        bool, typer.Option("--repair", help="Retire damaged lake files and re-land their articles from the archive.")
+        bool, typer.Option("--repair", help="Move a damaged catalog and lake aside, re-land all from the archive.")
     ] = False,
 ) -> None:
     """Verify lake files against the catalog (exist, readable, row counts); exit 1 when something is damaged."""
@@ -547,6 +552,48 @@ def check(
         out.print("run `corpus check --repair` to re-land them from the archive", highlight=False)
     if not r.ok and r.repaired is None:
         raise typer.Exit(1)
+
+
+# ---- the lake (issue 18): runs and their snapshots, full-text search, migration -------------------
+@app.command()
+@maps_errors()
+def runs(
+    home: HomeOpt = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+) -> None:
+    """Every run with the lake snapshot after it: `corpus sql --as-of RUN_ID` answers as of then."""
+    rows = ops.runs(home)
+    _render(["run_id", "snapshot", "status", "started_at", "finished_at", "new", "dup", "quarantined"], rows, format)
+
+
+@app.command()
+@maps_errors()
+def search(
+    query: Annotated[str, typer.Argument(help="Words to look for (BM25 over titles and clean text).")],
+    home: HomeOpt = None,
+    entity: Annotated[str | None, typer.Option("--entity", help="Only articles that mention this entity id.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only articles published on or after this date.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many hits.")] = 10,
+) -> None:
+    """Full-text search: title, outlet, date and a highlighted snippet of the best matches."""
+    hits = ops.search(query, home, entity=entity, since=since, limit=limit)
+    if not hits:
+        out.print("no match", highlight=False)
+    for h in hits:
+        out.print(_styled((h["title"] or "(no title)", "bold"), f"  {h['outlet']}  {h['date'] or ''}  "
+                          f"score {h['score']:.2f}  {h['article_id']}"))
+        out.print(h["snippet"], highlight=False)
+
+
+@app.command()
+@maps_errors()
+def migrate(home: HomeOpt = None) -> None:
+    """Bring a home written by an older version to the current format (the next run would do it too)."""
+    r = ops.migrate(home)
+    if r["migrated"]:
+        out.print(f"migrated {r['home']} to schema version {r['schema_version']}", highlight=False)
+    else:
+        out.print(f"{r['home']} is already at schema version {r['schema_version']}", highlight=False)
 
 
 def main() -> int:

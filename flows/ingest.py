@@ -768,10 +768,25 @@ def ingest_flow(
         run = IngestRun(writer, settings, _run_id(), inbox_path, consume_inbox=consume_inbox,
                         retry_quarantined=retry_quarantined, progress=progress)
         run.run()
+        _refresh_search(writer, run.stats.n_new > 0)
     summary = _summary(run.run_id, settings, run.stats)
     _publish_artifacts(summary)
     run.progress("done", **summary)
     return summary
+
+
+def _refresh_search(writer: WarehouseWriter, changed: bool) -> None:
+    """After the run is recorded: refresh corpus.duckdb's plain views for any DuckDB client, and rebuild the
+    derived full-text index (HOME/search.duckdb) when articles landed.
+
+    A failure is logged, never fails the run: both are derived, and `corpus search` rebuilds a missing index.
+    """
+    try:
+        writer.export_sql_views()
+        writer.refresh_search(force=changed)
+    except Exception as exc:  # noqa: BLE001 - the run's data is committed; the index is only a convenience
+        writer.layout.search_db.unlink(missing_ok=True)
+        get_run_logger().warning("full-text index not refreshed (%s); `corpus search` rebuilds it", exc)
 
 
 def _quarantined_docs(writer: WarehouseWriter) -> list[SourceDoc]:

@@ -14,6 +14,7 @@ from transforms.errors import UserError
 from warehouse import Warehouse, connect_readonly
 from warehouse.inbox import add_bytes, ignored_entries, scan_inbox
 from warehouse.paths import HomeLayout, resolve_home
+from warehouse.store import catalog_exists
 
 CONTRACT_TABLES = ("articles", "mentions", "removed_spans", "entities", "quarantine", "runs")
 
@@ -138,7 +139,8 @@ def add_articles(targets: list[str], home: str | None = None, url_file: str | No
     return result
 
 
-def query(sql: str, home: str | None = None, timeout: float | None = None) -> tuple[list[str], list[tuple]]:
+def query(sql: str, home: str | None = None, timeout: float | None = None,
+          as_of: str | None = None) -> tuple[list[str], list[tuple]]:
     """Run one read-only statement in the sandbox, on a snapshot of the catalog; returns (column names, rows).
 
     A refused or failing statement raises warehouse.reader.RefusedQuery (a WarehouseError), the time limit
@@ -146,7 +148,7 @@ def query(sql: str, home: str | None = None, timeout: float | None = None) -> tu
     """
     from warehouse import reader
 
-    return reader.run_query(sql, home, reader.DEFAULT_TIMEOUT if timeout is None else timeout)
+    return reader.run_query(sql, home, reader.DEFAULT_TIMEOUT if timeout is None else timeout, as_of=as_of)
 
 
 def status(home: str | None = None) -> dict[str, Any]:
@@ -158,14 +160,23 @@ def status(home: str | None = None) -> dict[str, Any]:
     layout = HomeLayout(resolve_home(home))
     con = connect_readonly(home)
     try:
-        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in CONTRACT_TABLES}
+        counts = {t: _scalar(con, f"SELECT count(*) FROM {t}") for t in CONTRACT_TABLES}
+        # DuckLake answers count(*) from its catalog: open each data file's footer, so a damaged file shows here
+        import pyarrow.parquet as pq
+
+        for t in CONTRACT_TABLES:
+            for (path,) in con.execute("SELECT data_file FROM ducklake_list_files('lake', ?)", [t]).fetchall():
+                try:
+                    pq.read_metadata(path)
+                except Exception as exc:
+                    raise duckdb.IOException(f"{path}: {str(exc).splitlines()[0] if str(exc) else exc}") from exc
         runs = con.execute(
             "SELECT run_id, status, started_at, finished_at, n_seen, n_new, n_duplicate, n_quarantined "
             "FROM runs ORDER BY started_at DESC LIMIT 5").fetchall()
         held = con.execute(
             "SELECT source_name, stage, reason, detail, quarantined_at FROM quarantine "
             "WHERE resolved_at IS NULL ORDER BY quarantined_at DESC LIMIT 20").fetchall()
-        n_held = con.execute("SELECT count(*) FROM quarantine WHERE resolved_at IS NULL").fetchone()[0]
+        n_held = _scalar(con, "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL")
         validation = con.execute(
             "SELECT suite, expectation, success, unexpected_count FROM validation_results "
             "WHERE run_id = (SELECT run_id FROM validation_results ORDER BY checked_at DESC LIMIT 1) "
@@ -189,7 +200,7 @@ def status(home: str | None = None) -> dict[str, Any]:
 def is_new_home(home: str | None = None) -> Path | None:
     """The resolved home when it holds no warehouse yet (a first run, or a mistyped --home), else None."""
     path = resolve_home(home)
-    return None if HomeLayout(path).db.exists() else path
+    return None if catalog_exists(HomeLayout(path)) else path
 
 
 def quarantine_rows(home: str | None = None, include_resolved: bool = False) -> tuple[list[str], list[tuple]]:
@@ -229,7 +240,7 @@ def run_renormalize(home: str | None = None, batch_size: int | None = None) -> d
     from flows.renormalize import renormalize_flow
 
     layout = HomeLayout(resolve_home(home))
-    if not layout.db.exists():
+    if not catalog_exists(layout):
         raise UserError(f"no warehouse at {layout.db}: run `corpus ingest` first")
     settings = Settings.from_env(home=home, batch_size=batch_size)
     check_data_files(settings)  # a broken gazetteer is one line naming file and line, before any flow run
@@ -237,13 +248,69 @@ def run_renormalize(home: str | None = None, batch_size: int | None = None) -> d
     return renormalize_flow(home=str(layout.home), batch_size=batch_size)
 
 
-def compact(home: str | None = None, rows_per_file: int = 20_000) -> dict[str, tuple[int, int]]:
-    """Merge the lake's small batch files into large ones, under the writer lock (no Prefect run needed)."""
+def compact(home: str | None = None, rows_per_file: int = 20_000,
+            keep_days: float | None = None) -> dict[str, tuple[int, int]]:
+    """Merge the lake's small files and expire snapshots older than `keep_days`, under the writer lock."""
     import uuid
 
     settings = Settings.from_env(home=home)
     wh = Warehouse(settings.home)
-    if not wh.layout.db.exists():
+    if not catalog_exists(wh.layout):
         raise UserError(f"no warehouse at {wh.layout.db}: run `corpus ingest` first")
     with wh.writer(settings.lock_timeout) as writer:
-        return writer.compact(f"compact-{uuid.uuid4().hex[:12]}", rows_per_file=rows_per_file)
+        return writer.compact(f"compact-{uuid.uuid4().hex[:12]}", rows_per_file=rows_per_file, keep_days=keep_days)
+
+
+def runs(home: str | None = None) -> list[tuple]:
+    """Every run with the lake snapshot the corpus stood at after it (for `corpus sql --as-of RUN_ID`)."""
+    from warehouse.reader import open_lake_copy
+    from warehouse.store import _snapshot_rows
+
+    layout = HomeLayout(resolve_home(home))
+    con, tmp = open_lake_copy(layout)
+    try:
+        last: dict[str, int] = {}
+        for sid, _, _, run in _snapshot_rows(con, "lake"):
+            if run:
+                last[run] = sid
+        rows = con.execute(
+            "SELECT run_id, status, started_at, finished_at, n_new, n_duplicate, n_quarantined FROM runs "
+            "ORDER BY started_at").fetchall()
+    finally:
+        con.close()
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    return [(r[0], last.get(r[0]), *r[1:]) for r in rows]
+
+
+def search(query_text: str, home: str | None = None, entity: str | None = None, since: str | None = None,
+           limit: int = 10) -> list[dict[str, Any]]:
+    """Full-text search (BM25) over titles and clean text: title, outlet, date and a highlighted snippet."""
+    from warehouse.search import search as _search
+
+    return _search(resolve_home(home), query_text, entity=entity, since=since, limit=limit)
+
+
+def migrate(home: str | None = None) -> dict[str, Any]:
+    """Bring a home written by an older version to the current format (a writer run does it by itself)."""
+    from warehouse.store import is_old_format
+
+    settings = Settings.from_env(home=home)
+    wh = Warehouse(settings.home)
+    if not catalog_exists(wh.layout):
+        raise UserError(f"no warehouse at {wh.layout.db}: run `corpus ingest` first")
+    was_old = wh.layout.catalog.is_file and is_old_format(wh.layout.db)
+    with wh.writer(settings.lock_timeout) as writer, writer.connect() as con:
+        version = _scalar(con, "SELECT value FROM _meta WHERE key = 'schema_version'")
+        origin = con.execute("SELECT value FROM _meta WHERE key = 'migrated_from'").fetchone()
+    return {"home": str(wh.layout.home), "migrated": was_old, "schema_version": int(version),
+            "migrated_from": origin[0] if origin else None}
+
+
+def _scalar(con: Any, sql: str) -> Any:
+    """The one value a query that always answers one row gives."""
+    row = con.execute(sql).fetchone()
+    if row is None:
+        raise RuntimeError(f"no row from: {sql}")
+    return row[0]

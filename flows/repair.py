@@ -20,10 +20,10 @@ import pyarrow.parquet as pq
 
 from flows.ops import UserError
 from flows.settings import Settings
-from warehouse import Warehouse, WarehouseWriter
+from warehouse import Warehouse
 from warehouse.archive import archive_path, count_locators, iter_index
 from warehouse.paths import HomeLayout, resolve_home
-from warehouse.store import SCHEMA_FILE, _connect
+from warehouse.store import catalog_exists, connect_readonly
 
 STAGING_DIR = ".rebuild"
 
@@ -142,34 +142,43 @@ class CheckReport:
 
 
 def check(home: str | None = None, repair: bool = False, batch_size: int | None = None) -> CheckReport:
-    """Verify every live lake file against the catalog (exists, readable, row count) and the archive index.
+    """Verify every data file the lake's current snapshot reads (exists, size as the catalog says, every
+    row group readable) and the archive index.
 
-    With `repair`, damaged files are retired with every file of the same landing (so no table keeps half
-    a batch), moved to HOME/damaged-<time>/, and the archive is re-ingested: only what is missing lands.
+    With `repair`, a damaged lake is rebuilt from the archive: the catalog and the lake are moved to
+    HOME/damaged-<time>/ (nothing is deleted) and every archived file is ingested again.
     """
     layout = HomeLayout(resolve_home(home))
-    if not layout.db.exists():
+    if not catalog_exists(layout):
         raise RepairError(f"no warehouse at {layout.db}: run `corpus ingest` first (or `corpus rebuild`)")
     report = CheckReport(str(layout.home))
-    con = _connect(layout.db, read_only=True)
+    con = connect_readonly(layout.home)
     try:
-        files = con.execute(
-            "SELECT table_name, rel_path, n_rows FROM _lake_files WHERE retired_at IS NULL ORDER BY rel_path"
-        ).fetchall()
-        known = {r[0] for r in con.execute("SELECT rel_path FROM _lake_files").fetchall()}
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'lake'").fetchall()]
+        files = []
+        for table in tables:
+            for data_file, size, delete_file, delete_size in con.execute(
+                "SELECT data_file, data_file_size_bytes, delete_file, delete_file_size_bytes "
+                "FROM ducklake_list_files('lake', ?)", [table]
+            ).fetchall():
+                files.append((table, data_file, size))
+                if delete_file:
+                    files.append((table, delete_file, delete_size))
     finally:
         con.close()
-    for table, rel, n_rows in files:
+    listed = {os.path.realpath(p) for _, p, _ in files}
+    orphans = [(str(p),) for p in (layout.lake.rglob("*.parquet") if layout.lake.exists() else ())
+               if os.path.realpath(p) not in listed and not p.name.startswith(".")]
+    for table, path, size in files:
         report.n_files += 1
-        problem = _check_file(layout.lake / rel, n_rows)
+        problem, rows = _check_file(Path(path), size)
+        rel = os.path.relpath(path, layout.lake)
         if problem:
             report.damaged.append((table, rel, problem))
-        else:
-            report.n_rows += n_rows or 0
-    for path in layout.lake.rglob("*.parquet") if layout.lake.exists() else ():
-        rel = path.relative_to(layout.lake).as_posix()
-        if path.name != SCHEMA_FILE and not path.name.startswith(".tmp-") and rel not in known:
-            report.unknown.append(rel)
+        elif not path.endswith("-delete.parquet"):
+            report.n_rows += rows
+    report.unknown = [os.path.relpath(p, layout.lake) for (p,) in orphans]
     rounds, report.missing_blobs = archive_rounds(layout)
     report.n_records, report.records_missing = count_locators(layout.archive)
     if repair and report.damaged:
@@ -177,47 +186,31 @@ def check(home: str | None = None, repair: bool = False, batch_size: int | None 
     return report
 
 
-def _check_file(path: Path, n_rows: int | None) -> str | None:
+def _check_file(path: Path, size: int | None) -> tuple[str | None, int]:
     if not path.is_file():
-        return "missing"
+        return "missing", 0
+    actual = path.stat().st_size
+    if size is not None and actual != size:
+        return f"{actual} bytes, the catalog says {size}", 0
+    rows = 0
     try:
         f = pq.ParquetFile(path)
-        rows = 0
         for i in range(f.num_row_groups):  # read every page: a damaged column shows up here
             rows += f.read_row_group(i).num_rows
     except Exception as exc:  # noqa: BLE001 - any failure to read is the finding
-        return f"unreadable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-    if n_rows is not None and rows != n_rows:
-        return f"{rows} rows, the catalog says {n_rows}"
-    return None
+        return f"unreadable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", 0
+    return None, rows
 
 
 def _repair(layout: HomeLayout, report: CheckReport, rounds, batch_size: int | None) -> dict[str, Any]:
+    """Move the damaged catalog and lake aside and re-land everything from the archive."""
     settings = Settings.from_env(home=layout.home)
     wh = Warehouse(layout.home)
-    damaged = {rel for _, rel, _ in report.damaged}
-    landings = {PurePosixPath(rel).name for rel in damaged if PurePosixPath(rel).name.startswith("part-")}
     aside = layout.home / f"damaged-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S')}"
-    # not wh.writer(): opening it re-creates the views, which reads every live file's footer and fails
-    # on the damaged one -- the very reason every ingest fails. Retire first, under the lock.
     with wh.writer_lock(settings.lock_timeout):
-        writer = WarehouseWriter(layout)
-        with writer.connect() as con:
-            live = con.execute("SELECT rel_path FROM _lake_files WHERE retired_at IS NULL").fetchall()
-            retire = sorted({r for (r,) in live if r in damaged or PurePosixPath(r).name in landings})
-            con.execute("BEGIN")
-            con.executemany(
-                "UPDATE _lake_files SET retired_at = ? WHERE rel_path = ? AND retired_at IS NULL",
-                [(dt.datetime.now(dt.UTC), r) for r in retire],
-            )
-            writer._refresh_views(con)
-            con.execute("COMMIT")
-            for rel in retire:
-                src = layout.lake / rel
-                if src.exists():
-                    dest = aside / rel
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(src, dest)
-            con.execute("DELETE FROM _lake_files WHERE retired_at IS NOT NULL")
+        old = [p for p in (layout.db, layout.db.with_name(layout.db.name + ".wal"), layout.lake) if p.exists()]
+        aside.mkdir(parents=True, exist_ok=True)
+        for p in old:
+            os.replace(p, aside / p.name)
     totals = reingest_archive(layout.home, rounds, batch_size)
-    return {"retired": retire, "moved_to": str(aside) if aside.exists() else None, **totals}
+    return {"retired": [rel for _, rel, _ in report.damaged], "moved_to": str(aside), **totals}

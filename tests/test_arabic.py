@@ -14,12 +14,12 @@ import socket
 from collections import Counter
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from transforms.lang import detect_language
 from transforms.names import Linker, fold, load_gazetteer, skeleton_key
 from transforms.names.translit import transliterate_arabic
+from warehouse import connect_readonly
 
 # Modern Standard Arabic news prose written for this test. The title line, the «إعلان» banner,
 # the «اقرأ أيضا:» line (which names Trump) and «شارك» are removed by the cleaning rules.
@@ -370,7 +370,7 @@ def test_arabic_article_through_the_flow(prefect_server, corpus_home, tmp_path, 
     second = _ingest(corpus_home, tmp_path / "inbox2", {"iraq_ar_cp1256.txt": cp1256})
     assert second["n_new"] == 0 and second["n_duplicate"] == 1 and second["n_quarantined"] == 0, second
 
-    con = duckdb.connect(str(corpus_home / "corpus.duckdb"), read_only=True)
+    con = connect_readonly(corpus_home)
     try:
         rows = con.execute("SELECT article_id, source_name, language, raw_text, clean_text FROM articles").fetchall()
         assert len(rows) == 1

@@ -27,6 +27,7 @@ import duckdb
 import pytest
 
 from tests.conftest import SAMPLES, local_site, run_cli
+from warehouse import connect_readonly
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "bad"
 MAX_FILE_MB = 2  # CORPUS_MAX_FILE_MB for the main run; the too-large file is 3 MB
@@ -238,7 +239,7 @@ def test_committed_fixtures_match_their_generator() -> None:
 
 
 def _ro(home: Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
+    return connect_readonly(home)
 
 
 @dataclass

@@ -93,7 +93,6 @@ def test_a_bad_log_level_is_a_usage_error(cli_env, tmp_path):
 
 
 def test_duplicates_record_which_source_duplicated_which_article(sample_home, tmp_path, prefect_server):
-    import duckdb
 
     from flows.ops import run_ingest
 
@@ -107,7 +106,8 @@ def test_duplicates_record_which_source_duplicated_which_article(sample_home, tm
     (drop / "first-as-utf16.txt").write_bytes(text.encode("utf-16"))  # other bytes, the same text
     summary = run_ingest(home=str(home), inbox=str(drop))
     assert summary["n_duplicate"] == 2, summary
-    con = duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
+    from warehouse import connect_readonly
+    con = connect_readonly(home)
     try:
         rows = con.execute(
             "SELECT d.source_name, d.reason, a.source_name FROM duplicates d JOIN articles a USING (article_id) "

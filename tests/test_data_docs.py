@@ -51,10 +51,10 @@ def test_the_page_names_the_run_and_the_tables_and_says_nothing_vacuous(failing_
 
 
 def test_a_run_writes_a_complete_page(sample_home):
-    import duckdb
 
     page = (sample_home / "docs" / "index.html").read_text(encoding="utf-8")
-    con = duckdb.connect(str(sample_home / "corpus.duckdb"), read_only=True)
+    from warehouse import connect_readonly
+    con = connect_readonly(sample_home)
     try:
         run_id = con.execute("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()[0]
     finally:

@@ -6,10 +6,10 @@ import json
 import subprocess
 import sys
 
-import duckdb
 import pytest
 
 from tests.conftest import SAMPLES, copy_samples, run_cli, shared_path
+from warehouse import connect_readonly
 
 CONTRACT = {
     "articles": ["article_id", "source_name", "content_sha256", "title", "author", "published", "dateline_place",
@@ -24,7 +24,7 @@ VIEWS = ["entity_mentions", "entity_cooccurrence", "mentions_by_day", "source_su
 
 
 def _ro(home):
-    return duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
+    return connect_readonly(home)
 
 
 def test_contract_tables_and_columns(sample_home):
@@ -45,7 +45,7 @@ def test_contract_tables_and_columns(sample_home):
 
 def test_lake_holds_parquet_per_table(sample_home):
     for table in ("articles", "mentions", "removed_spans", "entities"):
-        files = [p for p in (sample_home / "lake" / table).rglob("*.parquet") if not p.name.startswith("_")]
+        files = list((sample_home / "lake" / "main" / table).glob("ducklake-*.parquet"))  # DuckLake's data files
         assert files, f"no Parquet for {table}"
 
 
@@ -132,7 +132,7 @@ def test_score_script_runs_on_warehouse(sample_home):
 
 @pytest.mark.parametrize("table", ["articles", "mentions", "entities", "runs"])
 def test_plain_duckdb_client_reads_every_table(sample_home, table):
-    con = duckdb.connect(str(sample_home / "corpus.duckdb"), read_only=True)
+    con = connect_readonly(sample_home)
     assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0
 
 
@@ -156,6 +156,5 @@ def test_runs_compact_the_lake_past_the_threshold(prefect_server, corpus_home, m
     summary = run_ingest(home=str(corpus_home), inbox=str(SAMPLES), batch_size=1)
     assert summary["n_new"] == 5 and "compact" in summary["stage_seconds"]
     con = _ro(corpus_home)
-    assert con.execute("SELECT count(*) FROM _lake_files WHERE table_name = 'articles' AND retired_at IS NULL"
-                       ).fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM ducklake_list_files('lake', 'articles')").fetchone()[0] == 1
     assert con.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchone() == (5, 5)

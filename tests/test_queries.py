@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import duckdb
 import pytest
+
+from warehouse import connect_readonly
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "queries.md"
 QUERIES = re.findall(r"```sql\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
@@ -18,7 +19,7 @@ def test_doc_has_ten_queries():
 
 @pytest.mark.parametrize("sql", QUERIES, ids=[f"q{i + 1}" for i in range(len(QUERIES))])
 def test_query_runs(sample_home, sql):
-    con = duckdb.connect(str(sample_home / "corpus.duckdb"), read_only=True)
+    con = connect_readonly(sample_home)
     rows = con.execute(sql).fetchall()
     if "-- expect: rows" in sql:
         assert rows, "the samples should give rows for this query"
@@ -35,7 +36,7 @@ def test_readme_has_example_queries():
 
 @pytest.mark.parametrize("sql", README_SQL, ids=[f"readme{i + 1}" for i in range(len(README_SQL))])
 def test_readme_query_runs_and_returns_rows(sample_home, sql):
-    con = duckdb.connect(str(sample_home / "corpus.duckdb"), read_only=True)
+    con = connect_readonly(sample_home)
     assert con.execute(sql).fetchall()
 
 

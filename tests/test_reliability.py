@@ -18,6 +18,7 @@ import pytest
 
 from bench.crash_harness import make_inbox
 from tests.conftest import BIN, SAMPLES, copy_samples, run_cli
+from warehouse import connect_readonly
 
 FILLER = (
     "The harbour council met on Tuesday evening to discuss the repair of the old stone pier, which the "
@@ -33,7 +34,7 @@ def _line(tag: str, i: int) -> bytes:
 
 
 def _ro(home: Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
+    return connect_readonly(home)
 
 
 def _titles(home: Path) -> set[str]:
@@ -178,9 +179,9 @@ def test_orphans_of_a_killed_run_are_still_removed(built_home: Path, tmp_path: P
     from warehouse import Warehouse
 
     home = _copy_home(built_home, tmp_path / "home")
-    orphan = home / "lake" / "articles" / "ingest_date=2030-01-01" / "part-killed-00000.parquet"
-    orphan.parent.mkdir(parents=True)
-    shutil.copy(next((home / "lake" / "articles").rglob("part-*.parquet")), orphan)
+    orphan = home / "lake" / "main" / "articles" / "ducklake-killed-00000.parquet"
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(next((home / "lake" / "main" / "articles").rglob("ducklake-*.parquet")), orphan)
     with Warehouse(home).writer(5):
         pass
     assert not orphan.exists()
@@ -212,7 +213,7 @@ def test_check_finds_a_truncated_lake_file_and_repair_relands_it(built_home: Pat
     env = dict(cli_env, CORPUS_HOME=str(home))
     want_ids, want_mentions = _state(home)
     assert run_cli(["check"], env).returncode == 0
-    victim = sorted((home / "lake" / "articles").rglob("part-*.parquet"))[0]
+    victim = sorted((home / "lake" / "main" / "articles").rglob("ducklake-*.parquet"))[0]
     data = victim.read_bytes()
     victim.write_bytes(data[: len(data) // 2])
     proc = run_cli(["status"], env, check=False)
@@ -391,12 +392,12 @@ def _wait_gone(home: Path, timeout: float = 20) -> list:
 
 
 def _start_and_wait_for_a_landing(home: Path, inbox: Path, env: dict) -> subprocess.Popen:
-    before = set((home / "lake" / "articles").glob("*/part-*.parquet"))
+    before = set((home / "lake" / "main" / "articles").glob("ducklake-*.parquet"))
     proc = subprocess.Popen([str(BIN / "corpus"), "ingest", "--inbox", str(inbox), "--batch-size", "2"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if set((home / "lake" / "articles").glob("*/part-*.parquet")) - before:
+        if set((home / "lake" / "main" / "articles").glob("ducklake-*.parquet")) - before:
             return proc
         time.sleep(0.05)
     raise AssertionError(f"no batch landed: exit {proc.poll()}")
@@ -489,9 +490,12 @@ def test_a_big_jsonl_is_split_a_batch_at_a_time(prefect_server, corpus_home: Pat
     assert (s["n_new"], s["n_seen"]) == (120, 120), s
     assert _titles(corpus_home) == {f"big {i}" for i in range(120)}
     con = _ro(corpus_home)
-    files = con.execute("SELECT n_rows FROM _lake_files WHERE table_name = 'articles'").fetchall()
+    files = [r[0] for r in con.execute("SELECT data_file FROM ducklake_list_files('lake', 'articles')").fetchall()]
     con.close()
-    assert len(files) == 6 and max(n for (n,) in files) <= 20, files
+    import pyarrow.parquet as pq
+
+    rows = [pq.ParquetFile(f).metadata.num_rows for f in files]
+    assert len(rows) == 6 and max(rows) <= 20, rows  # six landings (a data file each) of at most 20 articles
     assert not list(inbox.iterdir())
 
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import pytest
 
 from flows import ops
 from tests.conftest import run_cli
 from tests.new_names_corpus import write_corpus
+from warehouse import connect_readonly
 
 pytestmark = pytest.mark.slow
 
 
 def _ro(home):
-    return duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
+    return connect_readonly(home)
 
 
 def _cluster_with(clusters: list[dict], spelling: str) -> dict:

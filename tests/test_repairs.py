@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-import duckdb
+from pathlib import Path
+
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from transforms.decode import decode_bytes, decode_document, repair_mojibake
 from transforms.pipeline import prepare_document
@@ -69,36 +69,29 @@ def test_mojibake_in_an_html_page_is_repaired() -> None:
     assert row["repairs"] and row["repairs"][0]["kind"] == "mojibake"
 
 
-def _drop_repairs(path) -> None:
-    table = pq.read_table(path)
-    pq.write_table(table.drop(["repairs"]), path)
+def test_an_old_home_upgrades_to_repairs(tmp_path) -> None:
+    """A home from before `articles.repairs` (home_v1.tar.gz) is migrated: old articles have none, new ones do."""
+    import tarfile
 
-
-def test_an_old_home_upgrades_to_repairs(corpus_home) -> None:
-    assert SCHEMA_VERSION == 3
-    wh = Warehouse(corpus_home)
-    row = {"article_id": "a", "source_name": "a.txt", "content_sha256": "sha-a", "clean_text": "text a"}
-    with wh.writer() as w:
-        w.land_batch("r1", 0, {"articles": pa.Table.from_pylist([row], schema=LAKE_SCHEMAS["articles"])})
-    # make it a version-2 home (mentions have `field`): no `repairs` in any articles file
-    for path in (corpus_home / "lake" / "articles").rglob("*.parquet"):
-        _drop_repairs(path)
-    con = duckdb.connect(str(corpus_home / "corpus.duckdb"))
-    con.execute("UPDATE _meta SET value = '2' WHERE key = 'schema_version'")
-    con.close()
-
+    assert SCHEMA_VERSION == 4
+    home = tmp_path / "home"
+    home.mkdir()
+    with tarfile.open(Path(__file__).parent / "fixtures" / "home_v1.tar.gz") as tar:
+        tar.extractall(home, filter="data")
+    wh = Warehouse(home)
+    row = {"article_id": "b", "source_name": "b.txt", "content_sha256": "sha-b", "clean_text": "text b",
+           "repairs": [{"kind": "mojibake", "count": 3}]}
     with wh.writer() as w:  # opening migrates
-        second = {**row, "article_id": "b", "content_sha256": "sha-b", "repairs": [{"kind": "mojibake", "count": 3}]}
-        w.land_batch("r2", 0, {"articles": pa.Table.from_pylist([second], schema=LAKE_SCHEMAS["articles"])})
-    con = connect_readonly(corpus_home)
+        w.land_batch("r2", 0, {"articles": pa.Table.from_pylist([row], schema=LAKE_SCHEMAS["articles"])})
+    con = connect_readonly(home)
     try:
-        assert con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone()[0] == "3"
+        assert con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone()[0] == "4"
         rows = dict(con.execute("SELECT article_id, repairs FROM articles ORDER BY article_id").fetchall())
-        assert rows == {"a": None, "b": [{"kind": "mojibake", "count": 3}]}
+        assert rows.pop("b") == [{"kind": "mojibake", "count": 3}]
+        assert rows and all(v is None for v in rows.values())  # the old articles
         fixed = con.execute(
             "SELECT count(*) FROM articles, unnest(repairs) AS r(x) WHERE x.kind = 'mojibake'"
         ).fetchone()[0]
         assert fixed == 1
     finally:
         con.close()
-    assert "repairs" in pq.read_schema(corpus_home / "lake" / "articles" / "_schema.parquet").names

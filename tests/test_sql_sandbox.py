@@ -49,7 +49,7 @@ def _state(home: Path) -> dict[str, str]:
 
 
 def _lake_file(home: Path) -> Path:
-    return next(p for p in sorted((home / "lake" / "articles").rglob("part-*.parquet")))
+    return next(p for p in sorted((home / "lake" / "main" / "articles").rglob("ducklake-*.parquet")))
 
 
 ESCAPES = {

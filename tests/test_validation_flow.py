@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import shutil
 
-import duckdb
 import pytest
 
 from tests.conftest import SAMPLES
 from transforms import pipeline
+from warehouse import connect_readonly
 
 SHORT = "Too short to be an article.\n"
 
@@ -53,7 +53,7 @@ def test_each_bad_record_is_quarantined_with_its_reason(prefect_server, corpus_h
     shutil.copytree(SAMPLES, inbox)
     (inbox / "short.txt").write_text(SHORT, encoding="utf-8")
     summary = run_ingest(home=str(corpus_home), inbox=str(inbox))
-    con = duckdb.connect(str(corpus_home / "corpus.duckdb"), read_only=True)
+    con = connect_readonly(corpus_home)
     landed = {r[0] for r in con.execute("SELECT source_name FROM articles").fetchall()}
     assert landed == {"003_649906619efb8436.txt", "004_dc9668a5bd49d4a6.txt"}
     held = {}
@@ -106,5 +106,5 @@ def test_empty_batch_from_a_non_empty_inbox_fails_the_run(prefect_server, corpus
     with pytest.raises(ingest.BatchError, match="gave no article, duplicate or quarantine row"):
         run_ingest(home=str(corpus_home), inbox=str(inbox))
     monkeypatch.setattr(ingest, "split_source", real_split)
-    con = duckdb.connect(str(corpus_home / "corpus.duckdb"), read_only=True)
+    con = connect_readonly(corpus_home)
     assert con.execute("SELECT status FROM runs").fetchone()[0] == "failed"

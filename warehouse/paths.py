@@ -34,8 +34,22 @@ class HomeLayout:
         return self.home / "lake"
 
     @property
+    def catalog(self):
+        """The DuckLake catalog (HOME/corpus.duckdb, or CORPUS_CATALOG: another file or PostgreSQL)."""
+        from warehouse.lake import catalog_for
+
+        return catalog_for(self.home, self.lake)
+
+    @property
     def db(self) -> Path:
-        return self.home / "corpus.duckdb"
+        """The catalog file (HOME/corpus.duckdb unless CORPUS_CATALOG names another file)."""
+        cat = self.catalog
+        return cat.path if cat.is_file else self.home / "corpus.duckdb"
+
+    @property
+    def search_db(self) -> Path:
+        """The derived full-text index (rebuilt by the writer, safe to delete)."""
+        return self.home / "search.duckdb"
 
     @property
     def lock(self) -> Path:

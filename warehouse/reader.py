@@ -1,16 +1,18 @@
-"""Sandboxed, read-only SQL on a private snapshot of the catalog (`corpus sql`).
+"""Sandboxed, read-only SQL on a private copy of the lake's catalog (`corpus sql`).
 
-A query never runs on corpus.duckdb itself. The reader opens it read-only for the few milliseconds it
-takes to copy the operational tables and the view definitions into an in-memory database, and closes
-it: a query running for minutes never holds DuckDB's file lock, so a concurrent ingest's writer is not
-blocked (issue 17, item 5).
+A query never runs on the catalog itself. The reader opens the catalog file read-only for the few
+milliseconds it takes to copy it (it is small: DuckLake keeps the data in Parquet files), attaches the
+copy read-only as a DuckLake over the home's `lake/` folder, and deletes the copy (the open file stays
+readable). A query running for minutes never holds a lock a writer needs (issue 17, item 5): the data
+files a snapshot names are never changed, and files of expired snapshots stay for a grace period.
+`--as-of` attaches the copy at an older snapshot (time travel).
 
-The in-memory database is then locked down with DuckDB's own sandbox: `allowed_paths` lists exactly the
-live lake files the views read, `enable_external_access = false` forbids every other file, directory,
-extension and network access, and `lock_configuration = true` stops a query from undoing that. On top,
-each query is parsed by DuckDB itself and must be exactly one SELECT (or EXPLAIN of one; DESCRIBE, SHOW,
-SUMMARIZE and WITH ... SELECT parse as SELECT), whose tables are the corpus's own tables and views and
-whose table functions are on a short allow-list: lake files are readable only through the views.
+The in-memory database is then locked down with DuckDB's own sandbox: `allowed_directories` is the
+lake folder, `enable_external_access = false` forbids every other file, directory, extension and
+network access, and `lock_configuration = true` stops a query from undoing that. On top, each query is
+parsed by DuckDB itself and must be exactly one SELECT (or EXPLAIN of one; DESCRIBE, SHOW, SUMMARIZE and
+WITH ... SELECT parse as SELECT), whose tables are the corpus's own tables and views and whose table
+functions are on a short allow-list: lake files are readable only through the tables.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ from typing import Any
 
 import duckdb
 
+from warehouse import lake as lk
 from warehouse.paths import HomeLayout, resolve_home
-from warehouse.schema import LAKE_SCHEMAS
-from warehouse.store import SCHEMA_FILE, WarehouseError, WarehouseWriter, _sql_str, connect_readonly
+from warehouse.store import WarehouseError, _corrupt, _first_line, _is_lock_error, _plain_connect, _sql_str
 
 DEFAULT_TIMEOUT = 300.0
 
@@ -139,7 +141,7 @@ def _check_node(node: Any, known: set[str]) -> None:
             name = str(node.get("table_name", ""))
             schema = str(node.get("schema_name", "")).lower()
             catalog = str(node.get("catalog_name", "")).lower()
-            if catalog not in ("", "memory", "system", "temp"):
+            if catalog not in ("", "memory", "system", "temp", lk.LAKE):
                 raise RefusedQuery(f"read-only SQL: no other database ({catalog}) is reachable")
             if schema in ("information_schema", "pg_catalog"):
                 pass
@@ -157,52 +159,113 @@ def _check_node(node: Any, known: set[str]) -> None:
             _check_node(v, known)
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+def open_lake_copy(layout: HomeLayout, wait_seconds: float = 30.0, as_of: int | None = None,
+                   con: duckdb.DuckDBPyConnection | None = None) -> tuple[duckdb.DuckDBPyConnection, Path]:
+    """An in-memory DuckDB with the home's lake attached read-only (as `lake`, the default catalog) from a
+    private copy of the catalog file; returns it and the temporary folder it may use."""
+    cat = layout.catalog
+    tmp = Path(tempfile.mkdtemp(prefix="corpus-sql-"))
+    con = con if con is not None else duckdb.connect(":memory:")
+    try:
+        con.execute("SET enable_progress_bar = false")
+        lk.load(con, "ducklake")
+        if cat.is_file:
+            if not cat.path.exists():
+                raise WarehouseError(f"no warehouse at {cat.path}: run `corpus ingest` first")
+            copy = tmp / "catalog.duckdb"
+            src = _plain_connect(cat.path, read_only=True, wait_seconds=wait_seconds)
+            try:  # while it is open read-only no writer can change it: the copy is consistent
+                shutil.copyfile(cat.path, copy)
+                wal = Path(str(cat.path) + ".wal")
+                if wal.exists():
+                    shutil.copyfile(wal, Path(str(copy) + ".wal"))
+            finally:
+                src.close()
+            target = str(copy)
+        else:
+            target = None
+            lk.load(con, "postgres")
+        try:
+            con.execute(lk.attach_sql(cat, read_only=True, target=target, snapshot=as_of))
+        except duckdb.Error as exc:
+            if as_of is not None and "snapshot" in str(exc).lower():
+                raise WarehouseError(f"no snapshot {as_of} in this corpus (expired by `corpus compact`?)") from None
+            if _is_lock_error(exc):
+                raise WarehouseError(f"cannot open {cat.describe()}: {_first_line(exc)}") from None
+            raise _corrupt(cat.describe(), exc) from None
+        if cat.is_file:
+            for p in tmp.glob("catalog.duckdb*"):
+                p.unlink(missing_ok=True)  # DuckDB keeps it open; nothing is left behind
+        con.execute(f"USE {lk.LAKE}")
+    except BaseException:
+        con.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return con, tmp
+
+
+def resolve_as_of(layout: HomeLayout, as_of: str | None) -> int | None:
+    """A run id or a timestamp -> the snapshot id the corpus stood at after it (None: the latest)."""
+    if as_of is None:
+        return None
+    import datetime as dt
+
+    con, tmp = open_lake_copy(layout)
+    try:
+        from warehouse.store import _snapshot_rows
+
+        rows = _snapshot_rows(con, lk.LAKE)
+    finally:
+        con.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    mine = [sid for sid, _, _, run in rows if run == as_of]
+    if mine:
+        return max(mine)
+    try:
+        when = dt.datetime.fromisoformat(as_of)
+    except ValueError:
+        raise WarehouseError(
+            f"--as-of {as_of!r} is neither a run id (see `corpus runs`) nor a timestamp (2026-01-31T12:00)"
+        ) from None
+    when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when
+    before = [sid for sid, t, _, _ in rows if t <= when]
+    if not before:
+        raise WarehouseError(f"the corpus has no snapshot before {as_of}")
+    return max(before)
 
 
 class Snapshot:
-    """An in-memory, sandboxed copy of a corpus home's catalog (tables copied, views re-created)."""
+    """An in-memory, sandboxed DuckDB with the lake attached read-only from a private copy of the catalog."""
 
-    def __init__(self, home: str | os.PathLike[str] | None = None, wait_seconds: float = 30.0):
+    def __init__(self, home: str | os.PathLike[str] | None = None, wait_seconds: float = 30.0,
+                 as_of: str | None = None):
         self.layout = HomeLayout(resolve_home(home))
-        self._tmp = Path(tempfile.mkdtemp(prefix="corpus-sql-"))
-        self.con = duckdb.connect(":memory:")
+        snap = resolve_as_of(self.layout, as_of)
+        self.con, self._tmp = open_lake_copy(self.layout, wait_seconds=wait_seconds, as_of=snap)
         try:
-            self.relations = self._copy_catalog(wait_seconds)
+            self.relations = {
+                r[0] for r in self.con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = ? UNION "
+                    "SELECT view_name FROM duckdb_views() WHERE database_name = ? AND NOT internal",
+                    [lk.LAKE, lk.LAKE]).fetchall()}
+            self.allowed = self._data_files(snap)
             self._lock_down()
         except BaseException:
             self.close()
             raise
 
-    def _copy_catalog(self, wait_seconds: float) -> set[str]:
-        src = connect_readonly(self.layout.home, wait_seconds=wait_seconds)
-        try:
-            tables = [
-                r[0]
-                for r in src.execute(
-                    "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-                    "AND schema_name = 'main' ORDER BY table_name"
-                ).fetchall()
-            ]
-            copies = {t: src.sql(f'SELECT * FROM "{t}"').to_arrow_table() for t in tables}
-            live = src.execute("SELECT rel_path FROM _lake_files WHERE retired_at IS NULL").fetchall()
-        except duckdb.Error as exc:
-            raise WarehouseError(f"cannot read {self.layout.db}: {_first_line(exc)}") from None
-        finally:
-            src.close()  # the file lock is released here, before any query runs
-        for name, data in copies.items():
-            self.con.register("_copy", data)
-            self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _copy')
-            self.con.unregister("_copy")
-        # The views are re-created from the copied manifest exactly as the writer makes them, with the lake
-        # paths of this home (a moved or copied home still reads its own files). Nothing is written.
-        WarehouseWriter(self.layout)._refresh_views(self.con)
-        lake = self.layout.lake
-        files = {str(lake / rel) for (rel,) in live} | {str(lake / t / SCHEMA_FILE) for t in LAKE_SCHEMAS}
-        self.allowed = sorted(files)
-        views = {r[0] for r in self.con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-        return set(copies) | views
+    def _data_files(self, snap: int | None) -> list[str]:
+        """Every data and delete file the attached snapshot reads: the only files a query may open."""
+        files: set[str] = set()
+        extra = f", snapshot_version => {int(snap)}" if snap is not None else ""
+        for (table,) in self.con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [lk.LAKE]).fetchall():
+            sql = f"SELECT data_file, delete_file FROM ducklake_list_files('{lk.LAKE}', ?{extra})"
+            for data, delete in self.con.execute(sql, [table]).fetchall():
+                files.add(data)
+                if delete:
+                    files.add(delete)
+        return sorted(files)
 
     def _lock_down(self) -> None:
         con = self.con
@@ -273,8 +336,8 @@ class Snapshot:
 
 
 @contextmanager
-def snapshot(home: str | os.PathLike[str] | None = None) -> Iterator[Snapshot]:
-    snap = Snapshot(home)
+def snapshot(home: str | os.PathLike[str] | None = None, as_of: str | None = None) -> Iterator[Snapshot]:
+    snap = Snapshot(home, as_of=as_of)
     try:
         yield snap
     finally:
@@ -282,9 +345,9 @@ def snapshot(home: str | os.PathLike[str] | None = None) -> Iterator[Snapshot]:
 
 
 def run_query(sql: str, home: str | os.PathLike[str] | None = None,
-              timeout: float | None = DEFAULT_TIMEOUT) -> tuple[list[str], list[tuple]]:
-    """One sandboxed read-only query on a snapshot of the home's catalog."""
+              timeout: float | None = DEFAULT_TIMEOUT, as_of: str | None = None) -> tuple[list[str], list[tuple]]:
+    """One sandboxed read-only query on a copy of the home's catalog (at `as_of`: a run id or a time)."""
     if not sql.strip():
         raise RefusedQuery("the query is empty")
-    with snapshot(home) as snap:
+    with snapshot(home, as_of=as_of) as snap:
         return snap.query(sql, timeout)

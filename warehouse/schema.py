@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 # Bump with a migration in warehouse/migrations.py whenever a table's shape changes.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: the lake is a DuckLake (every table, operational ones too, in one catalog)
 
 _SPAN = pa.struct([("start_char", pa.int32()), ("end_char", pa.int32())])
 _TS = pa.timestamp("us", tz="UTC")
@@ -73,22 +73,20 @@ LAKE_SCHEMAS: dict[str, pa.Schema] = {
     ),
 }
 
-# Operational tables live natively in corpus.duckdb: they are small and updated in place.
+# Operational tables are DuckLake tables too, in the same catalog: a batch's quarantine and validation rows
+# commit in the same transaction (one snapshot) as its articles. DuckLake has no keys: runs are upserted
+# by DELETE + INSERT.
 OPS_DDL = [
-    """CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS _lake_files (
-        table_name VARCHAR NOT NULL, rel_path VARCHAR NOT NULL, run_id VARCHAR, n_rows BIGINT,
-        added_at TIMESTAMPTZ NOT NULL, retired_at TIMESTAMPTZ)""",
+    """CREATE TABLE IF NOT EXISTS _meta (key VARCHAR, value VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS runs (
-        run_id VARCHAR PRIMARY KEY, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
+        run_id VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
         n_seen BIGINT, n_new BIGINT, n_duplicate BIGINT, n_quarantined BIGINT, status VARCHAR,
         flow_run_name VARCHAR, inbox VARCHAR, error VARCHAR, stage_seconds VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS quarantine (
         source_name VARCHAR, content_sha256 VARCHAR, stage VARCHAR, reason VARCHAR, detail VARCHAR,
         run_id VARCHAR, quarantined_at TIMESTAMPTZ, article_id VARCHAR, archive_path VARCHAR,
         resolved_at TIMESTAMPTZ, resolution VARCHAR)""",
-    # which source was a duplicate of which article (reason: same_bytes, same_text or held); new in
-    # place of a migration: CREATE IF NOT EXISTS adds it to older warehouses when a writer opens them
+    # which source was a duplicate of which article (reason: same_bytes, same_text or held)
     """CREATE TABLE IF NOT EXISTS duplicates (
         run_id VARCHAR, source_name VARCHAR, content_sha256 VARCHAR, article_id VARCHAR, reason VARCHAR,
         seen_at TIMESTAMPTZ)""",
@@ -96,6 +94,7 @@ OPS_DDL = [
         run_id VARCHAR, batch_no INTEGER, suite VARCHAR, expectation VARCHAR, success BOOLEAN,
         unexpected_count BIGINT, checked_at TIMESTAMPTZ)""",
 ]
+OPS_TABLES = ("_meta", "runs", "quarantine", "duplicates", "validation_results")
 
 QUARANTINE_COLUMNS = (
     "source_name", "content_sha256", "stage", "reason", "detail", "run_id", "quarantined_at",

@@ -1,0 +1,125 @@
+"""Full-text search (BM25, DuckDB's fts extension) over article titles and clean text.
+
+An fts index lives in a DuckDB database, not in DuckLake, so the home keeps a derived
+`search.duckdb`: the writer rebuilds it at the end of each run that landed articles (and whenever it
+is missing), from the lake's current snapshot. It holds the text it indexes, so a search never
+touches the lake or its catalog; deleting the file is safe (the next run, or `corpus search`
+itself, builds it again). The writer builds the new index under a temporary name and renames it over
+the old one: a search running meanwhile keeps reading the old file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from warehouse import lake as lk
+from warehouse.paths import HomeLayout
+
+SNIPPET_CHARS = 220
+
+
+def build_index(layout: HomeLayout, con: duckdb.DuckDBPyConnection, lake_name: str) -> int:
+    """Write HOME/search.duckdb from the attached lake `lake_name` (read on `con`); returns articles indexed."""
+    dest = layout.search_db
+    tmp = dest.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{dest.name}")
+    alias = f"search_{uuid.uuid4().hex[:8]}"
+    con.execute(f"ATTACH {lk.sql_str(str(tmp))} AS {alias}")
+    try:
+        con.execute(
+            f"CREATE TABLE {alias}.docs AS SELECT a.article_id, a.title, "
+            f"coalesce(a.sitename, a.source_name) AS outlet, a.published, a.clean_text, "
+            f"(SELECT list(DISTINCT m.entity_id) FROM {lake_name}.mentions m WHERE m.article_id = a.article_id) "
+            f"AS entities FROM {lake_name}.articles a"
+        )
+        n = con.execute(f"SELECT count(*) FROM {alias}.docs").fetchone()[0]
+    finally:
+        con.execute(f"DETACH {alias}")
+    try:
+        idx = duckdb.connect(str(tmp))
+        try:
+            lk.load(idx, "fts")
+            idx.execute("PRAGMA create_fts_index('docs', 'article_id', 'title', 'clean_text', overwrite = 1)")
+            idx.execute("CHECKPOINT")
+        finally:
+            idx.close()
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+        Path(str(tmp) + ".wal").unlink(missing_ok=True)
+    return n
+
+
+def _ensure_index(home: Path) -> Path:
+    layout = HomeLayout(home)
+    if layout.search_db.exists():
+        return layout.search_db
+    from warehouse.reader import open_lake_copy
+
+    con, tmp = open_lake_copy(layout)
+    try:
+        con.execute("SET temp_directory = " + lk.sql_str(str(tmp)))
+        build_index(layout, con, lk.LAKE)
+    finally:
+        con.close()
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    return layout.search_db
+
+
+def _terms(query: str) -> list[str]:
+    return [t for t in re.findall(r"\w+", query.lower()) if len(t) > 1]
+
+
+def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
+    """A window of `text` around the first query word, with every query word in [brackets]."""
+    text = " ".join((text or "").split())
+    terms = _terms(query)
+    if not terms:
+        return text[:width]
+    pattern = re.compile(r"\b(" + "|".join(re.escape(t) for t in terms) + r")\w*", re.IGNORECASE)
+    m = pattern.search(text)
+    start = max(0, (m.start() if m else 0) - width // 3)
+    window = text[start:start + width]
+    shown = pattern.sub(lambda x: f"[{x.group(0)}]", window)
+    return ("…" if start else "") + shown + ("…" if start + width < len(text) else "")
+
+
+def search(home: Path, query: str, entity: str | None = None, since: str | None = None,
+           limit: int = 10) -> list[dict[str, Any]]:
+    """The best-matching articles by BM25 (title and clean text), newest index of the home."""
+    from warehouse.store import WarehouseError
+
+    if not _terms(query):
+        raise WarehouseError("give at least one word to search for")
+    since_date = None
+    if since:
+        try:
+            since_date = dt.date.fromisoformat(since)
+        except ValueError:
+            raise WarehouseError(f"--since {since!r} is not a date (YYYY-MM-DD)") from None
+    path = _ensure_index(home)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        lk.load(con, "fts")
+        rows = con.execute(
+            "SELECT article_id, title, outlet, published, clean_text, score FROM ("
+            "  SELECT *, fts_main_docs.match_bm25(article_id, ?) AS score FROM docs) "
+            "WHERE score IS NOT NULL AND (? IS NULL OR list_contains(entities, ?)) "
+            "AND (?::DATE IS NULL OR published >= ?::DATE) ORDER BY score DESC, article_id LIMIT ?",
+            [query, entity, entity, since_date, since_date, int(limit)],
+        ).fetchall()
+    finally:
+        con.close()
+    return [
+        {"article_id": aid, "title": title, "outlet": outlet, "date": published.isoformat() if published else None,
+         "score": float(score), "snippet": snippet(text, query)}
+        for aid, title, outlet, published, text, score in rows
+    ]

@@ -162,6 +162,10 @@ def _print_summary(s: dict[str, Any]) -> None:
     )
     for reason, n in sorted(s.get("quarantined_by_reason", {}).items()):
         out.print(visible(f"  quarantined {n} × {reason}"))
+    if s.get("runner"):
+        r = s["runner"]
+        out.print(visible(f"  runner: {r['name']}" + (f" ({r['workers']} workers)" if r.get("workers") else "")
+                          + f" - {r['reason']}"))
     if s.get("stage_seconds"):
         out.print("  seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in s["stage_seconds"].items()))
 
@@ -183,6 +187,14 @@ def ingest(
             help=("Clean and link on Dask: the cluster at $CORPUS_DASK_ADDRESS, else 2 local worker processes."),
         ),
     ] = False,
+    runner: Annotated[
+        str | None,
+        typer.Option(
+            "--runner",
+            help=("Where clean and link run: thread, process or dask (default $CORPUS_RUNNER, else the "
+                  "fastest here: worker processes for a large inbox on 2+ cores, threads for a small one)."),
+        ),
+    ] = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """One run of the Prefect ingest flow over the inbox."""
@@ -191,7 +203,7 @@ def ingest(
     _console_logs(verbose)
     _say_if_new_home(home)
     try:
-        summary = _run_with_progress(home=home, inbox=inbox, batch_size=batch_size, dask=dask)
+        summary = _run_with_progress(home=home, inbox=inbox, batch_size=batch_size, dask=dask, runner=runner)
     except ops.UserError as exc:
         _fail(str(exc))
     except WarehouseError as exc:
@@ -229,7 +241,7 @@ def add(
     for item, why in res.failed:
         err.print(_styled(("not added", "red"), f" {item}: {why}"))
     if now and res.added:
-        ingest(home=home, inbox=None, batch_size=None, json_out=False, dask=False, verbose=verbose)
+        ingest(home=home, inbox=None, batch_size=None, json_out=False, dask=False, runner=None, verbose=verbose)
     if res.failed:
         raise typer.Exit(2 if res.missing else 1)
 

@@ -379,6 +379,8 @@ def validate_task(
     settings: Settings,
 ) -> Verdict:
     """Run the GX suites over the batch; failing articles leave the batch for quarantine."""
+    if not articles:  # nothing new (all duplicates or held): nothing to validate, so no GX import or context
+        return Verdict({t: LAKE_SCHEMAS[t].empty_table() for t in ("articles", "mentions", "removed_spans")}, [], [])
     _wait_for_gx_warm_up()
     import pandas as pd
 

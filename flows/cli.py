@@ -241,9 +241,32 @@ def add(
     for item, why in res.failed:
         err.print(_styled(("not added", "red"), f" {item}: {why}"))
     if now and res.added:
-        ingest(home=home, inbox=None, batch_size=None, json_out=False, dask=False, runner=None, verbose=verbose)
+        if not _ingest_on_server(home):
+            ingest(home=home, inbox=None, batch_size=None, json_out=False, dask=False, runner=None, verbose=verbose)
     if res.failed:
         raise typer.Exit(2 if res.missing else 1)
+
+
+def _ingest_on_server(home: str | None) -> bool:
+    """Hand the run to a running `corpus serve` for this home and print its summary; False when none serves it."""
+    from flows import fastpath
+    from warehouse.paths import resolve_home
+
+    if os.environ.get("CORPUS_NO_SERVER", "").strip() in ("1", "true", "yes"):
+        return False
+    try:
+        summary = fastpath.run_on_server(resolve_home(home))
+    except fastpath.NoServer:
+        return False
+    except fastpath.ServedRunFailed as exc:
+        _fail(str(exc), 1)
+    except KeyboardInterrupt:
+        _fail("interrupted: the run goes on in the served deployment", 130)
+    _print_summary(summary)
+    by = summary["served_by"]
+    pid = (by.get("infrastructure_pid") or "").rsplit(":", 1)[-1]
+    out.print(visible(f"  ran by corpus serve (pid {pid}) as flow run {by['flow_run']} at {by['api_url']}"))
+    return True
 
 
 @app.command()

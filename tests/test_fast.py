@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -126,3 +127,69 @@ def test_process_runner_gives_the_same_warehouse(sample_home, cli_env, corpus_ho
     mine = run_cli(["sql", query, "-f", "json"], cli_env).stdout
     theirs = run_cli(["sql", query, "-f", "json", "--home", str(sample_home)], cli_env).stdout
     assert json.loads(mine) == json.loads(theirs)
+
+
+# ---- corpus add --now through a running corpus serve ---------------------------------------------
+def _article(tag: str) -> str:
+    return (f"Harbour works resume in the north ({tag})\n\nDock workers returned on Tuesday after a week of talks "
+            "between the port authority and the union, and the first ships were unloaded before noon. The "
+            "authority said the new shift rota would be tried for a month before anything else changed.\n")
+
+
+@pytest.mark.slow
+def test_add_now_is_run_by_the_serving_process(tmp_path):
+    import signal
+
+    from flows import fastpath
+    from flows.serve import free_port
+    from tests.conftest import BIN
+
+    home = (tmp_path / "home").resolve()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(CORPUS_HOME=str(home), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed in finally
+    serve = subprocess.Popen([str(BIN / "corpus"), "serve", "--cron", "0 0 1 1 *", "--port", str(port)],
+                             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    output = lambda: (tmp_path / "serve.log").read_text(errors="replace")[-4000:]  # noqa: E731
+    try:
+        deadline = time.monotonic() + 180
+        while True:  # up, deployment applied, runner warmed up and polling
+            assert serve.poll() is None, output()
+            assert time.monotonic() < deadline, output()
+            try:
+                if fastpath.candidate_apis(home):
+                    fastpath._served_deployment(fastpath.candidate_apis(home)[-1], home)
+                    break
+            except fastpath.NoServer:
+                pass
+            time.sleep(0.5)
+        for i in range(2):  # the second run reuses what the first loaded
+            (tmp_path / f"a{i}.txt").write_text(_article(f"edition {i}"), encoding="utf-8")
+            proc = run_cli(["add", str(tmp_path / f"a{i}.txt"), "--now"], env)
+            assert "1 new" in proc.stdout, proc.stdout + proc.stderr
+            assert f"ran by corpus serve (pid {serve.pid})" in proc.stdout, proc.stdout + output()
+        assert output().count("in this process") >= 2
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        code = serve.wait(timeout=120)
+        log.close()
+    assert code == 0, output()
+    assert not (home / fastpath.SERVE_FILE).exists()  # nobody serves the home any more
+    n = run_cli(["sql", "select count(*) as n from articles", "-f", "json"], env).stdout
+    assert json.loads(n) == [{"n": 2}]
+
+
+@pytest.mark.slow
+def test_add_now_runs_locally_when_no_server_serves_the_home(cli_env, corpus_home, tmp_path):
+    """A stale serve.json (its process gone) and a server without this home's deployment: a local run."""
+    from flows import fastpath
+
+    (corpus_home / "prefect").mkdir(parents=True)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (corpus_home / fastpath.SERVE_FILE).write_text(json.dumps({"api_url": "http://127.0.0.1:9/api", "pid": dead.pid}))
+    (tmp_path / "a.txt").write_text(_article("local"), encoding="utf-8")
+    proc = run_cli(["add", str(tmp_path / "a.txt"), "--now"], cli_env)
+    assert "1 new" in proc.stdout and "ran by corpus serve" not in proc.stdout, proc.stdout + proc.stderr
+    assert "runner: thread" in proc.stdout

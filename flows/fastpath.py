@@ -124,12 +124,20 @@ def run_on_server(home: Path, poll: float = 0.1, pickup_timeout: float = PICKUP_
         except NoServer as exc:
             reasons.append(str(exc))
             continue
-        run = _call(api, "POST", f"/deployments/{dep['id']}/create_flow_run",
-                    {"state": {"type": "SCHEDULED"}, "tags": ["corpus-add"]})
+        try:
+            run = _call(api, "POST", f"/deployments/{dep['id']}/create_flow_run",
+                        {"state": {"type": "SCHEDULED"}, "tags": ["corpus-add"]})
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reasons.append(f"could not create a run at {api} ({exc})")
+            continue
         started = time.monotonic()
         while True:
             time.sleep(poll)
-            run = _call(api, "GET", f"/flow_runs/{run['id']}")
+            try:
+                run = _call(api, "GET", f"/flow_runs/{run['id']}")
+            except (urllib.error.URLError, OSError, ValueError) as exc:
+                raise ServedRunFailed(f"the Prefect server at {api} went away while it ran {run['name']} "
+                                      f"({exc}); the next run finishes the job from the inbox") from None
             kind = (run.get("state") or {}).get("type")
             if kind in FINAL:
                 break

@@ -289,6 +289,7 @@ class InProcessRunner(threading.Thread):
         self.current: Any = None  # the flow run in progress, if any
         self.n_runs = 0
         self.error: BaseException | None = None
+        self.done = threading.Event()  # set when the thread ends
 
     def warm_up(self) -> None:
         """Load what every run needs once: Prefect's flow engine, GX and its context, rules and gazetteer."""
@@ -304,12 +305,16 @@ class InProcessRunner(threading.Thread):
 
     def run(self) -> None:
         try:
+            t = time.monotonic()
             self.warm_up()
+            self.echo(f"Ready: Prefect's engine, GX, rules and gazetteer loaded in {time.monotonic() - t:.1f}s")
             while not self.stopping.is_set():
                 if not self._run_due():
                     self.stopping.wait(self.poll)
         except BaseException as exc:  # noqa: BLE001 - reported by serve(); this thread must not die silently
             self.error = exc
+        finally:
+            self.done.set()
 
     def _run_due(self) -> bool:
         """Run every due flow run of the deployment; whether there was one."""
@@ -400,9 +405,11 @@ def serve_deployment(cron: str, parameters: dict[str, Any], api_url: str | None 
         runner.run = lambda _run=runner.run: ctx.run(_run)  # type: ignore[method-assign]
         runner.start()
         echo(f"Runs execute in this process (pid {os.getpid()}); polling every {runner.poll:g}s.")
+        # Thread.join is never called here: a signal handler raising inside join() (our SIGTERM, Ctrl-C)
+        # makes Python 3.11 take the thread for finished while it still runs (bpo-45274)
         try:
-            while runner.is_alive():
-                runner.join(1.0)
+            while not runner.done.wait(1.0):
+                pass
         except (KeyboardInterrupt, _Stop):
             pass
         finally:
@@ -411,15 +418,21 @@ def serve_deployment(cron: str, parameters: dict[str, Any], api_url: str | None 
             if runner.current is not None:
                 echo(f"Waiting up to {drain_timeout:.0f}s for 1 ingest run(s) in progress to finish "
                      "(Ctrl-C or SIGTERM again stops it now) ...")
+                deadline = time.monotonic() + drain_timeout
                 try:
-                    runner.join(drain_timeout)
+                    while runner.current is not None and time.monotonic() < deadline:
+                        time.sleep(0.2)
                 except (KeyboardInterrupt, _Stop):
                     pass
-                if runner.is_alive() and runner.current is not None:
+                if runner.current is not None:
                     runner.crash_current("corpus serve stopped before the run finished")
+                    abandoned_runs.append(str(runner.current.id))
                     echo("Stopped 1 unfinished ingest run(s); the next run picks up what they left.")
     if runner.error is not None and not isinstance(runner.error, (KeyboardInterrupt, _Stop)):
         raise runner.error
+
+
+abandoned_runs: list[str] = []  # runs left in progress at stop: their threads must not hold up our exit
 
 
 def _pause_schedules(deployment_id: Any) -> None:
@@ -474,6 +487,11 @@ def serve(home: str | None, cron: str = DEFAULT_CRON, inbox: str | None = None, 
                 echo("Stopping the Prefect server ...")
         except _Stop:
             echo("SIGTERM received; stopped.")
+    if abandoned_runs:
+        # the abandoned run's threads (Prefect's task runner) would keep the interpreter from exiting
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0 if watchdog is None or watchdog.exit_code is None else 1)
     if watchdog is not None and watchdog.exit_code is not None:
         raise ServerStartError(
             f"the Prefect server exited on its own with code {watchdog.exit_code}, so serving stopped "

@@ -119,10 +119,12 @@ def _user_and_busy_errors() -> Iterator[None]:
 
 def _run_with_progress(**kwargs: Any) -> dict[str, Any]:
     """Run the ingest flow with a progress bar when stderr is a terminal."""
-    from flows import ingest
+    from flows import early_server
     from flows.guard import guard_children
 
     guard_children()  # no process (Prefect's temporary server) outlives this one, even under kill -9
+    early_server.start()  # with no PREFECT_API_URL: the server boots while we import Prefect and GX
+    from flows import ingest
     if not err.is_terminal:
         return ops.run_ingest(**kwargs)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

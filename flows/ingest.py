@@ -133,7 +133,7 @@ def _import_gx() -> None:
         pass
 
 
-def start_gx_warm_up() -> None:
+def start_gx_warm_up(force: bool = False) -> None:
     """Import GX and build its context (~3 s) in a thread while Prefect's temporary server starts.
 
     Only when there is no PREFECT_API_URL: then the flow spends its first seconds waiting for that
@@ -142,7 +142,7 @@ def start_gx_warm_up() -> None:
     global _gx_warm_up
     from prefect.settings import PREFECT_API_URL
 
-    if _gx_warm_up is None and not PREFECT_API_URL.value():
+    if _gx_warm_up is None and (force or not PREFECT_API_URL.value()):  # force: a server is still starting
         _gx_warm_up = threading.Thread(target=_import_gx, name="gx-warm-up", daemon=True)
         _gx_warm_up.start()
 

@@ -40,14 +40,16 @@ def run_ingest(home: str | None = None, inbox: str | None = None, batch_size: in
                                settings.batch_size)
     except RunnerError as exc:
         raise UserError(str(exc)) from None
+    from flows import early_server
     from flows.ingest import check_data_files, ingest_flow, start_gx_warm_up
 
     if n_waiting or retry_quarantined:  # an empty inbox validates nothing: no GX import, no context
-        start_gx_warm_up()
+        start_gx_warm_up(force=early_server.started())
     # Before a flow run exists: a broken rules file or gazetteer, or a busy warehouse, is a plain message.
     check_data_files(settings)
     Warehouse(settings.home).check_catalog()  # a damaged catalog: one line and exit 4, no flow run
     Warehouse(settings.home).wait_until_free(settings.lock_timeout)
+    early_server.wait_until_healthy()  # the temporary server the CLI started first (flows/early_server.py)
     kwargs = dict(home=str(resolve_home(home)), inbox=inbox, batch_size=batch_size,
                   retry_quarantined=retry_quarantined)
     runner_obj = task_runner(choice)

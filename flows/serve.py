@@ -463,11 +463,9 @@ def serve(home: str | None, cron: str = DEFAULT_CRON, inbox: str | None = None, 
                         "or unset PREFECT_API_URL and corpus serve starts one of its own.")
                 echo(f"Serving {FLOW_NAME}/{DEPLOYMENT_NAME} on '{cron}' against PREFECT_API_URL={api_url}")
                 echo(f"Prefect UI: {PREFECT_UI_URL.value() or api_url.removesuffix('/api')}")
-                write_serve_file(Path(params["home"]), api_url)
-                try:
-                    _serve_until_stopped(cron, params, None, echo, drain_timeout)
-                finally:
-                    remove_serve_file(Path(params["home"]))
+                # `corpus add --now` finds this server through PREFECT_API_URL (no serve.json: the home keeps
+                # no Prefect state when the server is someone else's)
+                _serve_until_stopped(cron, params, None, echo, drain_timeout)
                 return
             state_dir = Path(params["home"]) / "prefect"
             server = LocalServer(state_dir, _choose_port(port))

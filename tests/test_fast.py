@@ -48,19 +48,25 @@ def test_read_commands_import_no_prefect_and_no_gx(sample_home, args):
 def test_an_empty_inbox_imports_no_gx(cli_env, corpus_home):
     """Nothing new to validate: the run neither imports Great Expectations nor builds its context.
 
-    No PREFECT_API_URL, as for a cron job: that is when the GX warm-up thread used to start.
+    No PREFECT_API_URL, as for a cron job: that is when the GX warm-up thread used to start. The CLI
+    starts Prefect's temporary server itself, so it never imports Prefect's server package either.
     """
     (corpus_home / "inbox").mkdir()
     cli_env = {k: v for k, v in cli_env.items() if k != "PREFECT_API_URL"}
     code = (
         "import sys\n"
-        "from flows.ops import run_ingest\n"
-        "s = run_ingest()\n"
-        "assert s['n_seen'] == 0, s\n"
+        "from flows.cli import app\n"
+        "try:\n"
+        "    app(['ingest', '--json'])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
         "print('GX=' + str('great_expectations' in sys.modules))\n"
+        "print('SERVER=' + str('prefect.server.api.server' in sys.modules))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], env=cli_env, capture_output=True, text=True, timeout=300)
+    assert '"n_seen": 0' in proc.stdout, proc.stdout + proc.stderr[-3000:]
     assert "GX=False" in proc.stdout, proc.stdout + proc.stderr[-3000:]
+    assert "SERVER=False" in proc.stdout, proc.stdout + proc.stderr[-3000:]
 
 
 def test_all_duplicates_land_nothing_and_skip_validation(sample_home, cli_env, corpus_home):

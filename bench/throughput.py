@@ -5,8 +5,14 @@ usage:
       transforms + GX validation + landing, no Prefect, in this process
   python bench/throughput.py flow --corpus bench/out/corpus10k/articles [--batch 1000]
       the real `corpus ingest` (Prefect flow, temporary server) in a child process
-  python bench/throughput.py add-one --home HOME
-      one new article into an existing warehouse, through the flow
+  python bench/throughput.py flow --corpus DIR [--runner thread|process|dask] [--limit N]
+      (--limit: only the first N files, linked into a temporary inbox) prints peak RSS of the process tree
+  python bench/throughput.py marginal --corpus bench/out/corpus12k/articles [--small 2000] [--large 12000]
+      `corpus ingest` with no flags on the first 2,000 and on 12,000 files (fresh homes): the marginal rate
+      (10,000 / difference of walls) and the peak RSS of each run's whole process tree
+  python bench/throughput.py add-one --home HOME [--repeat 5] [--served]
+      `corpus add FILE --now` of one new article into an existing warehouse; --served first starts
+      `corpus serve` on HOME (its own Prefect server) so the run is handed to it; prints the median wall
   python bench/throughput.py html [--pages 181]
       our HTML path (extract_html + clean_article) against trafilatura.extract alone, same pages
 Every mode prints its figures and the command line; --home keeps the warehouse (default: a temp dir).
@@ -164,27 +170,102 @@ def run_engine(corpus: Path, home: Path, batch: int, workers: int) -> dict:
     }
 
 
+def _tree_rss_mb(proc: subprocess.Popen, peak: list[float], stop: list[bool]) -> None:
+    """Sample the RSS of `proc` and all its descendants every 0.2 s; keep the largest sum in peak[0]."""
+    import psutil
+
+    try:
+        root = psutil.Process(proc.pid)
+    except psutil.Error:
+        return
+    while not stop[0] and proc.poll() is None:
+        total = 0
+        try:
+            for p in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    total += p.memory_info().rss
+        except psutil.Error:
+            break
+        peak[0] = max(peak[0], total / 1e6)
+        time.sleep(0.2)
+
+
+def _run_measured(cmd: list[str], **kw) -> tuple[subprocess.CompletedProcess, float, float]:
+    """Run cmd; (completed process, wall seconds, peak RSS in MB of its whole process tree)."""
+    import threading
+
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    peak, stop = [0.0], [False]
+    sampler = threading.Thread(target=_tree_rss_mb, args=(proc, peak, stop), daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t
+    stop[0] = True
+    sampler.join(2)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err), wall, peak[0]
+
+
 def _ingest_json(home: Path, inbox: Path, *extra: str) -> tuple[dict, float]:
     """Run the real `corpus ingest --json` in a child process; (its summary, wall seconds)."""
-    t = time.perf_counter()
-    proc = subprocess.run(
+    summary, wall, _ = _ingest_measured(home, inbox, *extra)
+    return summary, wall
+
+
+def _ingest_measured(home: Path, inbox: Path, *extra: str) -> tuple[dict, float, float]:
+    """`corpus ingest --json` in a child process; (its summary, wall seconds, peak RSS MB of its process tree)."""
+    proc, wall, peak = _run_measured(
         [str(Path(sys.executable).parent / "corpus"), "ingest", "--home", str(home), "--inbox", str(inbox),
-         "--json", *extra],
-        capture_output=True,
-        text=True,
-    )
-    wall = time.perf_counter() - t
+         "--json", *extra])
     if proc.returncode:
         raise SystemExit(proc.stderr[-3000:])
-    return json.loads(proc.stdout), wall
+    return json.loads(proc.stdout), wall, peak
 
 
-def run_flow(corpus: Path, home: Path, batch: int, dask: bool = False) -> dict:
-    n = sum(1 for p in corpus.iterdir() if p.is_file())
-    summary, wall = _ingest_json(home, corpus, "--batch-size", str(batch), *(["--dask"] if dask else []))
+def _first_files(corpus: Path, n: int) -> Path:
+    """A temporary folder holding the first n files of corpus (hard links; copies across file systems).
+
+    Not symlinks: the inbox refuses links that leave it."""
+    d = Path(tempfile.mkdtemp(prefix=f"first{n}-", dir=corpus.parent))
+    for f in sorted(p for p in corpus.iterdir() if p.is_file())[:n]:
+        try:
+            os.link(f, d / f.name)
+        except OSError:
+            shutil.copy2(f, d / f.name)
+    return d
+
+
+def run_marginal(corpus: Path, small: int, large: int, extra: list[str]) -> dict:
+    rows = {}
+    for n in (small, large):
+        inbox, home = _first_files(corpus, n), Path(tempfile.mkdtemp(prefix="bench-home-"))
+        try:
+            summary, wall, peak = _ingest_measured(home, inbox, *extra)
+        finally:
+            shutil.rmtree(inbox, ignore_errors=True)
+            shutil.rmtree(home, ignore_errors=True)
+        rows[n] = {"new": summary["n_new"], "wall_s": round(wall, 1), "articles_per_s": round(n / wall, 1),
+                   "peak_rss_mb_tree": round(peak), "runner": summary.get("runner"),
+                   "stage_s": summary["stage_seconds"]}
+    marginal = (large - small) / (rows[large]["wall_s"] - rows[small]["wall_s"])
+    return {"mode": "marginal", "runs": rows, "marginal_articles_per_s": round(marginal, 1),
+            "load_average_after": os.getloadavg()}
+
+
+def run_flow(corpus: Path, home: Path, batch: int, dask: bool = False, runner: str | None = None,
+             limit: int | None = None) -> dict:
+    inbox = _first_files(corpus, limit) if limit else corpus
+    try:
+        n = sum(1 for p in inbox.iterdir() if p.is_file())
+        extra = ["--batch-size", str(batch), *(["--dask"] if dask else []), *(["--runner", runner] if runner else [])]
+        summary, wall, tree = _ingest_measured(home, inbox, *extra)
+    finally:
+        if limit:
+            shutil.rmtree(inbox, ignore_errors=True)
     return {
         "mode": "flow",
         "dask": dask,
+        "runner": summary.get("runner"),
         "batch": batch,
         "articles": n,
         "new": summary["n_new"],
@@ -192,33 +273,85 @@ def run_flow(corpus: Path, home: Path, batch: int, dask: bool = False) -> dict:
         "articles_per_s": round(n / wall, 1),
         "stage_s": summary["stage_seconds"],
         "peak_rss_mb": round(peak_rss_mb(children=True), 0),
+        "peak_rss_mb_tree": round(tree),
+        "load_average_after": os.getloadavg(),
     }
 
 
-def run_add_one(home: Path) -> dict:
+def _serve(home: Path):
+    """Start `corpus serve` on home (its own Prefect server on a free port); return it once it serves."""
+    from flows import fastpath
+    from flows.serve import free_port
 
-    inbox = Path(tempfile.mkdtemp(prefix="add-one-"))
-    stamp = time.strftime("%H%M%S")  # short: a long digit run would look like a video-embed id
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    log = open(home / "bench-serve.log", "wb")  # noqa: SIM115 - the process keeps it
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "corpus"), "serve", "--home", str(home), "--cron",
+                             "0 0 1 1 *", "--port", str(free_port())], env=env, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    t = time.perf_counter()
+    while time.perf_counter() - t < 300:
+        if proc.poll() is not None:
+            raise SystemExit(f"corpus serve exited {proc.returncode}: see {home / 'bench-serve.log'}")
+        try:
+            apis = fastpath.candidate_apis(home.resolve())
+            if apis:
+                fastpath._served_deployment(apis[-1], home.resolve())
+                return proc, time.perf_counter() - t
+        except fastpath.NoServer:
+            pass
+        time.sleep(0.5)
+    proc.terminate()
+    raise SystemExit("corpus serve did not serve within 300 s")
+
+
+def run_add_one(home: Path, repeat: int = 1, served: bool = False) -> dict:
+    import statistics
+
+
     sample = sorted((REPO / "samples" / "articles").iterdir())[2].read_text(encoding="utf-8")
-    (inbox / f"new_{stamp}.txt").write_text(sample + f"\n\nUpdate {stamp}: one more paragraph.\n", encoding="utf-8")
     from warehouse import connect_readonly
+
     con = connect_readonly(home)
     before = con.execute("SELECT count(*) FROM articles").fetchone()[0]
     con.close()
-    summary, wall = _ingest_json(home, inbox)
-    con = connect_readonly(home)
-    in_flow = con.execute(
-        "SELECT epoch(finished_at) - epoch(started_at) FROM runs WHERE run_id = ?", [summary["run_id"]]
-    ).fetchone()[0]
-    con.close()
-    shutil.rmtree(inbox)
+    serve, serve_start = (_serve(home) if served else (None, None))
+    env = dict(os.environ)
+    if not served:
+        env["CORPUS_NO_SERVER"] = "1"  # a local run even if something serves this home
+    walls, inside, via = [], [], []
+    try:
+        for i in range(repeat):
+            d = Path(tempfile.mkdtemp(prefix="add-one-"))
+            stamp = f"{time.strftime('%H%M%S')}{i}"  # short: a long digit run would look like a video-embed id
+            f = d / f"new_{stamp}.txt"
+            f.write_text(sample + f"\n\nUpdate {stamp}: one more paragraph.\n", encoding="utf-8")
+            proc, wall, _ = _run_measured([str(Path(sys.executable).parent / "corpus"), "add", str(f), "--now",
+                                           "--home", str(home)], env=env)
+            shutil.rmtree(d)
+            if proc.returncode:
+                raise SystemExit(proc.stdout + proc.stderr[-3000:])
+            run_id = proc.stdout.split("run ", 1)[1].split(":", 1)[0]
+            via.append("served" if "ran by corpus serve" in proc.stdout else "local")
+            con = connect_readonly(home)
+            in_flow = con.execute(
+                "SELECT epoch(finished_at) - epoch(started_at) FROM runs WHERE run_id = ?", [run_id]).fetchone()[0]
+            con.close()
+            walls.append(round(wall, 2))
+            inside.append(round(in_flow, 2))
+    finally:
+        if serve is not None:
+            serve.terminate()
+            serve.wait(120)
     return {
         "mode": "add-one",
+        "served": served,
         "corpus_articles": before,
-        "new": summary["n_new"],
-        "wall_s": round(wall, 2),
-        "run_s_inside_flow": round(in_flow, 2),
-        "stage_s": summary["stage_seconds"],
+        "walls_s": walls,
+        "median_wall_s": statistics.median(walls),
+        "run_s_inside_flow": inside,
+        "ran": via,
+        "serve_ready_after_s": round(serve_start, 1) if serve_start else None,
+        "load_average_after": os.getloadavg(),
     }
 
 
@@ -255,16 +388,22 @@ def run_html(pages: int) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["engine", "flow", "add-one", "html"])
+    ap.add_argument("mode", choices=["engine", "flow", "marginal", "add-one", "html"])
     ap.add_argument("--corpus", type=Path)
     ap.add_argument("--home", type=Path)
     ap.add_argument("--batch", type=int, default=2000)
     ap.add_argument("--workers", type=int, default=2, help="engine: processes for clean+link")
     ap.add_argument("--dask", action="store_true", help="flow: run clean+link on Dask (corpus ingest --dask)")
     ap.add_argument("--pages", type=int, default=181)
+    ap.add_argument("--runner", choices=["thread", "process", "dask"], help="flow/marginal: corpus ingest --runner")
+    ap.add_argument("--limit", type=int, help="flow: only the first N files of --corpus")
+    ap.add_argument("--small", type=int, default=2000)
+    ap.add_argument("--large", type=int, default=12000)
+    ap.add_argument("--repeat", type=int, default=1, help="add-one: how many articles, one run each")
+    ap.add_argument("--served", action="store_true", help="add-one: through a `corpus serve` started on --home")
     a = ap.parse_args()
     tmp = None
-    if a.mode in ("engine", "flow") and not a.corpus:
+    if a.mode in ("engine", "flow", "marginal") and not a.corpus:
         ap.error("--corpus is required")
     if a.mode == "add-one" and not a.home:
         ap.error("--home is required")
@@ -276,9 +415,11 @@ def main() -> int:
         if a.mode == "engine":
             out = run_engine(a.corpus, home, a.batch, a.workers)
         elif a.mode == "flow":
-            out = run_flow(a.corpus, home, a.batch, a.dask)
+            out = run_flow(a.corpus, home, a.batch, a.dask, a.runner, a.limit)
+        elif a.mode == "marginal":
+            out = run_marginal(a.corpus, a.small, a.large, ["--runner", a.runner] if a.runner else [])
         elif a.mode == "add-one":
-            out = run_add_one(home)
+            out = run_add_one(home, a.repeat, a.served)
         else:
             out = run_html(a.pages)
     finally:

@@ -132,9 +132,11 @@ def maps_errors(failed: str | None = None) -> Callable[[Callable[..., None]], Ca
 
 def _run_with_progress(**kwargs: Any) -> dict[str, Any]:
     """Run the ingest flow with a progress bar when stderr is a terminal."""
+    from flows import early_server
     from flows.guard import guard_children
 
     guard_children()  # no process (Prefect's temporary server) outlives this one, even under kill -9
+    early_server.start()  # with no PREFECT_API_URL: the server boots while we import Prefect and GX
     if not err.is_terminal:
         return ops.run_ingest(**kwargs)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -170,6 +172,10 @@ def _print_summary(s: dict[str, Any]) -> None:
     )
     for reason, n in sorted(s.get("quarantined_by_reason", {}).items()):
         out.print(visible(f"  quarantined {n} × {reason}"))
+    if s.get("runner"):
+        r = s["runner"]
+        out.print(visible(f"  runner: {r['name']}" + (f" ({r['workers']} workers)" if r.get("workers") else "")
+                          + f" - {r['reason']}"))
     if s.get("stage_seconds"):
         out.print("  seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in s["stage_seconds"].items()))
 
@@ -192,12 +198,20 @@ def ingest(
             help=("Clean and link on Dask: the cluster at $CORPUS_DASK_ADDRESS, else 2 local worker processes."),
         ),
     ] = False,
+    runner: Annotated[
+        str | None,
+        typer.Option(
+            "--runner",
+            help=("Where clean and link run: thread, process or dask (default $CORPUS_RUNNER, else the "
+                  "fastest here: worker processes for a large inbox on 2+ cores, threads for a small one)."),
+        ),
+    ] = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """One run of the Prefect ingest flow over the inbox."""
     _console_logs(verbose)
     _say_if_new_home(home)
-    summary = _run_with_progress(home=home, inbox=inbox, batch_size=batch_size, dask=dask)
+    summary = _run_with_progress(home=home, inbox=inbox, batch_size=batch_size, dask=dask, runner=runner)
     if json_out:
         out.print_json(json.dumps(summary, default=str))
     else:
@@ -224,10 +238,33 @@ def add(
         out.print(visible(f"added {p}"))
     for item, why in res.failed:
         err.print(_styled(("not added", "red"), f" {item}: {why}"))
-    if now and res.added:
-        ingest(home=home, inbox=None, batch_size=None, json_out=False, dask=False, verbose=verbose)
+    if now and res.added and not _ingest_on_server(home):
+        ingest(home=home, inbox=None, batch_size=None, json_out=False, dask=False, runner=None, verbose=verbose)
     if res.failed:
         raise typer.Exit(2 if res.missing else 1)
+
+
+def _ingest_on_server(home: str | None) -> bool:
+    """Hand the run to a running `corpus serve` for this home and print its summary; False when none serves it."""
+    from flows import fastpath
+    from flows.settings import Settings
+    from warehouse.paths import resolve_home
+
+    if Settings.from_env(home).no_server:
+        return False
+    try:
+        summary = fastpath.run_on_server(resolve_home(home))
+    except fastpath.NoServer:
+        return False
+    except fastpath.ServedRunFailed as exc:
+        _fail(str(exc), 1)
+    except KeyboardInterrupt:
+        _fail("interrupted: the run goes on in the served deployment", 130)
+    _print_summary(summary)
+    by = summary["served_by"]
+    pid = (by.get("infrastructure_pid") or "").rsplit(":", 1)[-1]
+    out.print(visible(f"  ran by corpus serve (pid {pid}) as flow run {by['flow_run']} at {by['api_url']}"))
+    return True
 
 
 @app.command()

@@ -150,7 +150,7 @@ def _import_gx() -> None:
         gx_context()
 
 
-def start_gx_warm_up() -> None:
+def start_gx_warm_up(force: bool = False) -> None:
     """Import GX and build its context (~3 s) in a thread while Prefect's temporary server starts.
 
     Only when there is no PREFECT_API_URL: then the flow spends its first seconds waiting for that
@@ -159,7 +159,7 @@ def start_gx_warm_up() -> None:
     global _gx_warm_up
     from prefect.settings import PREFECT_API_URL
 
-    if _gx_warm_up is None and not PREFECT_API_URL.value():
+    if _gx_warm_up is None and (force or not PREFECT_API_URL.value()):  # force: a server is still starting
         _gx_warm_up = threading.Thread(target=_import_gx, name="gx-warm-up", daemon=True)
         _gx_warm_up.start()
 
@@ -475,6 +475,8 @@ def validate_task(
     settings: Settings,
 ) -> Verdict:
     """Run the GX suites over the batch; failing articles leave the batch for quarantine (one row each)."""
+    if not articles:  # nothing new (all duplicates or held): nothing to validate, so no GX import or context
+        return Verdict({t: LAKE_SCHEMAS[t].empty_table() for t in ("articles", "mentions", "removed_spans")}, [], [])
     _wait_for_gx_warm_up()
     from expectations import BatchSchemaError, ValidationConfig, quarantine_rows, validate_batch
 

@@ -20,29 +20,45 @@ CONTRACT_TABLES = ("articles", "mentions", "removed_spans", "entities", "quarant
 
 
 def run_ingest(home: str | None = None, inbox: str | None = None, batch_size: int | None = None,
-               retry_quarantined: bool = False, dask: bool = False,
+               retry_quarantined: bool = False, dask: bool = False, runner: str | None = None,
                progress: Callable[..., None] | None = None) -> dict[str, Any]:
-    """One run of the Prefect ingest flow (clean and link on Dask when `dask`); `progress` is called as
-    (event, **fields) for "start", each "advance" and "done"."""
-    from flows.ingest import ingest_flow
+    """One run of the Prefect ingest flow; `runner` thread|process|dask (None or "auto": the fastest here;
+    `dask` is --dask). `progress` is called as (event, **fields) for "start", each "advance" and "done".
+
+    The summary says which runner cleaned and linked, and why (`runner`: name, workers, reason).
+    """
+    from flows.runners import RunnerError, choose_runner, estimate_articles, task_runner
 
     if inbox is not None and not Path(inbox).is_dir():
         raise UserError(f"inbox {inbox} is not a folder")
-    from flows.ingest import check_data_files, start_gx_warm_up
+    settings = Settings.from_env(home=home, batch_size=batch_size)
+    inbox_path = Path(inbox) if inbox else HomeLayout(settings.home).inbox
+    n_waiting = 0 if retry_quarantined else estimate_articles(inbox_path)
+    try:
+        requested = "dask" if dask else (runner or settings.runner)
+        choice = choose_runner(requested, n_waiting if not retry_quarantined else 0, settings.batch_size)
+    except RunnerError as exc:
+        raise UserError(str(exc)) from None
+    from flows import early_server
+    from flows.ingest import check_data_files, ingest_flow, start_gx_warm_up
 
-    settings = Settings.from_env(home=home, batch_size=batch_size)  # a bad --batch-size: one line, exit 2
-    start_gx_warm_up()
+    if n_waiting or retry_quarantined:  # an empty inbox validates nothing: no GX import, no context
+        start_gx_warm_up(force=early_server.started())
     # Before a flow run exists: a broken rules file or gazetteer, or a busy warehouse, is a plain message.
     check_data_files(settings)
     Warehouse(settings.home).check_catalog()  # a damaged catalog: one line and exit 4, no flow run
     Warehouse(settings.home).wait_until_free(settings.lock_timeout)
-    if not dask:
-        return ingest_flow(home=str(resolve_home(home)), inbox=inbox, batch_size=batch_size,
-                           retry_quarantined=retry_quarantined, progress=progress)
-    flow = ingest_flow.with_options(task_runner=dask_task_runner(settings.dask_address))
-    with _one_api_for_dask_workers():
-        return flow(home=str(resolve_home(home)), inbox=inbox, batch_size=batch_size,
-                    retry_quarantined=retry_quarantined, progress=progress)
+    early_server.wait_until_healthy()  # the temporary server the CLI started first (flows/early_server.py)
+    kwargs: dict[str, Any] = dict(home=str(resolve_home(home)), inbox=inbox, batch_size=batch_size,
+                                  retry_quarantined=retry_quarantined, progress=progress)
+    runner_obj = task_runner(choice, settings.dask_address)
+    if runner_obj is None:
+        summary = ingest_flow(**kwargs)
+    else:
+        with _one_api_for_dask_workers():  # worker processes record their task runs on the flow's server
+            summary = ingest_flow.with_options(task_runner=runner_obj)(**kwargs)
+    summary["runner"] = choice.as_dict()
+    return summary
 
 
 # ---- Dask scale-out (issue 7) ------------------------------------------------------------------

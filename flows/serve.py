@@ -16,13 +16,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flows.fastpath import remove_serve_file, write_serve_file
 from flows.settings import Settings
 from transforms.errors import CorpusError, UserError
 from transforms.telemetry import ANALYTICS_OFF
@@ -251,25 +251,189 @@ def deployment_parameters(home: str | None, inbox: str | None) -> dict[str, Any]
     return params
 
 
-def serve_deployment(cron: str, parameters: dict[str, Any], api_url: str | None = None) -> None:
-    """Serve the ingest flow as deployment ingest/corpus-ingest against `api_url` until stopped."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+POLL_SECONDS = 0.5  # how often the serving process asks the server for due runs; CORPUS_SERVE_POLL overrides
+SERVE_MARK = "corpus-serve"  # infrastructure_pid of a run executed by `corpus serve`: "corpus-serve:HOST:PID"
+
+
+def _poll_seconds() -> float:
+    return Settings.from_env().serve_poll
+
+
+class InProcessRunner(threading.Thread):
+    """Executes the deployment's flow runs one after another in this long-lived process (issue 20).
+
+    Prefect's own `flow.serve` starts a new Python process per run: every run then pays the imports
+    (Prefect, GX), the GX context and the gazetteer and rules again. Here one thread polls the server for
+    the deployment's due runs, claims each (Pending, so no other runner takes it), records this process as
+    the run's infrastructure, and runs it with Prefect's flow engine: the caches in flows.ingest (rules,
+    gazetteer and linker) and the GX context stay loaded from one run to the next.
+    """
+
+    def __init__(self, deployment_id: Any, poll: float, echo: Callable[[str], None] = print) -> None:
+        super().__init__(name="corpus-flow-runs", daemon=True)
+        self.deployment_id = deployment_id
+        self.poll = poll
+        self.echo = echo
+        self.stopping = threading.Event()
+        self.current: Any = None  # the flow run in progress, if any
+        self.n_runs = 0
+        self.error: BaseException | None = None
+        self.done = threading.Event()  # set when the thread ends
+
+    def warm_up(self) -> None:
+        """Load what every run needs once: Prefect's flow engine, GX and its context, rules and gazetteer."""
+        import prefect.flow_engine  # noqa: F401 - imported once here rather than inside the first run
+
+        from expectations import gx_context
+        from flows.ingest import check_data_files
+        from flows.settings import Settings
+
+        gx_context()
+        with suppress(Exception):  # a broken data file is reported by the run itself, with file and line
+            check_data_files(Settings.from_env())
+
+    def run(self) -> None:
+        try:
+            t = time.monotonic()
+            self.warm_up()
+            self.echo(f"Ready: Prefect's engine, GX, rules and gazetteer loaded in {time.monotonic() - t:.1f}s")
+            while not self.stopping.is_set():
+                if not self._run_due():
+                    self.stopping.wait(self.poll)
+        except BaseException as exc:  # noqa: BLE001 - reported by serve(); this thread must not die silently
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def _run_due(self) -> bool:
+        """Run every due flow run of the deployment; whether there was one."""
+        import datetime as dt
+
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            due = client.get_scheduled_flow_runs_for_deployments(
+                deployment_ids=[self.deployment_id], scheduled_before=dt.datetime.now(dt.UTC))
+        ran = False
+        # Prefect's DateTime values compare; typeshed cannot see it through the Optional
+        for run in sorted(due, key=lambda r: r.expected_start_time or r.created):  # type: ignore[arg-type,return-value]
+            if self.stopping.is_set():
+                break
+            ran = self._execute(run.id) or ran
+        return ran
+
+    def _execute(self, flow_run_id: Any) -> bool:
+        from prefect.client.orchestration import get_client
+        from prefect.exceptions import Abort
+        from prefect.flow_engine import run_flow
+        from prefect.states import Pending
+        from prefect.utilities.engine import propose_state_sync
+
+        from flows.ingest import ingest_flow
+
+        with get_client(sync_client=True) as client:
+            try:
+                state = propose_state_sync(client, Pending(), flow_run_id=flow_run_id)
+            except Abort:
+                return False  # another runner took it
+            if not state.is_pending():
+                return False
+            client.update_flow_run(flow_run_id, infrastructure_pid=f"{SERVE_MARK}:{socket.gethostname()}:{os.getpid()}")
+            flow_run = client.read_flow_run(flow_run_id)
+        self.current = flow_run
+        try:
+            self.echo(f"Running flow run {flow_run.name} ({flow_run.id}) in this process")
+            # run_flow is typed for flows that return a State; return_type="state" gives ours one
+            state = run_flow(ingest_flow, flow_run=flow_run, return_type="state")  # type: ignore[arg-type,assignment]
+            self.n_runs += 1
+            self.echo(f"Flow run {flow_run.name} finished: {getattr(state, 'name', state)}")
+        except BaseException as exc:  # noqa: BLE001 - the engine recorded the failure on the run
+            self.echo(f"Flow run {flow_run.name} failed: {type(exc).__name__}: {exc}")
+        finally:
+            self.current = None
+        return True
+
+    def crash_current(self, message: str) -> None:
+        """Mark the run still in progress as crashed (we are exiting under it)."""
+        run = self.current
+        if run is None:
+            return
+        from prefect.client.orchestration import get_client
+        from prefect.states import Crashed
+
+        with suppress(Exception), get_client(sync_client=True) as client:
+            client.set_flow_run_state(run.id, Crashed(message=message), force=True)
+
+
+def apply_deployment(cron: str, parameters: dict[str, Any]) -> Any:
+    """Create or update deployment ingest/corpus-ingest (schedule, parameters); its id."""
     from prefect.types.entrypoint import EntrypointType
 
     from flows.ingest import ingest_flow
 
+    deployment = ingest_flow.to_deployment(
+        name=DEPLOYMENT_NAME, cron=cron, parameters=parameters,
+        description="Ingest whatever is in the corpus inbox, on a schedule (corpus serve).",
+        tags=["corpus"],
+        # a module path, not a file path: any runner imports the installed package from any cwd
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+    return deployment.apply()  # type: ignore[union-attr]  # sync_compatible: called from sync code, no coroutine
+
+
+def serve_deployment(cron: str, parameters: dict[str, Any], api_url: str | None = None,
+                     echo: Callable[[str], None] = print, drain_timeout: float = DRAIN_TIMEOUT) -> None:
+    """Serve ingest/corpus-ingest against `api_url` until SIGTERM/Ctrl-C, running flow runs in this process."""
+    import contextvars
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     updates = {PREFECT_API_URL: api_url} if api_url else {}
-    # Prefect 3.8's runner answers SIGTERM by calling its async stop() without awaiting it; the shutdown
-    # still happens (it then calls sys.exit), so the warning is noise
-    warnings.filterwarnings("ignore", message="coroutine 'Runner.astop' was never awaited", category=RuntimeWarning)
     with temporary_settings(updates=updates):
-        ingest_flow.serve(
-            name=DEPLOYMENT_NAME, cron=cron, parameters=parameters,
-            description="Ingest whatever is in the corpus inbox, on a schedule (corpus serve).",
-            tags=["corpus"],
-            # a module path, not a file path: flow runs then import the installed package from any cwd
-            entrypoint_type=EntrypointType.MODULE_PATH,
-        )
+        deployment_id = apply_deployment(cron, parameters)
+        runner = InProcessRunner(deployment_id, _poll_seconds(), echo)
+        ctx = contextvars.copy_context()  # the thread sees the same Prefect settings (API URL)
+        runner.run = lambda _run=runner.run: ctx.run(_run)  # type: ignore[method-assign,misc]  # run inside ctx
+        runner.start()
+        echo(f"Runs execute in this process (pid {os.getpid()}); polling every {runner.poll:g}s.")
+        # Thread.join is never called here: a signal handler raising inside join() (our SIGTERM, Ctrl-C)
+        # makes Python 3.11 take the thread for finished while it still runs (bpo-45274)
+        try:
+            while not runner.done.wait(1.0):
+                pass
+        except (KeyboardInterrupt, _Stop):
+            pass
+        finally:
+            runner.stopping.set()
+            _pause_schedules(deployment_id)
+            if runner.current is not None:
+                echo(f"Waiting up to {drain_timeout:.0f}s for 1 ingest run(s) in progress to finish "
+                     "(Ctrl-C or SIGTERM again stops it now) ...")
+                deadline = time.monotonic() + drain_timeout
+                try:
+                    while runner.current is not None and time.monotonic() < deadline:
+                        time.sleep(0.2)
+                except (KeyboardInterrupt, _Stop):
+                    pass
+                if runner.current is not None:
+                    runner.crash_current("corpus serve stopped before the run finished")
+                    abandoned_runs.append(str(runner.current.id))
+                    echo("Stopped 1 unfinished ingest run(s); the next run picks up what they left.")
+    if runner.error is not None and not isinstance(runner.error, (KeyboardInterrupt, _Stop)):
+        raise runner.error
+
+
+abandoned_runs: list[str] = []  # runs left in progress at stop: their threads must not hold up our exit
+
+
+def _pause_schedules(deployment_id: Any) -> None:
+    """As Prefect's runner does on stop: no schedule fires while nobody serves the deployment."""
+    from prefect.client.orchestration import get_client
+
+    with suppress(Exception), get_client(sync_client=True) as client:
+        deployment = client.read_deployment(deployment_id)
+        for schedule in deployment.schedules or []:
+            client.update_deployment_schedule(deployment_id, schedule.id, active=False)
 
 
 def serve(home: str | None, cron: str = DEFAULT_CRON, inbox: str | None = None, port: int | None = None,
@@ -295,6 +459,8 @@ def serve(home: str | None, cron: str = DEFAULT_CRON, inbox: str | None = None, 
                         "or unset PREFECT_API_URL and corpus serve starts one of its own.")
                 echo(f"Serving {FLOW_NAME}/{DEPLOYMENT_NAME} on '{cron}' against PREFECT_API_URL={api_url}")
                 echo(f"Prefect UI: {PREFECT_UI_URL.value() or api_url.removesuffix('/api')}")
+                # `corpus add --now` finds this server through PREFECT_API_URL (no serve.json: the home keeps
+                # no Prefect state when the server is someone else's)
                 _serve_until_stopped(cron, params, None, echo, drain_timeout)
                 return
             state_dir = Path(params["home"]) / "prefect"
@@ -307,10 +473,19 @@ def serve(home: str | None, cron: str = DEFAULT_CRON, inbox: str | None = None, 
                      "Ctrl-C stops the runner and the server.")
                 watchdog = _ServerWatchdog(server)
                 watchdog.start()
-                _serve_until_stopped(cron, params, server.api_url, echo, drain_timeout)
+                write_serve_file(Path(params["home"]), server.api_url)  # `corpus add --now` finds us there
+                try:
+                    _serve_until_stopped(cron, params, server.api_url, echo, drain_timeout)
+                finally:
+                    remove_serve_file(Path(params["home"]))
                 echo("Stopping the Prefect server ...")
         except _Stop:
             echo("SIGTERM received; stopped.")
+    if abandoned_runs:
+        # the abandoned run's threads (Prefect's task runner) would keep the interpreter from exiting
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0 if watchdog is None or watchdog.exit_code is None else 1)
     if watchdog is not None and watchdog.exit_code is not None:
         raise ServerStartError(
             f"the Prefect server exited on its own with code {watchdog.exit_code}, so serving stopped "
@@ -342,17 +517,13 @@ class _ServerWatchdog(threading.Thread):
 def _serve_until_stopped(cron: str, params: dict[str, Any], api_url: str | None, echo: Callable[[str], None],
                          drain_timeout: float) -> None:
     try:
-        serve_deployment(cron, params, api_url)
-    except SystemExit as exc:
-        # Prefect's runner answers SIGTERM with sys.exit(0) after pausing the schedule; that is a clean stop
-        if exc.code not in (0, None):
-            raise
+        serve_deployment(cron, params, api_url, echo, drain_timeout)
     except KeyboardInterrupt:
         pass
     finally:
         if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, _raise_stop)  # the runner's handler would try to stop it again
-        drain_flow_runs(drain_timeout, echo)
+            signal.signal(signal.SIGTERM, _raise_stop)
+        drain_flow_runs(drain_timeout, echo)  # any child process a run left (none with in-process runs)
 
 
 def drain_flow_runs(timeout: float, echo: Callable[[str], None] = print) -> int:

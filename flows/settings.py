@@ -65,6 +65,9 @@ class Settings:
     dask_address: str | None = None  # `--dask` on this cluster; None = local worker processes
     fetch_allow_private: bool = False  # `corpus add URL` may fetch loopback and private addresses
     server_start_timeout: float = 60.0  # seconds `corpus serve` waits for its Prefect server's /api/health
+    runner: str | None = None  # thread|process|dask|auto for `corpus ingest` with no --runner (None = auto)
+    no_server: bool = False  # `corpus add --now` runs locally even when `corpus serve` serves the home
+    serve_poll: float = 0.5  # seconds between `corpus serve`'s looks for due runs
 
     @classmethod
     def from_env(cls, home: str | os.PathLike[str] | None = None, **overrides) -> Settings:
@@ -87,6 +90,9 @@ class Settings:
             dask_address=os.environ.get("CORPUS_DASK_ADDRESS", "").strip() or None,
             fetch_allow_private=_env_bool("CORPUS_FETCH_ALLOW_PRIVATE"),
             server_start_timeout=_env_float("CORPUS_SERVER_START_TIMEOUT", 60.0),
+            runner=os.environ.get("CORPUS_RUNNER", "").strip() or None,
+            no_server=_env_bool("CORPUS_NO_SERVER"),
+            serve_poll=max(0.05, _env_float("CORPUS_SERVE_POLL", 0.5)),
         )
         overrides = {k: v for k, v in overrides.items() if v is not None}
         if base.batch_size < 1 or overrides.get("batch_size", 1) < 1:

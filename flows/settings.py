@@ -1,7 +1,8 @@
 """One settings object, read from CORPUS_* environment variables; CLI flags override it.
 
 Every CORPUS_* variable a run, a fetch or a server start is tuned by is read here and nowhere else,
-except three read before any settings exist: CORPUS_HOME (warehouse/paths.py, which resolves the home),
+except those read before any settings exist: CORPUS_HOME and CORPUS_CATALOG (warehouse/paths.py, which
+resolves the home and where its catalog lives, for readers and writers alike),
 CORPUS_LOG_LEVEL (the CLI's console logging, set up before a command runs) and CORPUS_NO_WATCHDOG and
 CORPUS_RUN_TOKEN (flows/guard.py, in the watchdog process).
 """

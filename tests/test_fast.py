@@ -95,12 +95,15 @@ def test_small_runs_stay_on_threads_large_ones_use_processes(monkeypatch):
     assert choose_runner(None, 12_000, 20_000, cores=2).name == "thread"  # one batch: nothing to overlap
 
 
-def test_an_explicit_runner_wins(monkeypatch):
+def test_an_explicit_runner_wins(monkeypatch, tmp_path):
+    from flows.settings import Settings
+
     monkeypatch.delenv("CORPUS_RUNNER", raising=False)
     assert choose_runner("thread", 100_000, 1000, cores=2).name == "thread"
     assert choose_runner("process", 1, 1000, cores=2).name == "process"
-    monkeypatch.setenv("CORPUS_RUNNER", "process")
-    assert choose_runner(None, 1, 1000, cores=2).name == "process"
+    assert Settings.from_env(tmp_path).runner is None
+    monkeypatch.setenv("CORPUS_RUNNER", "process")  # Settings owns the variable; run_ingest passes it on
+    assert choose_runner(Settings.from_env(tmp_path).runner, 1, 1000, cores=2).name == "process"
     with pytest.raises(RunnerError, match="thread, process, dask"):
         choose_runner("fibers", 1, 1000)
 

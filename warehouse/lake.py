@@ -99,9 +99,10 @@ class Catalog:
         return re.sub(r"password=\S+", "password=***", self.target)
 
 
-def catalog_for(home: Path, data_path: Path) -> Catalog:
-    """CORPUS_CATALOG (a postgresql:// URL, or a file path relative to the home), else HOME/corpus.duckdb."""
-    spec = os.environ.get("CORPUS_CATALOG", "").strip()
+def catalog_for(home: Path, data_path: Path, spec: str = "") -> Catalog:
+    """`spec` (CORPUS_CATALOG, read by warehouse.paths: a postgresql:// URL, or a file path relative to the
+    home), else HOME/corpus.duckdb."""
+    spec = spec.strip()
     if spec.startswith(("postgresql://", "postgres://")):
         return Catalog("postgres", _pg_conninfo(spec), data_path)
     if spec.startswith("postgres:"):

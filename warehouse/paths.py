@@ -38,7 +38,8 @@ class HomeLayout:
         """The DuckLake catalog (HOME/corpus.duckdb, or CORPUS_CATALOG: another file or PostgreSQL)."""
         from warehouse.lake import catalog_for
 
-        return catalog_for(self.home, self.lake)
+        # like CORPUS_HOME, a location the warehouse resolves itself (readers and writers, with or without Settings)
+        return catalog_for(self.home, self.lake, os.environ.get("CORPUS_CATALOG", ""))
 
     @property
     def db(self) -> Path:

@@ -160,7 +160,8 @@ def test_settings_own_every_corpus_variable() -> None:
     import re
 
     repo = Path(__file__).resolve().parents[1]
-    allowed = {("warehouse/paths.py", "CORPUS_HOME"), ("warehouse/paths.py", "CORPUS_CATALOG"), ("flows/cli.py", "CORPUS_LOG_LEVEL"),
+    allowed = {("warehouse/paths.py", "CORPUS_HOME"), ("warehouse/paths.py", "CORPUS_CATALOG"),
+               ("flows/cli.py", "CORPUS_LOG_LEVEL"),
                ("flows/guard.py", "CORPUS_NO_WATCHDOG"), ("flows/guard.py", "CORPUS_RUN_TOKEN")}
     read = re.compile(r"environ(?:\.get)?[\[(]\s*[\"'](CORPUS_[A-Z_]+)")
     found = set()

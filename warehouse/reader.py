@@ -224,13 +224,13 @@ def resolve_as_of(layout: HomeLayout, as_of: str | None) -> int | None:
     try:
         when = dt.datetime.fromisoformat(as_of)
     except ValueError:
-        raise WarehouseError(
+        raise RefusedQuery(
             f"--as-of {as_of!r} is neither a run id (see `corpus runs`) nor a timestamp (2026-01-31T12:00)"
         ) from None
     when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when
     before = [sid for sid, t, _, _ in rows if t <= when]
     if not before:
-        raise WarehouseError(f"the corpus has no snapshot before {as_of}")
+        raise RefusedQuery(f"the corpus has no snapshot before {as_of}")
     return max(before)
 
 

@@ -187,3 +187,31 @@ def test_a_schema_3_home_is_migrated_by_the_next_run_and_by_corpus_migrate(tmp_p
     assert "already at schema version 4" in proc.stdout
     proc = run_cli(["ingest", "--inbox", str(SAMPLES)], dict(cli_env, CORPUS_HOME=str(homes[0])))
     assert "0 new" in proc.stdout and "5 duplicate" in proc.stdout, proc.stdout
+
+
+def test_a_large_corpus_rebuilds_its_search_index_in_a_detached_process(tmp_path, two_runs, monkeypatch):
+    """Above SYNC_MAX_ARTICLES the run does not wait for the fts rebuild (a minute per 100k articles): a
+    detached process rebuilds it from a copy of the catalog, and the index then holds every article."""
+    import shutil
+    import time
+
+    import duckdb
+
+    from warehouse import Warehouse, search
+
+    home = tmp_path / "home"
+    shutil.copytree(two_runs[0], home)
+    (home / "search.duckdb").unlink()
+    monkeypatch.setattr(search, "SYNC_MAX_ARTICLES", 1)
+    with Warehouse(home).writer() as w:
+        assert w.refresh_search(force=True) is None  # handed off, not built here
+    deadline = time.monotonic() + 120
+    log = home / "search.log"
+    while time.monotonic() < deadline and "rebuilds:" not in (log.read_text() if log.exists() else ""):
+        time.sleep(0.2)  # the process prints its line once the new index is in place
+    con = duckdb.connect(str(home / "search.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM docs").fetchone()[0] == 5
+    finally:
+        con.close()
+    assert "rebuilds: 1" in (home / "search.log").read_text()

@@ -1,8 +1,13 @@
 """Full-text search (BM25, DuckDB's fts extension) over article titles and clean text.
 
 An fts index lives in a DuckDB database, not in DuckLake, so the home keeps a derived
-`search.duckdb`: the writer rebuilds it at the end of each run that landed articles (and whenever it
-is missing), from the lake's current snapshot. It holds the text it indexes, so a search never
+`search.duckdb`: it is rebuilt at the end of each run that landed articles (and whenever it is
+missing), from the lake's current snapshot. DuckDB's fts index cannot be updated in place and a
+rebuild costs about a minute per 100k articles, so above `SYNC_MAX_ARTICLES` the run does not wait
+for it: a detached process (`python -m warehouse.search HOME`) rebuilds it from a private copy of the
+catalog, one at a time per home (`HOME/.search.lock`; a run that ends meanwhile leaves
+`HOME/.search.stale` and the rebuild goes round once more). Until it finishes, search answers from the
+previous index; its log is `HOME/search.log`. It holds the text it indexes, so a search never
 touches the lake or its catalog; deleting the file is safe (the next run, or `corpus search`
 itself, builds it again). The writer builds the new index under a temporary name and renames it over
 the old one: a search running meanwhile keeps reading the old file.
@@ -13,6 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,6 +31,7 @@ from warehouse import lake as lk
 from warehouse.paths import HomeLayout
 
 SNIPPET_CHARS = 220
+SYNC_MAX_ARTICLES = 5000  # up to this many articles a run rebuilds the index itself (a few seconds)
 
 
 def build_index(layout: HomeLayout, con: duckdb.DuckDBPyConnection, lake_name: str) -> int:
@@ -56,22 +65,57 @@ def build_index(layout: HomeLayout, con: duckdb.DuckDBPyConnection, lake_name: s
     return n
 
 
-def _ensure_index(home: Path) -> Path:
-    layout = HomeLayout(home)
-    if layout.search_db.exists():
-        return layout.search_db
+def _build_from_copy(layout: HomeLayout) -> int:
+    """Build the index from a private copy of the catalog: never blocks (nor waits for) a writer."""
     from warehouse.reader import open_lake_copy
 
     con, tmp = open_lake_copy(layout)
     try:
         con.execute("SET temp_directory = " + lk.sql_str(str(tmp)))
-        build_index(layout, con, lk.LAKE)
+        return build_index(layout, con, lk.LAKE)
     finally:
         con.close()
-        import shutil
-
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _ensure_index(home: Path) -> Path:
+    layout = HomeLayout(home)
+    if not layout.search_db.exists():
+        _build_from_copy(layout)
     return layout.search_db
+
+
+def _stale_marker(layout: HomeLayout) -> Path:
+    return layout.home / ".search.stale"
+
+
+def refresh_in_background(layout: HomeLayout) -> None:
+    """Start a detached rebuild of the index and return at once (see the module docstring)."""
+    _stale_marker(layout).touch()
+    env = {k: v for k, v in os.environ.items() if k != "CORPUS_RUN_TOKEN"}  # not a child the watchdog ends
+    with open(layout.home / "search.log", "ab") as log:
+        subprocess.Popen(  # our own module, by the running interpreter, no shell
+            [sys.executable, "-m", "warehouse.search", str(layout.home)], stdin=subprocess.DEVNULL, stdout=log,
+            stderr=log, env=env, start_new_session=True, close_fds=True)
+
+
+def rebuild_while_stale(home: Path) -> int:
+    """Rebuild until no run has asked for another; 0 when another process is already at it (it goes
+    round again for us: we leave the stale marker). Returns the rebuilds done."""
+    from filelock import FileLock, Timeout
+
+    layout = HomeLayout(home)
+    marker = _stale_marker(layout)
+    try:
+        with FileLock(str(layout.home / ".search.lock"), timeout=0):
+            done = 0
+            while marker.exists():
+                marker.unlink(missing_ok=True)
+                _build_from_copy(layout)
+                done += 1
+            return done
+    except Timeout:
+        return 0
 
 
 def _terms(query: str) -> list[str]:
@@ -123,3 +167,8 @@ def search(home: Path, query: str, entity: str | None = None, since: str | None 
          "score": float(score), "snippet": snippet(text, query)}
         for aid, title, outlet, published, text, score in rows
     ]
+
+
+if __name__ == "__main__":  # the detached rebuild started by refresh_in_background
+    print(f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} rebuilds: {rebuild_while_stale(Path(sys.argv[1]))}",
+          flush=True)

@@ -769,13 +769,18 @@ class WarehouseWriter:
             con.execute("COMMIT")
 
     def refresh_search(self, force: bool = False) -> int | None:
-        """Rebuild HOME/search.duckdb (fts) from the current snapshot; None when nothing asked for it."""
-        from warehouse.search import build_index
+        """Rebuild HOME/search.duckdb (fts) from the current snapshot: here when the corpus is small, else
+        in a detached process (None then, and when nothing asked for it). See warehouse/search.py."""
+        from warehouse import search
 
         if not force and self.layout.search_db.exists():
             return None
         with self.connect() as con:
-            return build_index(self.layout, con, self.session.name)
+            n = con.execute(f"SELECT count(*) FROM {self.session.name}.articles").fetchone()[0]
+            if n <= search.SYNC_MAX_ARTICLES:
+                return search.build_index(self.layout, con, self.session.name)
+        search.refresh_in_background(self.layout)
+        return None
 
     # ---- snapshots -------------------------------------------------------------------------
     def snapshots(self) -> list[tuple]:

@@ -13,28 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BIN, copy_samples, run_cli
-
-
-def _home_processes(home: Path) -> list:
-    import psutil
-
-    found = []
-    for p in psutil.process_iter(["pid"]):
-        try:
-            if p.environ().get("CORPUS_HOME") == str(home):
-                found.append(p)
-        except (psutil.Error, OSError):
-            continue
-    return found
-
-
-def _wait_gone(home: Path, timeout: float = 30) -> list:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _home_processes(home):
-            return []
-        time.sleep(0.3)
-    return [(p.pid, " ".join(p.cmdline())[:120]) for p in _home_processes(home)]
+from tests.test_reliability import _home_processes, _wait_gone
 
 
 @pytest.mark.slow
@@ -63,7 +42,7 @@ def test_kill_nine_of_corpus_serve_leaves_no_server(tmp_path: Path) -> None:
         assert len(_home_processes(home)) >= 2  # serve, its server (and the watchdog)
         os.kill(serve.pid, signal.SIGKILL)
         serve.wait()
-        assert _wait_gone(home) == [], "processes outlived the killed `corpus serve`"
+        assert _wait_gone(home, 30) == [], "processes outlived the killed `corpus serve`"
         with socket.socket() as s:
             s.settimeout(1)
             assert s.connect_ex(("127.0.0.1", port)) != 0, "the server still listens"

@@ -635,15 +635,19 @@ def _is_site(name: str, sites: set[str]) -> bool:
 _ISO_OFFSET = re.compile(r"T(\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?")
 
 
-def _parse_iso(value: str) -> dt.date | None:
-    """The day of an ISO date or timestamp, as written (the publisher's local day)."""
-    m = _ISO_DATE.search(value)
+def _ymd(m: re.Match[str] | None) -> dt.date | None:
+    """The date of a match whose groups 1-3 are year, month and day; None when absent or impossible."""
     if not m:
         return None
     try:
         return dt.date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError:
         return None
+
+
+def _parse_iso(value: str) -> dt.date | None:
+    """The day of an ISO date or timestamp, as written (the publisher's local day)."""
+    return _ymd(_ISO_DATE.search(value))
 
 
 def _moment(value: str) -> dt.datetime | None:
@@ -678,13 +682,7 @@ def url_date(url: str | None) -> dt.date | None:
     if not url:
         return None
     path = urlsplit(url).path
-    m = _URL_DATE.search(path) or _URL_DATE8.search(path)
-    if not m:
-        return None
-    try:
-        return dt.date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
-        return None
+    return _ymd(_URL_DATE.search(path) or _URL_DATE8.search(path))
 
 
 def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any = None) -> dt.date | None:

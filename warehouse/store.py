@@ -397,9 +397,7 @@ class WarehouseWriter:
         """
         created = self.created_at()
         with self.connect() as con:
-            n_known = sum(con.execute(
-                f"SELECT count(*) FROM ducklake_list_files('{self.session.name}', ?)", [t]).fetchone()[0]
-                for t in LAKE_SCHEMAS)
+            n_known = sum(_file_count(con, self.session.name, t) for t in LAKE_SCHEMAS)
             if n_known == 0:  # an empty or new catalog names no file: it deletes none (issue 17 item 2)
                 return [], []
             rows = con.execute(
@@ -698,15 +696,12 @@ class WarehouseWriter:
     def file_counts(self) -> dict[str, int]:
         """How many data files each lake table reads now."""
         with self.connect() as con:
-            return {t: con.execute(
-                f"SELECT count(*) FROM ducklake_list_files('{self.session.name}', '{t}')").fetchone()[0]
-                for t in ALL_TABLES}
+            return {t: _file_count(con, self.session.name, t) for t in ALL_TABLES}
 
     def live_file_count(self, table: str) -> int:
         """How many data files a table reads now."""
         with self.connect() as con:
-            return con.execute(
-                f"SELECT count(*) FROM ducklake_list_files('{self.session.name}', ?)", [table]).fetchone()[0]
+            return _file_count(con, self.session.name, table)
 
     def compact(self, run_id: str, tables: Sequence[str] = ("articles", "mentions", "removed_spans"),
                 rows_per_file: int = 20_000, keep_days: float | None = None) -> dict[str, tuple[int, int]]:
@@ -787,6 +782,11 @@ class WarehouseWriter:
         """(snapshot_id, snapshot_time, commit_message, run_id) of every kept snapshot."""
         with self.connect() as con:
             return _snapshot_rows(con, self.session.name)
+
+
+def _file_count(con, lake: str, table: str) -> int:
+    """How many data files `table` of the attached lake `lake` reads now."""
+    return con.execute(f"SELECT count(*) FROM ducklake_list_files('{lake}', ?)", [table]).fetchone()[0]
 
 
 def _snapshot_rows(con, name: str) -> list[tuple]:

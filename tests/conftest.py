@@ -113,3 +113,19 @@ def copy_samples(dest: Path) -> Path:
     for f in SAMPLES.iterdir():
         shutil.copy(f, dest / f.name)
     return dest
+
+
+@pytest.fixture(scope="module")
+def linker():
+    """The name linker on the packaged gazetteer (a module may define its own)."""
+    from transforms.names import Linker, load_gazetteer
+
+    return Linker(load_gazetteer())
+
+
+def link_pairs(linker, text: str) -> list[tuple[str, str]]:
+    """(surface, entity id) of each mention `linker` finds in `text`, checking every offset on the way."""
+    ms = linker.link(text)
+    for m in ms:
+        assert text[m.start : m.end] == m.surface
+    return [(m.surface, m.entity_id) for m in ms]

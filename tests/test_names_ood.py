@@ -10,21 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import link_pairs
 from transforms.names import Linker, load_gazetteer
 from transforms.names.gazetteer import GazetteerError
-
-
-@pytest.fixture(scope="module")
-def linker() -> Linker:
-    return Linker(load_gazetteer())
-
-
-def _links(linker: Linker, text: str) -> list[tuple[str, str]]:
-    ms = linker.link(text)
-    for m in ms:
-        assert text[m.start : m.end] == m.surface
-    return [(m.surface, m.entity_id) for m in ms]
-
 
 # ---------------------------------------------------------------- weak forms need topical support
 
@@ -71,29 +59,29 @@ WEAK = [
 def test_weak_forms_link_only_with_topical_support(
     linker: Linker, off_topic: str, on_topic: str, link: tuple[str, str]
 ) -> None:
-    assert _links(linker, off_topic) == []
-    assert link in _links(linker, on_topic)
+    assert link_pairs(linker, off_topic) == []
+    assert link in link_pairs(linker, on_topic)
 
 
 def test_a_non_regional_entity_gives_no_support(linker: Linker) -> None:
     # Donald Trump and the United Nations are named in full, but they say nothing about Iraq
     text = "Donald Trump spoke at the United Nations. Later the AQI index in New York rose."
-    assert ("AQI", "al-qaeda-in-iraq") not in _links(linker, text)
+    assert ("AQI", "al-qaeda-in-iraq") not in link_pairs(linker, text)
 
 
 def test_a_weak_place_name_before_a_surname_is_a_given_name(linker: Linker) -> None:
     # even in an article about Iraq, "Hilla" followed by a surname is a person
     text = "The photographs of Baghdad were shown beside prints by Hilla Becher."
-    assert ("Hilla", "hillah") not in _links(linker, text)
+    assert ("Hilla", "hillah") not in link_pairs(linker, text)
     text = "Fighting spread to Hilla City and to the roads out of Baghdad."
-    assert ("Hilla", "hillah") in _links(linker, text)
+    assert ("Hilla", "hillah") in link_pairs(linker, text)
 
 
 def test_a_short_acronym_links_after_its_own_full_name(linker: Linker) -> None:
     # no regional support, but the full name of the same organisation came first
     text = "The United Nations met in Geneva. Later the UN said food prices rose."
-    assert _links(linker, text) == [("United Nations", "united-nations"), ("UN", "united-nations")]
-    assert _links(linker, "Later the UN said food prices rose in Geneva.") == []
+    assert link_pairs(linker, text) == [("United Nations", "united-nations"), ("UN", "united-nations")]
+    assert link_pairs(linker, "Later the UN said food prices rose in Geneva.") == []
 
 
 def test_a_title_sees_the_support_of_its_body(linker: Linker) -> None:
@@ -107,35 +95,35 @@ def test_a_title_sees_the_support_of_its_body(linker: Linker) -> None:
 
 def test_a_respelt_surname_alone_needs_the_full_name(linker: Linker) -> None:
     # an ordinary word whose skeleton is a surname's: only after the full name
-    assert _links(linker, "Sadly, the ferry was cancelled and we stayed another night.") == []
-    assert _links(linker, "The old demo used a Shader pipeline that no longer compiles.") == []
+    assert link_pairs(linker, "Sadly, the ferry was cancelled and we stayed another night.") == []
+    assert link_pairs(linker, "The old demo used a Shader pipeline that no longer compiles.") == []
     # a respelling right after the full name still links
     text = "Qasem Soleimani arrived. Later Solaimani met the commanders."
-    assert ("Solaimani", "qasem-soleimani") in _links(linker, text)
+    assert ("Solaimani", "qasem-soleimani") in link_pairs(linker, text)
 
 
 def test_a_regional_surname_alone_needs_topical_support(linker: Linker) -> None:
-    assert _links(linker, "The film follows Souleymane, a courier who delivers meals in Paris.") == []
-    assert ("Soleimani", "qasem-soleimani") in _links(linker, "Soleimani was killed near Baghdad airport.")
+    assert link_pairs(linker, "The film follows Souleymane, a courier who delivers meals in Paris.") == []
+    assert ("Soleimani", "qasem-soleimani") in link_pairs(linker, "Soleimani was killed near Baghdad airport.")
     # the surname of a figure not tied to the region needs no support
-    assert _links(linker, "President Trump said he would meet the governors.") == [("Trump", "donald-trump")]
+    assert link_pairs(linker, "President Trump said he would meet the governors.") == [("Trump", "donald-trump")]
 
 
 # ---------------------------------------------------------------- things named after an entity
 
 
 def test_a_programme_named_after_a_person_is_not_the_person(linker: Linker) -> None:
-    assert _links(linker, "Savers can open Trump Accounts for their children from July.") == []
+    assert link_pairs(linker, "Savers can open Trump Accounts for their children from July.") == []
     text = "Donald Trump spoke on Monday. Trump said savers would get new accounts."
-    assert _links(linker, text) == [("Donald Trump", "donald-trump"), ("Trump", "donald-trump")]
+    assert link_pairs(linker, text) == [("Donald Trump", "donald-trump"), ("Trump", "donald-trump")]
 
 
 def test_a_foundation_named_after_an_acronym_is_not_the_organisation(linker: Linker) -> None:
     text = "A grant from the UN Foundation paid for the clinic in Baghdad."
-    assert ("UN", "united-nations") not in _links(linker, text)
+    assert ("UN", "united-nations") not in link_pairs(linker, text)
     # a unit of the organisation still names it
     text = "Kata'ib Hezbollah and the PMF Brigade 30 held the road to Baghdad."
-    assert ("PMF", "popular-mobilization-forces") in _links(linker, text)
+    assert ("PMF", "popular-mobilization-forces") in link_pairs(linker, text)
 
 
 # ---------------------------------------------------------------- gazetteer keys

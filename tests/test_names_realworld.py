@@ -10,24 +10,13 @@ import time
 
 import pytest
 
-from transforms.names import Linker, load_gazetteer
+from tests.conftest import link_pairs
+from transforms.names import Linker
 from transforms.names.skeleton import convention_variant, skeleton_key
 
 
-@pytest.fixture(scope="module")
-def linker() -> Linker:
-    return Linker(load_gazetteer())
-
-
-def _links(linker: Linker, text: str) -> list[tuple[str, str]]:
-    ms = linker.link(text)
-    for m in ms:
-        assert text[m.start : m.end] == m.surface
-    return [(m.surface, m.entity_id) for m in ms]
-
-
 def _ids(linker: Linker, text: str) -> list[str]:
-    return [e for _, e in _links(linker, text)]
+    return [e for _, e in link_pairs(linker, text)]
 
 
 # ---------------------------------------------------------------- blocked next word (item 6)
@@ -149,7 +138,7 @@ NATIONAL = [
 
 @pytest.mark.parametrize(("text", "eid"), NATIONAL)
 def test_national_spellings_link(linker: Linker, text: str, eid: str) -> None:
-    assert eid in _ids(linker, text), _links(linker, text)
+    assert eid in _ids(linker, text), link_pairs(linker, text)
 
 
 # spellings that look like one of the rewrites but are other names or plain words: must NOT link
@@ -173,7 +162,7 @@ NATIONAL_COUNTER = [
 
 @pytest.mark.parametrize("text", NATIONAL_COUNTER)
 def test_national_look_alikes_do_not_link(linker: Linker, text: str) -> None:
-    assert _links(linker, text) == []
+    assert link_pairs(linker, text) == []
 
 
 # ---------------------------------------------------------------- morphology (item 3)
@@ -198,7 +187,7 @@ MORPHOLOGY = [
 
 @pytest.mark.parametrize(("text", "surface"), MORPHOLOGY)
 def test_inflected_names_link_with_the_name_as_surface(linker: Linker, text: str, surface: str) -> None:
-    assert surface in [s for s, _ in _links(linker, text)], _links(linker, text)
+    assert surface in [s for s, _ in link_pairs(linker, text)], link_pairs(linker, text)
 
 
 def test_kataib_apostrophe_is_not_a_turkish_suffix(linker: Linker) -> None:
@@ -218,7 +207,7 @@ ARTEFACTS = [
 
 @pytest.mark.parametrize(("text", "eid", "surface"), ARTEFACTS)
 def test_scrape_artefacts_link(linker: Linker, text: str, eid: str, surface: str) -> None:
-    assert (surface, eid) in _links(linker, text)
+    assert (surface, eid) in link_pairs(linker, text)
 
 
 ARTEFACT_COUNTER = [
@@ -231,7 +220,7 @@ ARTEFACT_COUNTER = [
 
 @pytest.mark.parametrize("text", ARTEFACT_COUNTER)
 def test_scrape_artefact_guards(linker: Linker, text: str) -> None:
-    assert _links(linker, text) == []
+    assert link_pairs(linker, text) == []
 
 
 # ---------------------------------------------------------------- in-article aliasing (item 5)
@@ -239,13 +228,13 @@ def test_scrape_artefact_guards(linker: Linker, text: str) -> None:
 
 def test_given_name_links_only_after_the_full_name(linker: Linker) -> None:
     text = "Qais spoke first. Then Qais al-Khazali arrived, and Qais said the talks were over."
-    got = _links(linker, text)
+    got = link_pairs(linker, text)
     assert got == [("Qais al-Khazali", "qais-al-khazali"), ("Qais", "qais-al-khazali")]
 
 
 def test_given_name_followed_by_another_surname_is_someone_else(linker: Linker) -> None:
     text = "Christopher Stevens arrived. Chris Miller, his deputy, and Chris left later."
-    assert [s for s, _ in _links(linker, text)] == ["Christopher Stevens", "Chris"]
+    assert [s for s, _ in link_pairs(linker, text)] == ["Christopher Stevens", "Chris"]
 
 
 def test_ambiguous_surname_needs_a_full_name_or_a_title(linker: Linker) -> None:

@@ -360,6 +360,10 @@ class WarehouseWriter:
                     con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
             if not con.execute("SELECT 1 FROM _meta WHERE key = 'created_at'").fetchone():
                 con.execute("INSERT INTO _meta VALUES ('created_at', ?)", [utcnow().isoformat()])
+            if not cat.is_file and not con.execute("SELECT 1 FROM _meta WHERE key = 'last_landing'").fetchone():
+                # landings on a shared catalog conflict by deleting this row: it must exist before the first
+                # one, or two first landings both delete nothing, both commit, and land the same article twice
+                con.execute("INSERT INTO _meta VALUES ('last_landing', '')")
             if cat.is_file:  # one writer per home: a run still `running` was killed
                 con.execute(
                     "UPDATE runs SET status = 'crashed', finished_at = coalesce(finished_at, ?) "

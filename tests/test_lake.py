@@ -215,3 +215,22 @@ def test_a_large_corpus_rebuilds_its_search_index_in_a_detached_process(tmp_path
     finally:
         con.close()
     assert "rebuilds: 1" in (home / "search.log").read_text()
+
+
+def test_readers_leave_no_temporary_folder_behind(two_runs, tmp_path, monkeypatch):
+    """Every reader (a query connection, the runs listing) cleans up the folder its catalog copy used."""
+    import tempfile
+
+    from flows.ops import runs
+
+    home, _, _ = two_runs
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    con = connect_readonly(home)
+    try:
+        assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 5
+    finally:
+        con.close()
+    assert runs(str(home))
+    assert list(scratch.iterdir()) == []

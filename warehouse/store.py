@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -221,7 +222,9 @@ def connect_readonly(home: str | os.PathLike[str] | None = None, wait_seconds: f
     from warehouse.reader import open_lake_copy
 
     layout = HomeLayout(resolve_home(home))
-    con, _tmp = open_lake_copy(layout, wait_seconds=wait_seconds, as_of=as_of)
+    con, tmp = open_lake_copy(layout, wait_seconds=wait_seconds, as_of=as_of)
+    # the catalog copy is already unlinked (DuckDB holds it open) and no temp_directory points here
+    shutil.rmtree(tmp, ignore_errors=True)
     return con
 
 

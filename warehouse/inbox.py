@@ -11,6 +11,7 @@ import errno
 import os
 import re
 import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,35 @@ class Refusal:
     content_sha256: str | None = None
 
 
+def _entries(folder: str) -> list[os.DirEntry]:
+    with os.scandir(folder) as it:
+        return sorted(it, key=lambda e: e.name)
+
+
+def _walk(top: str, on_error: Callable[[str, OSError], None] | None = None
+          ) -> Iterator[tuple[str, str, int, list[os.DirEntry], list[tuple[str, str, int]]]]:
+    """Walk folders iteratively (no recursion limit), top-down and sorted by name, like `os.walk`.
+
+    Yields (folder path, relative name, depth, entries, descend): the caller appends to `descend` the
+    (path, relative name, depth) of the subfolders to walk next. A folder that cannot be listed is passed
+    to `on_error` (relative name, error) and skipped; one that vanished is skipped silently.
+    """
+    stack: list[tuple[str, str, int]] = [(top, "", 0)]
+    while stack:
+        folder, rel, depth = stack.pop()
+        try:
+            entries = _entries(folder)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            if on_error is not None:
+                on_error(rel, exc)
+            continue
+        descend: list[tuple[str, str, int]] = []
+        yield folder, rel, depth, entries, descend
+        stack.extend(reversed(descend))
+
+
 def scan_inbox(inbox: Path, max_depth: int = MAX_DEPTH) -> tuple[list[InboxItem], list[Refusal]]:
     """Every regular file under the inbox, sorted; anything else gets a refusal (a quarantine row).
 
@@ -72,26 +102,18 @@ def scan_inbox(inbox: Path, max_depth: int = MAX_DEPTH) -> tuple[list[InboxItem]
     if not inbox.exists():
         return items, refusals
     root = inbox.resolve()
-    stack: list[tuple[str, str, int]] = [(str(inbox), "", 0)]  # (folder path, relative name, depth)
-    while stack:
-        folder, rel, depth = stack.pop()
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            name = _text_name(rel) or "."
-            refusals.append(Refusal(name, "unreadable", f"cannot list folder {name}: {exc.strerror or exc}"))
-            continue
-        subdirs: list[tuple[str, str, int]] = []
+
+    def unlistable(rel: str, exc: OSError) -> None:
+        name = _text_name(rel) or "."
+        refusals.append(Refusal(name, "unreadable", f"cannot list folder {name}: {exc.strerror or exc}"))
+
+    for folder, rel, depth, entries, subdirs in _walk(str(inbox), unlistable):
         stranded = [e.path for e in entries if e.name.startswith(CONSUMING)]
         if stranded:
             for path in stranded:
                 _recover(path)
             try:
-                with os.scandir(folder) as it:
-                    entries = sorted(it, key=lambda e: e.name)
+                entries = _entries(folder)
             except OSError:
                 entries = []
         for entry in entries:
@@ -143,7 +165,6 @@ def scan_inbox(inbox: Path, max_depth: int = MAX_DEPTH) -> tuple[list[InboxItem]
                 )
                 continue
             items.append(InboxItem(entry.path, name, st.st_size))
-        stack.extend(reversed(subdirs))
     items.sort(key=lambda i: i.name)
     return items, refusals
 
@@ -162,14 +183,7 @@ def ignored_entries(inbox: Path, max_depth: int = MAX_DEPTH) -> list[Ignored]:
     found: list[Ignored] = []
     if not inbox.is_dir():
         return found
-    stack: list[tuple[str, str, int]] = [(str(inbox), "", 0)]
-    while stack:
-        folder, rel, depth = stack.pop()
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError:
-            continue
+    for _folder, rel, depth, entries, descend in _walk(str(inbox)):
         for entry in entries:
             rel_name = f"{rel}/{entry.name}" if rel else entry.name
             name = _text_name(rel_name)
@@ -179,7 +193,7 @@ def ignored_entries(inbox: Path, max_depth: int = MAX_DEPTH) -> list[Ignored]:
                 is_dir = False
             if not entry.name.startswith("."):
                 if is_dir and depth + 1 < max_depth:
-                    stack.append((entry.path, rel_name, depth + 1))
+                    descend.append((entry.path, rel_name, depth + 1))
                 continue
             if not rel and entry.name == REFUSED_DIR and is_dir:
                 try:
@@ -198,19 +212,14 @@ def ignored_entries(inbox: Path, max_depth: int = MAX_DEPTH) -> list[Ignored]:
 
 
 def _count_files(folder: str, max_depth: int) -> int:
-    n, stack = 0, [(folder, 0)]
-    while stack:
-        path, depth = stack.pop()
-        try:
-            with os.scandir(path) as it:
-                for e in it:
-                    if e.is_dir(follow_symlinks=False):
-                        if depth + 1 < max_depth:
-                            stack.append((e.path, depth + 1))
-                    else:
-                        n += 1
-        except OSError:
-            continue
+    n = 0
+    for _path, _rel, depth, entries, descend in _walk(folder):
+        for e in entries:
+            if e.is_dir(follow_symlinks=False):
+                if depth + 1 < max_depth:
+                    descend.append((e.path, "", depth + 1))
+            else:
+                n += 1
     return n
 
 

@@ -258,3 +258,22 @@ def test_residue_whole_text_search_finds_what_the_lines_find(tmp_path) -> None:
         assert results[0] == results[1]
         marked += len(results[0][1])
     assert marked > 20
+
+
+def test_the_near_duplicate_signature_is_the_same_in_every_process():
+    """The paragraph signature must not depend on Python's per-process string hash seed: the same article
+    cleaned by two runs (or two worker processes) must be flagged the same way."""
+    import subprocess
+    import sys
+
+    code = (
+        "from transforms.clean import _Para; from transforms.clean.lines import split_lines;"
+        "line = split_lines('Rain fell on the quiet harbour town all through the long grey night.')[0];"
+        "print(sorted(_Para(line, set()).bits()))"
+    )
+    outs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outs) == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import re
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,9 +255,10 @@ class _Para:
 
     def bits(self) -> set[int]:
         """A 1024-bit signature of the white-space word set, as the set of its bits: shared bits
-        approximate shared words cheaply."""
+        approximate shared words cheaply. CRC-32, not hash(): Python salts str hashes per process, and the
+        same article must be flagged alike in every run and worker."""
         if self._bits is None:
-            self._bits = {hash(word) & 1023 for word in set(self.line.stripped.lower().split())}
+            self._bits = {zlib.crc32(word.encode()) & 1023 for word in set(self.line.stripped.lower().split())}
         return self._bits
 
 

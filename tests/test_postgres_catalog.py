@@ -34,7 +34,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory):
-    """A real PostgreSQL server in a temporary folder (initdb + pg_ctl); yields its connection URL."""
+    """A real PostgreSQL server in a temporary folder (initdb + pg_ctl); yields a function that creates a
+    database on it and returns the database's connection URL (each test its own catalog)."""
     bindir = _pg_bin()
     if bindir is None:
         pytest.skip("no PostgreSQL binaries (initdb, pg_ctl): install the Debian package `postgresql`")
@@ -58,10 +59,13 @@ def postgres(tmp_path_factory):
     subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "server.log"), "-w",
                     "-o", f"-k {sock} -p {port} -c listen_addresses=''", "start"],
                    check=True, capture_output=True, timeout=120)
-    try:
+    def new_database(name: str) -> str:
         subprocess.run([*prefix, str(bindir / "createdb"), "-h", str(sock), "-p", str(port), "-U", "corpus",
-                        "corpus"], check=True, capture_output=True, timeout=60)
-        yield f"postgresql://corpus@/corpus?host={sock}&port={port}"
+                        name], check=True, capture_output=True, timeout=60)
+        return f"postgresql://corpus@/{name}?host={sock}&port={port}"
+
+    try:
+        yield new_database
     finally:
         subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True, timeout=60)
@@ -71,6 +75,7 @@ def postgres(tmp_path_factory):
 def test_two_ingests_at_once_into_one_postgres_catalog(postgres, tmp_path, prefect_server):
     from prefect.settings import PREFECT_API_URL
 
+    catalog = postgres("two_ingests")
     home = tmp_path / "shared_home"
     samples = sorted(SAMPLES.iterdir())
     inboxes = [tmp_path / "in_a", tmp_path / "in_b"]
@@ -81,7 +86,7 @@ def test_two_ingests_at_once_into_one_postgres_catalog(postgres, tmp_path, prefe
             text = f.read_text(encoding="utf-8")
             (inbox / f"{k}_{f.name}").write_text(text + f"\n\nDesk {k} copy {i}.\n", encoding="utf-8")
         shutil.copy(samples[0], inbox / samples[0].name)
-    env = dict(os.environ, CORPUS_HOME=str(home), CORPUS_CATALOG=postgres,
+    env = dict(os.environ, CORPUS_HOME=str(home), CORPUS_CATALOG=catalog,
                PREFECT_API_URL=str(PREFECT_API_URL.value()), CORPUS_NO_WATCHDOG="1")
     procs = [subprocess.Popen([str(BIN / "corpus"), "ingest", "--inbox", str(inbox), "--batch-size", "2"],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -90,7 +95,7 @@ def test_two_ingests_at_once_into_one_postgres_catalog(postgres, tmp_path, prefe
     for p, (_, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-3000:]
     old = os.environ.get("CORPUS_CATALOG")
-    os.environ["CORPUS_CATALOG"] = postgres
+    os.environ["CORPUS_CATALOG"] = catalog
     try:
         con = connect_readonly(home)
         try:
@@ -113,3 +118,31 @@ def test_two_ingests_at_once_into_one_postgres_catalog(postgres, tmp_path, prefe
     assert orphans == 0 and dup_mentions == 0
     assert runs == [("completed", 2)]
     assert not (home / "corpus.duckdb").exists()  # the catalog is in PostgreSQL
+
+
+@pytest.mark.slow
+def test_a_killed_run_on_a_shared_catalog_is_marked_crashed_and_a_live_one_is_not(postgres, tmp_path, monkeypatch):
+    """With a shared catalog another writer's `running` run may be alive: the next writer marks crashed only
+    the runs whose process (on this host) is gone, never a run still going."""
+    from warehouse import Warehouse
+
+    home, catalog = tmp_path / "home", postgres("killed_run")
+    monkeypatch.setenv("CORPUS_CATALOG", catalog)
+    killed = (f"import os\nfrom warehouse import Warehouse\nwith Warehouse({str(home)!r}).writer(60) as w:\n"
+              "    w.start_run('run-killed', None, 'inbox')\n    os._exit(9)\n")
+    proc = subprocess.run([str(BIN / "python"), "-c", killed], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, CORPUS_CATALOG=catalog), cwd=str(Path(__file__).parents[1]))
+    assert proc.returncode == 9, proc.stderr[-2000:]
+    with Warehouse(home).writer(60) as w:
+        w.start_run("run-alive", None, "inbox")  # this process: alive
+    with Warehouse(home).writer(60):  # the next writer
+        pass
+    con = connect_readonly(home)
+    try:
+        status = dict(con.execute("SELECT run_id, status FROM runs").fetchall())
+        owners = [r[0] for r in con.execute("SELECT key FROM _meta WHERE key LIKE 'run_owner:%'").fetchall()]
+    finally:
+        con.close()
+    assert status == {"run-killed": "crashed", "run-alive": "running"}
+    assert owners == ["run_owner:run-alive"]
+

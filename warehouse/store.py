@@ -5,7 +5,9 @@ articles, mentions and removed spans, its quarantine rows and its validation row
 Parquet files, then commits one snapshot naming them. A file written by a killed run is in no
 snapshot: invisible to every reader, deleted by the next writer (only files written since this
 catalog exists: a new or replaced catalog never deletes a lake it does not know, issue 17 item 2).
-A killed run's `runs` row is marked `crashed`.
+A killed run's `runs` row is marked `crashed` by the next writer. With a shared catalog other writers may
+be running, so only runs whose owner (host, PID and the process's start time, kept in `_meta` as
+`run_owner:RUN_ID` while the run lasts) is a process of this host that no longer exists are marked.
 
 One writer at a time per home with the DuckDB-file catalog: a file lock (`CORPUS_HOME/.writer.lock`)
 is held for a whole run, and the catalog is attached only for the milliseconds each step needs, so
@@ -19,6 +21,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import socket
 import threading
 import time
 import uuid
@@ -60,6 +63,36 @@ class CatalogCorrupt(WarehouseError):
     """The catalog exists but is not a readable DuckLake catalog (the CLI exits 4, not 3 = busy)."""
 
     exit_code = 4
+
+
+
+RUN_OWNER = "run_owner:"  # _meta key prefix: the process that owns a running run
+
+
+def _start_ticks(pid: int) -> str | None:
+    """The start time of process `pid` in clock ticks since boot (field 22 of /proc/PID/stat), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2:].split()  # the command name in parentheses may hold spaces
+    return fields[19] if len(fields) > 19 else None
+
+
+def run_owner() -> str:
+    """This process as the owner of a run: host, PID and start time (a reused PID is another process)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_start_ticks(os.getpid()) or ''}"
+
+
+def owner_is_gone(owner: str) -> bool:
+    """Whether the process named by run_owner() certainly no longer exists: it ran on this host, and no
+    process with its PID and start time is alive. A process of another host is never judged gone."""
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    ticks = _start_ticks(int(parts[1]))
+    return ticks is None or (parts[2] != "" and ticks != parts[2])
 
 
 def utcnow() -> dt.datetime:
@@ -367,12 +400,7 @@ class WarehouseWriter:
                 # landings on a shared catalog conflict by deleting this row: it must exist before the first
                 # one, or two first landings both delete nothing, both commit, and land the same article twice
                 con.execute("INSERT INTO _meta VALUES ('last_landing', '')")
-            if cat.is_file:  # one writer per home: a run still `running` was killed
-                con.execute(
-                    "UPDATE runs SET status = 'crashed', finished_at = coalesce(finished_at, ?) "
-                    "WHERE status = 'running'",
-                    [utcnow()],
-                )
+            self._mark_crashed(con, shared=not cat.is_file)
             self._commit_message(con, None, "open")
             con.execute("COMMIT")
             if found != SCHEMA_VERSION:
@@ -381,6 +409,26 @@ class WarehouseWriter:
             tmp.unlink(missing_ok=True)
         self.remove_orphans()
         self.export_sql_views()
+
+    def _mark_crashed(self, con, shared: bool) -> None:
+        """Mark `crashed` the runs still `running` whose process is gone. With the catalog file there is one
+        writer per home, so every such run was killed; with a shared catalog, only those whose owner was a
+        process of this host that no longer exists (see owner_is_gone)."""
+        owners = dict(con.execute(
+            "SELECT substr(key, ?), value FROM _meta WHERE starts_with(key, ?)",
+            [len(RUN_OWNER) + 1, RUN_OWNER]).fetchall())
+        running = [r[0] for r in con.execute("SELECT run_id FROM runs WHERE status = 'running'").fetchall()]
+        dead = [r for r in running if not shared or (r in owners and owner_is_gone(owners[r]))]
+        ended = [r for r in owners if r not in running]  # e.g. a run of code from before owners were kept
+        for run_id in dead:
+            con.execute(
+                "UPDATE runs SET status = 'crashed', finished_at = coalesce(finished_at, ?) "
+                "WHERE run_id = ? AND status = 'running'",
+                [utcnow(), run_id],
+            )
+        for run_id in dead + ended:
+            if run_id in owners:
+                con.execute("DELETE FROM _meta WHERE key = ?", [RUN_OWNER + run_id])
 
     def lake_options(self, con) -> None:
         """The corpus tables always go to Parquet files (DuckLake would inline batches of <= 10 rows into the
@@ -468,6 +516,8 @@ class WarehouseWriter:
                 "n_seen, n_new, n_duplicate, n_quarantined) VALUES (?, ?, 'running', ?, ?, 0, 0, 0, 0)",
                 [run_id, utcnow(), flow_run_name, inbox],
             )
+            con.execute("DELETE FROM _meta WHERE key = ?", [RUN_OWNER + run_id])
+            con.execute("INSERT INTO _meta VALUES (?, ?)", [RUN_OWNER + run_id, run_owner()])
             self._commit_message(con, run_id, "run started")
             con.execute("COMMIT")
 
@@ -479,6 +529,7 @@ class WarehouseWriter:
                 "WHERE run_id = ? AND status = 'running'",
                 [utcnow(), run_id],
             )
+            con.execute("DELETE FROM _meta WHERE key = ?", [RUN_OWNER + run_id])
 
     @_retry_conflicts
     def finish_run(
@@ -506,6 +557,7 @@ class WarehouseWriter:
                     run_id,
                 ],
             )
+            con.execute("DELETE FROM _meta WHERE key = ?", [RUN_OWNER + run_id])
             self._commit_message(con, run_id, f"run {status}")
             con.execute("COMMIT")
 

@@ -8,6 +8,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,19 @@ def test_a_killed_run_on_a_shared_catalog_is_marked_crashed_and_a_live_one_is_no
     assert status == {"run-killed": "crashed", "run-alive": "running"}
     assert owners == ["run_owner:run-alive"]
 
+
+@pytest.mark.slow
+def test_writers_opening_a_new_shared_catalog_at_once_all_get_in(postgres, tmp_path):
+    """The first writers on an empty PostgreSQL catalog each try to create DuckLake's tables; the losers of
+    that race must retry and open the catalog the winner made, not fail (or call it damaged)."""
+    catalog = postgres("first_open")
+    code = ("import sys, time\nfrom warehouse import Warehouse\nt = float(sys.argv[1])\n"
+            "time.sleep(max(0.0, t - time.time()))\n"
+            f"with Warehouse({str(tmp_path / 'home')!r}).writer(60):\n    print('open')\n")
+    start = f"{time.time() + 4:.3f}"  # every process imports first, then all attach at the same moment
+    procs = [subprocess.Popen([str(BIN / "python"), "-c", code, start], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=str(Path(__file__).parents[1]),
+                              env=dict(os.environ, CORPUS_CATALOG=catalog))
+             for _ in range(4)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], [err[-1500:] for _, err in outs]

@@ -162,6 +162,15 @@ def _plain_connect(db: Path, read_only: bool = False, wait_seconds: float = 30.0
 _connect = _plain_connect  # older name (flows/repair.py)
 
 
+def _lost_init_race(exc: BaseException) -> bool:
+    """Whether an ATTACH of a shared catalog failed because another writer was creating DuckLake's tables in
+    the same empty database at that moment: PostgreSQL refuses the second CREATE TABLE with a unique-key
+    violation on its own catalog (pg_type / pg_class). Attaching again finds the tables the winner made."""
+    text = str(exc)
+    return "duplicate key value violates unique constraint" in text and (
+        "pg_type_" in text or "pg_class_" in text or "pg_namespace_" in text)
+
+
 class _Engine:
     """One in-memory DuckDB per process with the extensions loaded (a LOAD costs ~0.1 s; an ATTACH ~5 ms)."""
 
@@ -227,7 +236,7 @@ class LakeSession:
                 db.execute(sql)
                 return
             except duckdb.Error as exc:
-                if not _is_lock_error(exc):
+                if not (_is_lock_error(exc) or (not self.cat.is_file and _lost_init_race(exc))):
                     raise _corrupt(self.cat.describe(), exc) from exc
                 if time.monotonic() > deadline:
                     raise WarehouseError(f"cannot open {self.cat.describe()}: {_first_line(exc)}") from exc

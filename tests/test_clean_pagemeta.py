@@ -445,3 +445,22 @@ def test_an_h1_above_any_copy_of_the_title_stays_the_headline() -> None:
         + "<h2>Gates opened on the north bank last night</h2><p>3 June 2019</p>"
     )
     assert clean_html_page(page(head, top=top)).published == dt.date(2021, 5, 12)
+
+
+def test_a_logo_h1_that_starts_the_pages_title_is_not_the_headline() -> None:
+    """A blog's name set as <h1> is also the start of every <title> ("Valley Notebook: post title"):
+    it agrees with the title as a prefix, but a short <h1> naming the site is not the headline."""
+    html = page(
+        "<title>Valley Notebook: Gates open on the north bank</title>"
+        '<meta property="og:title" content="Gates open on the north bank">'
+        '<meta name="application-name" content="Valley Notebook">',
+        top="<h1>Valley Notebook</h1><h1>Part one</h1>",
+    )
+    assert clean_html_page(html, url="https://valleynotebook.example/p/12").title == "Gates open on the north bank"
+    # a long headline that starts with a word of the site's name is still the headline
+    html = page(
+        '<meta property="og:title" content="Valley announces gates: the north bank opens | Valley">',
+        top="<h1>Valley announces gates: the north bank opens</h1>",
+    )
+    result = clean_html_page(html, url="https://valley.example/p/12")
+    assert result.title == "Valley announces gates: the north bank opens"

@@ -6,7 +6,8 @@ trafilatura found, by explicit rules:
 - title: the page's headline sources (og:title, twitter:title, JSON-LD headline, <title>) with the
   site's name cut off ("Headline | Site", "Site - Headline", "Headline - Section | Site"): the site
   name is learned from the page itself (og:site_name, the JSON-LD publisher, application-name, the
-  domain). An <h1> that agrees with one of those sources is the title (it is what the page shows);
+  domain). An <h1> that agrees with one of those sources is the title (it is what the page shows),
+  unless it is a short (three words at most) <h1> naming the site, a logo that starts every <title>;
   else the stripped og:title/JSON-LD headline; else trafilatura's title, stripped the same way.
   A segment after the headline ("Headline | Top 5 Picks") is cut, unless it is a subtitle of more
   than four words that the page's own title repeats.
@@ -483,6 +484,8 @@ def choose_title(pm: PageMeta, fallback: str | None) -> str | None:
     sites = site_names(pm)
     sources = [pm.titles[k] for k in ("og", "jsonld", "twitter", "title") if k in pm.titles]
     for h1 in pm.h1:
+        if len(h1.split()) <= 3 and _is_site_segment(h1, sites):
+            continue  # the site's name set as <h1> (a logo) is the start of every page's <title>
         if any(_agrees(h1, s, sites) for s in sources):
             main = _main_segment(h1)
             rest = h1[len(main) :].split()

@@ -426,6 +426,10 @@ def test_a_headline_set_in_a_paragraph_anchors_the_dateline() -> None:
     )
     top = '<p class="post-title">Gates open on the north bank</p><p>By Ana Vell · 12 May 2021</p>'
     assert clean_html_page(page(head, top=top)).published == dt.date(2021, 5, 12)
+    # a site the page never names (no og:site_name, another domain): the title's first segment
+    head = '<meta property="og:title" content="Gates open on the north bank | Rivrly">'
+    url = "https://get-rivrly-app.example/blog/gates"
+    assert clean_html_page(page(head, top=top), url=url).published == dt.date(2021, 5, 12)
     # a blog's name set as <h1> above the post, a section heading as <h1> below its title
     top = (
         "<h1>Notes from the valley</h1><legend>Gates open on the north bank</legend><p>12 May 2021</p>"

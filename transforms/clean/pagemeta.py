@@ -300,7 +300,10 @@ def _headline_element(tree: Any, pm: PageMeta, h1_nodes: list[Any]) -> Any:
     first_h1 = None
     if h1_nodes:
         first_h1 = next((h for h, t in zip(h1_nodes, pm.h1, strict=True) if _fold(t) not in sites), h1_nodes[0])
-    wanted = {f for s in sources if len(f := _fold(strip_site(s, sites))) >= 12}
+    # the title without the site's name, or its first segment when the site is not known by
+    # that name ("Headline | BrandName" on brandname-app.example)
+    stripped = [strip_site(s, sites) or "" for s in sources]
+    wanted = {f for s in stripped for f in (_fold(s), _fold(_TITLE_SEP.split(s)[0])) if len(f) >= 12}
     if wanted:
         for el in tree.iter():
             if el is first_h1:

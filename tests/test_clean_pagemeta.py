@@ -468,3 +468,17 @@ def test_a_logo_h1_that_starts_the_pages_title_is_not_the_headline() -> None:
     )
     result = clean_html_page(html, url="https://valley.example/p/12")
     assert result.title == "Valley announces gates: the north bank opens"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("I review board games and modules", None),
+        ("Platform for river data", None),
+        ("Ana de la Vell", "Ana de la Vell"),
+        ("Omar bin Said", "Omar bin Said"),
+        ("LEO BRANDT", "LEO BRANDT"),
+    ],
+)
+def test_a_byline_of_mostly_lower_case_words_is_a_sentence_not_a_name(raw: str, expected: str | None) -> None:
+    assert clean_author(raw, set()) == expected

@@ -15,7 +15,8 @@ trafilatura found, by explicit rules:
   share card's "Written by" pair (twitter:label1/twitter:data1), then trafilatura's byline; a candidate must read
   as a person or organisation name (see `clean_author`): boilerplate ("Written by", "View more
   posts", "About the Author", "Our Editors"), URLs, copyright lines, role and generic words alone
-  ("Staff", "Guide", "Name") and the site's own name are rejected; a month name trailing a name
+  ("Staff", "Guide", "Name"), mostly lower-case word runs (a sentence of an author box, "I review
+  games") and the site's own name are rejected; a month name trailing a name
   (the dateline run into the byline) is dropped. When no source names an author, none is invented.
 - published: see `choose_date` for the order of sources (record shown on the page, "originally
   published", dateline under the headline, htmldate, record, "Updated").
@@ -569,6 +570,10 @@ def _cut_job(piece: str) -> tuple[str, bool]:
     return piece, False
 
 
+# Lower-case words inside names ("Ludwig van Beethoven", "Ana de la Vell", "Omar bin Said").
+_PARTICLES = frozenset("van von der den de del della di da das dos du la le y e bin ibn al el ter ten zu".split())
+
+
 def _is_name(piece: str, sites: set[str]) -> bool:
     """A piece reads as a name: no furniture words, not role words only, not the site itself."""
     if any(c.isdigit() for c in piece) or len(piece) > 60:
@@ -583,8 +588,12 @@ def _is_name(piece: str, sites: set[str]) -> bool:
     letters = [c for c in piece if c.isalpha()]
     if not letters:
         return False
-    # a name has capitals (or is written in a script without case)
-    return any(c.isupper() for c in letters) or not any(c.islower() for c in letters)
+    if not any(c.islower() for c in letters):
+        return True  # written in capitals, or in a script without case
+    # a name's words are capitalised ("Ana de la Vell"): a byline of mostly lower-case words is a
+    # sentence ("I review games and modules")
+    cased = [w for w in piece.split() if w[0].isalpha() and w.lower() not in _PARTICLES]
+    return bool(cased) and sum(w[0].isupper() for w in cased) * 2 > len(cased)
 
 
 def choose_author(pm: PageMeta, byline: str | None, tree: Any = None) -> str | None:

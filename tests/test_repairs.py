@@ -119,7 +119,7 @@ def test_double_encoded_utf8_with_c1_controls_is_repaired_not_stripped() -> None
 def test_c1_controls_left_after_repair_are_dropped() -> None:
     """A C1 control that is no mojibake (no code page maps it) is still dropped, and one that is
     cp1252 read as Latin-1 ("\\x92" for "’") becomes the character it stood for."""
-    decoded = decode_document("A plain line\x9d with one stray control.".encode("utf-8"), repair=False)
+    decoded = decode_document("A plain line\x9d with one stray control.".encode(), repair=False)
     assert decoded.text == "A plain line with one stray control." and decoded.repairs == ()
-    decoded = decode_document("The harbour\x92s lights.".encode("utf-8"), repair=False)
+    decoded = decode_document("The harbour\x92s lights.".encode(), repair=False)
     assert decoded.text == "The harbour’s lights." and decoded.repairs == (("mojibake", 1),)

@@ -2,7 +2,7 @@
 """Body and metadata extraction on WCXB's article pages: our HTML path against trafilatura alone.
 
 usage: .venv/bin/python bench/extraction_wcxb.py [--wcxb DIR] [--limit N] [--workers 2]
-                                                 [--show-misses FIELD] [--show-worst N]
+                                                 [--show-misses FIELD] [--show-worst N] [--dump FILE]
 
 Ours is what the ingest flow does with an HTML page (transforms.clean.clean_html_page: extract_html,
 clean_article, then the metadata merge of prepare_document); the body is clean_text. The reference
@@ -129,6 +129,7 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--show-misses", choices=FIELDS, help="list pages where ours misses this field")
     ap.add_argument("--show-worst", type=int, default=0, help="list the N pages with our lowest body F1")
+    ap.add_argument("--dump", type=Path, help="write each page's metadata (ours, trafilatura, truth) as JSON lines")
     ap.add_argument("--no-landing", action="store_true", help="skip the prepare_document + validation check")
     a = ap.parse_args()
     if not (a.wcxb / "ground-truth").is_dir():
@@ -170,6 +171,14 @@ def main() -> int:
             hits = sum(norm(field, r[system][field]) == norm(field, truth[r["id"]][field]) for r in results)
             row[field] = hits / n
         figures[system] = row
+    if a.dump:
+        with a.dump.open("w", encoding="utf-8") as out:
+            for r in results:
+                row = {"id": r["id"], "body_f1": word_f1(r["ours"]["body"], truth[r["id"]]["body"])}
+                for system in ("ours", "trafilatura"):
+                    row[system] = {f: None if r[system][f] is None else str(r[system][f]) for f in FIELDS}
+                row["truth"] = {f: truth[r["id"]][f] for f in FIELDS}
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
     if a.show_misses:
         f = a.show_misses
         for r in results:

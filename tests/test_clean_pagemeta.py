@@ -404,3 +404,81 @@ def test_a_sentence_about_coverage_stays() -> None:
     result = clean_article(raw)
     assert result.author is None
     assert result.clean_text == raw
+
+
+def test_a_url_with_the_month_spelled_out_gives_the_date() -> None:
+    from transforms.clean.pagemeta import url_date
+
+    assert url_date("https://rivertimes.example/news/2022/march/07/gates-open/") == dt.date(2022, 3, 7)
+    assert url_date("https://rivertimes.example/news/2022/Sept/7/gates") == dt.date(2022, 9, 7)
+    assert url_date("https://rivertimes.example/news/2022/march/gates") is None
+    # the URL's month name settles a dateline written 03.07.2022 (day first) or 07/03/2022
+    html = page(top="<h1>Gates open on the north bank</h1><p>Filed 07/03/2022</p>")
+    assert clean_html_page(html, url="https://rivertimes.example/2022/march/07/gates").published == dt.date(2022, 3, 7)
+
+
+def test_a_headline_set_in_a_paragraph_anchors_the_dateline() -> None:
+    """No <h1>: the element whose text is the page's og:title (without the site name) is the
+    headline, and the date written next to it is the dateline."""
+    head = (
+        '<meta property="og:title" content="Gates open on the north bank | River Times">'
+        '<meta property="og:site_name" content="River Times">'
+    )
+    top = '<p class="post-title">Gates open on the north bank</p><p>By Ana Vell · 12 May 2021</p>'
+    assert clean_html_page(page(head, top=top)).published == dt.date(2021, 5, 12)
+    # a site the page never names (no og:site_name, another domain): the title's first segment
+    head = '<meta property="og:title" content="Gates open on the north bank | Rivrly">'
+    url = "https://get-rivrly-app.example/blog/gates"
+    assert clean_html_page(page(head, top=top), url=url).published == dt.date(2021, 5, 12)
+    # a blog's name set as <h1> above the post, a section heading as <h1> below its title
+    top = (
+        "<h1>Notes from the valley</h1><legend>Gates open on the north bank</legend><p>12 May 2021</p>"
+        + BODY * 3
+        + "<h1>Part two</h1><p>3 June 2019</p>"
+    )
+    html = page('<meta property="og:title" content="Gates open on the north bank">', top=top)
+    html = html.replace("<head>", '<head><meta name="application-name" content="Notes from the valley">')
+    assert clean_html_page(html).published == dt.date(2021, 5, 12)
+
+
+def test_an_h1_above_any_copy_of_the_title_stays_the_headline() -> None:
+    head = '<meta property="og:title" content="Gates opened on the north bank last night">'
+    top = (
+        "<h1>River gates open</h1><p>12 May 2021</p>"
+        + BODY * 3
+        + "<h2>Gates opened on the north bank last night</h2><p>3 June 2019</p>"
+    )
+    assert clean_html_page(page(head, top=top)).published == dt.date(2021, 5, 12)
+
+
+def test_a_logo_h1_that_starts_the_pages_title_is_not_the_headline() -> None:
+    """A blog's name set as <h1> is also the start of every <title> ("Valley Notebook: post title"):
+    it agrees with the title as a prefix, but a short <h1> naming the site is not the headline."""
+    html = page(
+        "<title>Valley Notebook: Gates open on the north bank</title>"
+        '<meta property="og:title" content="Gates open on the north bank">'
+        '<meta name="application-name" content="Valley Notebook">',
+        top="<h1>Valley Notebook</h1><h1>Part one</h1>",
+    )
+    assert clean_html_page(html, url="https://valleynotebook.example/p/12").title == "Gates open on the north bank"
+    # a long headline that starts with a word of the site's name is still the headline
+    html = page(
+        '<meta property="og:title" content="Valley announces gates: the north bank opens | Valley">',
+        top="<h1>Valley announces gates: the north bank opens</h1>",
+    )
+    result = clean_html_page(html, url="https://valley.example/p/12")
+    assert result.title == "Valley announces gates: the north bank opens"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("I review board games and modules", None),
+        ("Platform for river data", None),
+        ("Ana de la Vell", "Ana de la Vell"),
+        ("Omar bin Said", "Omar bin Said"),
+        ("LEO BRANDT", "LEO BRANDT"),
+    ],
+)
+def test_a_byline_of_mostly_lower_case_words_is_a_sentence_not_a_name(raw: str, expected: str | None) -> None:
+    assert clean_author(raw, set()) == expected

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from transforms.clean import clean_html_page
 from transforms.decode import decode_bytes, decode_document, repair_mojibake
 from transforms.pipeline import prepare_document
 from transforms.sources import SourceDoc
@@ -95,3 +96,30 @@ def test_an_old_home_upgrades_to_repairs(tmp_path) -> None:
         assert fixed == 1
     finally:
         con.close()
+
+
+def test_double_encoded_utf8_with_c1_controls_is_repaired_not_stripped() -> None:
+    """UTF-8 read as Latin-1 then saved as UTF-8 again keeps "â\\x80\\x99" for "’": the C1 controls
+    are part of the mojibake, so they are repaired first; stripping them first left a lone "â"."""
+    sound = "The ferry’s captain said the harbour’s lights — all of them — failed at dusk.\n"
+    double = (sound * 3).encode("utf-8").decode("latin-1").encode("utf-8")
+    assert "\x80" in double.decode("utf-8")
+    text, _ = decode_bytes(double)
+    assert text == sound * 3
+    decoded = decode_document(double, repair=False)  # the HTML path repairs later, but not this
+    assert decoded.text == sound * 3
+    assert ("mojibake", 3) in decoded.repairs
+    html = ("<html><body><article>" + f"<p>{sound}</p>" * 6 + "</article></body></html>").encode("utf-8")
+    double_html = html.decode("latin-1").encode("utf-8")
+    page = clean_html_page(double_html)
+    assert "ferry’s captain" in page.clean_text and "â" not in page.clean_text
+    assert page.repairs and page.repairs[0][0] == "mojibake"
+
+
+def test_c1_controls_left_after_repair_are_dropped() -> None:
+    """A C1 control that is no mojibake (no code page maps it) is still dropped, and one that is
+    cp1252 read as Latin-1 ("\\x92" for "’") becomes the character it stood for."""
+    decoded = decode_document("A plain line\x9d with one stray control.".encode(), repair=False)
+    assert decoded.text == "A plain line with one stray control." and decoded.repairs == ()
+    decoded = decode_document("The harbour\x92s lights.".encode(), repair=False)
+    assert decoded.text == "The harbour’s lights." and decoded.repairs == (("mojibake", 1),)

@@ -10,7 +10,12 @@ Policy (the tests pin each point):
 - anything else goes to charset-normalizer; among its equally good guesses the usual news
   encodings win (cp1252 before cp1250, cp1256 before cp1006, ...), because short texts are
   ambiguous and a wrong Latin or Arabic code page silently corrupts names;
-- the text is then normalised: leading BOM stripped, CRLF and lone CR turned into "\\n", NFC.
+- the text is then normalised: leading BOM stripped, CRLF and lone CR turned into "\\n", NFC;
+- lines holding C1 controls (U+0080-U+009F) are repaired with `repair_mojibake` before stray
+  controls are dropped, even when no other repair is asked for: double-encoded UTF-8 keeps them
+  inside its mojibake ("â\\x80\\x99" for "’") and cp1252 read as Latin-1 is made of them ("\\x92"),
+  so stripping them first would lose the letters; `decode_document` records these repairs as
+  ("mojibake", lines) with the others.
 
 Refusals, each a DecodeError with a `reason`:
 - "empty": no bytes, or only white space;
@@ -106,6 +111,8 @@ _MAX_STRAY_NUL_RATIO = 0.01
 
 # C0 controls except tab, LF, VT, FF, CR; plus DEL and the C1 block.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\x80-\x9f]")
+_C0_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_C1_RE = re.compile(r"[\x80-\x9f]")
 _NEWLINE_RE = re.compile(r"\r\n?")
 
 
@@ -114,20 +121,21 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
 
     Invalid bytes in mostly-UTF-8 data become U+FFFD; mojibake is not repaired here (see
     decode_document)."""
-    text, encoding, _bad = _decode_checked(data)
+    text, encoding, _bad, _fixed = _decode_checked(data)
     return text, encoding
 
 
 def decode_document(data: bytes, repair: bool = True) -> Decoded:
     """decode_bytes, then (when `repair`) mojibake repair, with every repair recorded."""
-    text, encoding, bad = _decode_checked(data)
+    text, encoding, bad, fixed = _decode_checked(data)
     repairs: list[tuple[str, int]] = []
     if bad:
         repairs.append(("invalid_utf8", bad))
     if repair:
-        text, fixed = repair_mojibake(text)
-        if fixed:
-            repairs.append(("mojibake", fixed))
+        text, more = repair_mojibake(text)
+        fixed += more
+    if fixed:
+        repairs.append(("mojibake", fixed))
     return Decoded(text, encoding, tuple(repairs))
 
 
@@ -165,8 +173,9 @@ def repair_mojibake(text: str) -> tuple[str, int]:
     return fixed, sum(a != b for a, b in zip(before, after, strict=True))
 
 
-def _decode_checked(data: bytes) -> tuple[str, str, int]:
-    """(normalised text, encoding, number of invalid UTF-8 sequences replaced)."""
+def _decode_checked(data: bytes) -> tuple[str, str, int, int]:
+    """(normalised text, encoding, number of invalid UTF-8 sequences replaced, number of lines
+    whose C1-control mojibake was repaired)."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise DecodeError(f"expected bytes, got {type(data).__name__}", reason="undecodable")
     data = bytes(data)
@@ -178,7 +187,8 @@ def _decode_checked(data: bytes) -> tuple[str, str, int]:
         raise
     except Exception as exc:  # a codec bug must not escape as anything but a DecodeError
         raise DecodeError(f"could not decode the bytes: {exc!r}", reason="undecodable") from exc
-    return _normalise(text, encoding), encoding, bad
+    text, fixed = _normalise(text, encoding)
+    return text, encoding, bad, fixed
 
 
 def _decode(data: bytes) -> tuple[str, str, int]:
@@ -294,12 +304,18 @@ def _decodes_to(data: bytes, encoding: str, text: str) -> bool:
         return False
 
 
-def _normalise(text: str, encoding: str) -> str:
-    """Strip BOM, unify newlines, drop stray controls, NFC; refuse binary-looking text."""
+def _normalise(text: str, encoding: str) -> tuple[str, int]:
+    """Strip BOM, unify newlines, repair C1 mojibake, drop stray controls, NFC; refuse binary-looking
+    text. Returns the text and the number of lines whose mojibake was repaired here."""
     text = text.lstrip("\ufeff")  # a file concatenated from BOM-headed parts may carry several
     text = _NEWLINE_RE.sub("\n", text)
     if not text.strip():
         raise DecodeError("the text holds only white space", reason="empty")
+    fixed = 0
+    if _C1_RE.search(text) and len(_C0_RE.findall(text)) <= _MAX_CONTROL_RATIO * len(text):
+        # Double-encoded UTF-8 ("â\x80\x99" for "’") and cp1252 read as Latin-1 ("\x92") keep C1
+        # controls inside their mojibake: repaired first, or stripping them would lose the letters.
+        text, fixed = _repair_c1_lines(text)
     controls = _CONTROL_RE.findall(text)
     if controls:
         n_nul = controls.count("\x00")
@@ -316,4 +332,17 @@ def _normalise(text: str, encoding: str) -> str:
         text = _CONTROL_RE.sub("", text)
         if not text.strip():
             raise DecodeError("the text holds only control characters", reason="empty")
-    return unicodedata.normalize("NFC", text)
+    return unicodedata.normalize("NFC", text), fixed
+
+
+def _repair_c1_lines(text: str) -> tuple[str, int]:
+    """repair_mojibake on the lines that hold a C1 control; (text, number of lines repaired)."""
+    lines = text.split("\n")
+    fixed = 0
+    for i, line in enumerate(lines):
+        if _C1_RE.search(line):
+            repaired, n = repair_mojibake(line)
+            if n:
+                lines[i] = repaired
+                fixed += 1
+    return ("\n".join(lines), fixed) if fixed else (text, 0)

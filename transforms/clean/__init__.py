@@ -27,7 +27,7 @@ from transforms.clean.lines import (
 )
 from transforms.clean.metadata import HeaderFindings, find_metadata, is_body_line, is_heading_like
 from transforms.clean.rules import RulesError, RuleSet, load_rules
-from transforms.decode import repair_mojibake
+from transforms.decode import decode_document, repair_mojibake
 from transforms.errors import TransformError
 from transforms.records import CleanResult, Extracted, RemovedSpan
 
@@ -92,9 +92,14 @@ def clean_html_page(
     data: bytes | str, url: str | None = None, rules: RuleSet | None = None, meta: dict[str, Any] | None = None
 ) -> CleanPage:
     """The pipeline's HTML path for one page: extract_html, mojibake repair of what it extracted,
-    clean_article, merge_metadata."""
-    extracted = extract_html(data, url=url)
+    clean_article, merge_metadata. Bytes are decoded here so that a repair made while decoding
+    (C1-control mojibake, see transforms.decode) is recorded with the others."""
     fixed = 0
+    if isinstance(data, bytes | bytearray | memoryview):
+        decoded = decode_document(bytes(data), repair=False)
+        data = decoded.text
+        fixed = sum(n for kind, n in decoded.repairs if kind == "mojibake")
+    extracted = extract_html(data, url=url)
     for key in ("text", "title", "author"):
         value = getattr(extracted, key)
         if value:

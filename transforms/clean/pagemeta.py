@@ -6,7 +6,8 @@ trafilatura found, by explicit rules:
 - title: the page's headline sources (og:title, twitter:title, JSON-LD headline, <title>) with the
   site's name cut off ("Headline | Site", "Site - Headline", "Headline - Section | Site"): the site
   name is learned from the page itself (og:site_name, the JSON-LD publisher, application-name, the
-  domain). An <h1> that agrees with one of those sources is the title (it is what the page shows);
+  domain). An <h1> that agrees with one of those sources is the title (it is what the page shows),
+  unless it is a short (three words at most) <h1> naming the site, a logo that starts every <title>;
   else the stripped og:title/JSON-LD headline; else trafilatura's title, stripped the same way.
   A segment after the headline ("Headline | Top 5 Picks") is cut, unless it is a subtitle of more
   than four words that the page's own title repeats.
@@ -14,7 +15,8 @@ trafilatura found, by explicit rules:
   share card's "Written by" pair (twitter:label1/twitter:data1), then trafilatura's byline; a candidate must read
   as a person or organisation name (see `clean_author`): boilerplate ("Written by", "View more
   posts", "About the Author", "Our Editors"), URLs, copyright lines, role and generic words alone
-  ("Staff", "Guide", "Name") and the site's own name are rejected; a month name trailing a name
+  ("Staff", "Guide", "Name"), mostly lower-case word runs (a sentence of an author box, "I review
+  games") and the site's own name are rejected; a month name trailing a name
   (the dateline run into the byline) is dropped. When no source names an author, none is invented.
 - published: see `choose_date` for the order of sources (record shown on the page, "originally
   published", dateline under the headline, htmldate, record, "Updated").
@@ -275,14 +277,43 @@ def read_page_meta(tree: Any, url: str | None) -> PageMeta:
         if len(labels) >= 2:
             pm.sites.append(labels[-2])
             pm.sites.append(".".join(labels[-2:]))
-    if h1_nodes:
-        # The dateline and byline sit next to the headline: the first <h1> that is not the site's
-        # name (a logo set as <h1> above every page).
-        sites = site_names(pm)
-        anchor = next((h for h, t in zip(h1_nodes, pm.h1, strict=True) if _fold(t) not in sites), h1_nodes[0])
+    anchor = _headline_element(tree, pm, h1_nodes)
+    if anchor is not None:
         pm.visible, pm.updated, pm.ambiguous = _dates_near(anchor)
         pm.bylines = _bylines_near(anchor)
     return pm
+
+
+# Elements whose text is never the visible headline.
+_NOT_SHOWN = frozenset("html head title meta script style noscript template option".split())
+
+
+def _headline_element(tree: Any, pm: PageMeta, h1_nodes: list[Any]) -> Any:
+    """The element the dateline and byline sit next to: the first <h1> that agrees with the page's
+    own title (og:title, JSON-LD headline, <title>); else the first element whose own text is that
+    title without the site name (a headline set in a <p>, <div> or <legend>) when it comes before
+    the first <h1> that is not the site's name (a logo set as <h1> above every page); else that <h1>."""
+    sites = site_names(pm)
+    sources = [pm.titles[k] for k in ("og", "jsonld", "twitter", "title") if k in pm.titles]
+    for h, t in zip(h1_nodes, pm.h1, strict=True):
+        if any(_agrees(t, s, sites) for s in sources):
+            return h
+    first_h1 = None
+    if h1_nodes:
+        first_h1 = next((h for h, t in zip(h1_nodes, pm.h1, strict=True) if _fold(t) not in sites), h1_nodes[0])
+    # the title without the site's name, or its first segment when the site is not known by
+    # that name ("Headline | BrandName" on brandname-app.example)
+    stripped = [strip_site(s, sites) or "" for s in sources]
+    wanted = {f for s in stripped for f in (_fold(s), _fold(_TITLE_SEP.split(s)[0])) if len(f) >= 12}
+    if wanted:
+        for el in tree.iter():
+            if el is first_h1:
+                break  # an <h1> above any copy of the title is the headline
+            if not isinstance(el.tag, str) or el.tag in _NOT_SHOWN or not el.text or len(el.text) > 300:
+                continue
+            if _fold(el.text) in wanted:
+                return el
+    return first_h1
 
 
 _MONTH_NUM = {
@@ -296,6 +327,7 @@ _MONTH_NUM = {
     for m in names
 }
 _MONTH_RX = "|".join(sorted(_MONTH_NUM, key=len, reverse=True))
+_URL_DATE_NAMED = re.compile(rf"/((?:19|20)\d{{2}})/({_MONTH_RX})/(0?[1-9]|[12]\d|3[01])(?:/|[-_]|\.|$)", re.I)
 _VISIBLE_DATE = re.compile(
     rf"\b(?:(?P<m1>{_MONTH_RX})\.?\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y1>(?:19|20)\d{{2}})"
     rf"|(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<m2>{_MONTH_RX})\.?,?\s+(?P<y2>(?:19|20)\d{{2}})"
@@ -456,6 +488,8 @@ def choose_title(pm: PageMeta, fallback: str | None) -> str | None:
     sites = site_names(pm)
     sources = [pm.titles[k] for k in ("og", "jsonld", "twitter", "title") if k in pm.titles]
     for h1 in pm.h1:
+        if len(h1.split()) <= 3 and _is_site_segment(h1, sites):
+            continue  # the site's name set as <h1> (a logo) is the start of every page's <title>
         if any(_agrees(h1, s, sites) for s in sources):
             main = _main_segment(h1)
             rest = h1[len(main) :].split()
@@ -536,6 +570,10 @@ def _cut_job(piece: str) -> tuple[str, bool]:
     return piece, False
 
 
+# Lower-case words inside names ("Ludwig van Beethoven", "Ana de la Vell", "Omar bin Said").
+_PARTICLES = frozenset("van von der den de del della di da das dos du la le y e bin ibn al el ter ten zu".split())
+
+
 def _is_name(piece: str, sites: set[str]) -> bool:
     """A piece reads as a name: no furniture words, not role words only, not the site itself."""
     if any(c.isdigit() for c in piece) or len(piece) > 60:
@@ -550,8 +588,12 @@ def _is_name(piece: str, sites: set[str]) -> bool:
     letters = [c for c in piece if c.isalpha()]
     if not letters:
         return False
-    # a name has capitals (or is written in a script without case)
-    return any(c.isupper() for c in letters) or not any(c.islower() for c in letters)
+    if not any(c.islower() for c in letters):
+        return True  # written in capitals, or in a script without case
+    # a name's words are capitalised ("Ana de la Vell"): a byline of mostly lower-case words is a
+    # sentence ("I review games and modules")
+    cased = [w for w in piece.split() if w[0].isalpha() and w.lower() not in _PARTICLES]
+    return bool(cased) and sum(w[0].isupper() for w in cased) * 2 > len(cased)
 
 
 def choose_author(pm: PageMeta, byline: str | None, tree: Any = None) -> str | None:
@@ -678,11 +720,17 @@ def _same_moment(day: dt.date, moment: dt.datetime | None) -> bool:
 
 
 def url_date(url: str | None) -> dt.date | None:
-    """A date written in the URL's path (/2020/01/14/ or -20200114-)."""
+    """A date written in the URL's path (/2020/01/14/, -20200114- or /2020/january/14/)."""
     if not url:
         return None
     path = urlsplit(url).path
-    return _ymd(_URL_DATE.search(path) or _URL_DATE8.search(path))
+    found = _ymd(_URL_DATE.search(path) or _URL_DATE8.search(path))
+    if found is None and (m := _URL_DATE_NAMED.search(path)):
+        try:
+            found = dt.date(int(m[1]), _MONTH_NUM[m[2].lower()], int(m[3]))
+        except ValueError:
+            return None
+    return found
 
 
 def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any = None) -> dt.date | None:
@@ -691,13 +739,14 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
        (article:published_time, og:published_time, datePublished, pubdate, ..., then any tag
        named for a publication date: "x-published-date", "pub_date"; not "modified", "updated"),
        then a <time datetime> marked itemprop=datePublished or pubdate (only when all such stamps
-       agree: several different ones are a list of posts), then a date in the URL path. When the
+       agree: several different ones are a list of posts), then a date in the URL path
+       (/2020/01/14/, -20200114-, /2020/january/14/). When the
        first record is not shown on the page and a later one (more than a day away) is, the
        shown one is the record;
     2. a date the page labels "originally published" or "first published";
     3. the first date written next to the headline (the visible dateline), not counting dates
        labelled "Updated", "Last modified", "Reviewed": those are not publication dates; the
-       headline is the first <h1> that is not the site's name; a <time> element whose text holds
+       headline is found by `_headline_element`; a <time> element whose text holds
        no date ("Sunday") gives the day of its datetime;
     4. `found`: trafilatura's htmldate guess from the page header.
     The record (1) wins when the page shows that date somewhere; when it does not, a labelled

@@ -123,3 +123,17 @@ def test_c1_controls_left_after_repair_are_dropped() -> None:
     assert decoded.text == "A plain line with one stray control." and decoded.repairs == ()
     decoded = decode_document("The harbour\x92s lights.".encode(), repair=False)
     assert decoded.text == "The harbour’s lights." and decoded.repairs == (("mojibake", 1),)
+
+
+def test_an_html_page_repaired_twice_has_one_mojibake_entry() -> None:
+    """Decoding repairs double-encoded lines, the HTML path repairs the extracted text: the article row has
+    one entry per kind, with the counts summed."""
+    sound = "The ferry’s captain said the harbour’s lights — all of them — failed at dusk."
+    body = "".join(f"<p>{sound} Paragraph {i}.</p>" for i in range(6))
+    head = "<html><head><title>The ferryâ€™s lights</title></head>\n"  # mojibake the HTML path repairs
+    tail = f"<body><article>{body}</article></body></html>".encode().decode("latin-1")  # decoding repairs this
+    data = (head + tail).encode("utf-8")
+    row, _spans = prepare_document(SourceDoc("ferry.html", data, "html"))
+    kinds = [r["kind"] for r in row["repairs"]]
+    assert kinds.count("mojibake") == 1, row["repairs"]
+    assert "ferry’s captain" in row["clean_text"] and row["title"] == "The ferry’s lights"

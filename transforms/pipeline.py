@@ -60,6 +60,14 @@ def parse_date(value: Any) -> dt.date | None:
         return None
 
 
+def _summed(repairs: list[tuple[str, int]]) -> dict[str, int]:
+    """One entry per kind of repair (decoding and the HTML path may both repair mojibake), in first-seen order."""
+    out: dict[str, int] = {}
+    for kind, count in repairs:
+        out[kind] = out.get(kind, 0) + count
+    return out
+
+
 def prepare_document(doc: SourceDoc, rules: Any = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Decode, extract (HTML), clean and tag the language of one document; raises TransformError."""
     from transforms.clean import clean_article, clean_html_page, merge_metadata
@@ -102,7 +110,7 @@ def prepare_document(doc: SourceDoc, rules: Any = None) -> tuple[dict[str, Any],
         "language_score": lang_score,
         "headings": [{"start_char": s, "end_char": e} for s, e in cleaned.headings],
         "near_duplicates": [{"start_char": s, "end_char": e} for s, e in cleaned.near_duplicates],
-        "repairs": [{"kind": kind, "count": count} for kind, count in repairs],
+        "repairs": [{"kind": kind, "count": count} for kind, count in _summed(repairs).items()],
     }
     removed = [
         {"article_id": aid, "start_char": s.start, "end_char": s.end, "rule": s.rule, "text": s.text}

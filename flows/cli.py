@@ -132,9 +132,10 @@ def maps_errors(failed: str | None = None) -> Callable[[Callable[..., None]], Ca
 
 def _run_with_progress(**kwargs: Any) -> dict[str, Any]:
     """Run the ingest flow with a progress bar when stderr is a terminal."""
-    from flows import early_server
+    from flows import early_server, startup
     from flows.guard import guard_children
 
+    startup.pause_gc()  # no full collections while Prefect and GX import; resumed as the flow starts
     guard_children()  # no process (Prefect's temporary server) outlives this one, even under kill -9
     early_server.start()  # with no PREFECT_API_URL: the server boots while we import Prefect and GX
     if not err.is_terminal:
@@ -634,8 +635,12 @@ def migrate(home: HomeOpt = None) -> None:
 
 
 def main() -> int:
+    from flows.startup import freeze_before_exit
+
     try:
         app()
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else (print(exc.code, file=sys.stderr) or 2)
+    finally:
+        freeze_before_exit()  # the interpreter's last garbage collection skips what Prefect and GX left
     return 0

@@ -1,0 +1,78 @@
+"""Issue 20: `corpus add FILE --now` start-up and exit costs (flows/startup.py, flows/early_server.py)."""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def _python(code: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_the_cli_freezes_its_objects_before_the_interpreter_exits():
+    """The interpreter's last collection has nothing to walk: every object the command made is frozen."""
+    proc = _python(
+        "import gc, sys\n"
+        "from flows.cli import main\n"
+        "sys.argv = ['corpus', '--help']\n"
+        "main()\n"
+        "print('FROZEN=' + str(gc.get_freeze_count()))\n"
+    )
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("FROZEN=")]
+    assert line, proc.stdout + proc.stderr
+    assert int(line[-1].removeprefix("FROZEN=")) > 10_000
+
+
+def test_the_collector_is_off_during_start_up_and_back_on_when_the_flow_starts(monkeypatch):
+    from flows import early_server, startup
+
+    monkeypatch.setattr(early_server, "_server", None)
+    assert gc.isenabled()
+    startup.pause_gc()
+    try:
+        assert not gc.isenabled()
+        early_server.wait_until_healthy()  # what ops.run_ingest calls last before the flow
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+def test_a_collector_turned_off_by_someone_else_stays_off():
+    from flows import startup
+
+    gc.disable()
+    try:
+        startup.pause_gc()
+        startup.resume_gc()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+@pytest.mark.slow
+def test_the_temporary_server_starts_answers_and_stops():
+    """`python -m flows.early_server` is uvicorn with Prefect's app: healthy, then stopped at exit."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    proc = _python(
+        "import gc, json, urllib.request\n"
+        "from flows import early_server\n"
+        "url = early_server.start()\n"
+        "early_server.wait_until_healthy()\n"
+        "assert early_server.started(), 'the server died'\n"
+        "print('HEALTH=' + urllib.request.urlopen(url + '/health', timeout=10).read().decode())\n"
+        "print('CMD=' + ' '.join(early_server._server.args[1:3]))\n"
+        "server = early_server._server\n"
+        "early_server.stop()\n"
+        "print('EXIT=' + str(server.returncode))\n",
+        env=env, timeout=240,
+    )
+    assert "HEALTH=true" in proc.stdout, proc.stdout + proc.stderr[-3000:]
+    assert "CMD=-m flows.early_server" in proc.stdout
+    assert "EXIT=None" not in proc.stdout

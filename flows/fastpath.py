@@ -11,8 +11,10 @@ run's row in the warehouse, as the local run would print it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -48,14 +50,35 @@ def _call(api: str, method: str, path: str, body: Any = None, timeout: float = 5
     return json.loads(raw) if raw else None
 
 
-def write_serve_file(home: Path, api_url: str) -> Path:
-    """Record, for `corpus add --now`, which API this home is served on and by which process."""
+def write_serve_file(home: Path, api_url: str, wake_port: int | None = None) -> Path:
+    """Record, for `corpus add --now`, which API this home is served on, by which process, and the UDP port
+    on 127.0.0.1 that wakes its runner (flows/serve.py) so a new run starts without waiting for a poll."""
     path = home / SERVE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"api_url": api_url, "pid": os.getpid()}), encoding="utf-8")
+    rec: dict[str, Any] = {"api_url": api_url, "pid": os.getpid()}
+    if wake_port:
+        rec["wake_port"] = wake_port
+    tmp.write_text(json.dumps(rec), encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def wake_runner(port: int) -> None:
+    """One datagram to the serving runner's wake-up port: look for due runs now (nothing if nobody listens)."""
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(b"run", ("127.0.0.1", port))
+
+
+def _wake_port(home: Path, api: str) -> int | None:
+    """The wake-up port of the `corpus serve` that recorded `api` for this home, if it is still alive."""
+    try:
+        rec = json.loads((home / SERVE_FILE).read_text(encoding="utf-8"))
+        if rec.get("api_url") == api and _alive(int(rec["pid"])):
+            return int(rec["wake_port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
 
 
 def remove_serve_file(home: Path) -> None:
@@ -131,6 +154,9 @@ def run_on_server(home: Path, poll: float = 0.1, pickup_timeout: float = PICKUP_
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reasons.append(f"could not create a run at {api} ({exc})")
             continue
+        port = _wake_port(home, api)
+        if port:
+            wake_runner(port)  # the served runner starts it now rather than at its next poll
         started = time.monotonic()
         while True:
             time.sleep(poll)

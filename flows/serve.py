@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flows.fastpath import remove_serve_file, write_serve_file
+from flows.fastpath import remove_serve_file, wake_runner, write_serve_file
 from flows.settings import Settings
 from transforms.errors import CorpusError, UserError
 from transforms.telemetry import ANALYTICS_OFF
@@ -275,6 +275,11 @@ class InProcessRunner(threading.Thread):
         self.poll = poll
         self.echo = echo
         self.stopping = threading.Event()
+        # `corpus add --now` sends a datagram here right after it created a run (its port is in serve.json):
+        # the run starts at once instead of at the next poll; any datagram just means "look now"
+        self._wake = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._wake.bind((HOST, 0))
+        self.wake_port: int = self._wake.getsockname()[1]
         self.current: Any = None  # the flow run in progress, if any
         self.n_runs = 0
         self.error: BaseException | None = None
@@ -299,11 +304,31 @@ class InProcessRunner(threading.Thread):
             self.echo(f"Ready: Prefect's engine, GX, rules and gazetteer loaded in {time.monotonic() - t:.1f}s")
             while not self.stopping.is_set():
                 if not self._run_due():
-                    self.stopping.wait(self.poll)
+                    self._sleep()
         except BaseException as exc:  # noqa: BLE001 - reported by serve(); this thread must not die silently
             self.error = exc
         finally:
+            self._wake.close()
             self.done.set()
+
+    def _sleep(self) -> None:
+        """Wait `poll` seconds, or less when woken (wake()); then drop any other wake-ups sent meanwhile."""
+        self._wake.settimeout(self.poll)
+        try:
+            self._wake.recv(64)
+            self._wake.setblocking(False)
+            while True:
+                self._wake.recv(64)
+        except OSError:  # the timeout, or nothing more to read
+            pass
+
+    def wake(self) -> None:
+        """Look for due runs now (as `corpus add --now` asks through the datagram port)."""
+        wake_runner(self.wake_port)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake()
 
     def _run_due(self) -> bool:
         """Run every due flow run of the deployment; whether there was one."""
@@ -392,6 +417,8 @@ def serve_deployment(cron: str, parameters: dict[str, Any], api_url: str | None 
     with temporary_settings(updates=updates):
         deployment_id = apply_deployment(cron, parameters)
         runner = InProcessRunner(deployment_id, _poll_seconds(), echo)
+        if api_url:  # our own server: `corpus add --now` finds it, and the runner's wake-up port, in serve.json
+            write_serve_file(Path(parameters["home"]), api_url, runner.wake_port)
         ctx = contextvars.copy_context()  # the thread sees the same Prefect settings (API URL)
         runner.run = lambda _run=runner.run: ctx.run(_run)  # type: ignore[method-assign,misc]  # run inside ctx
         runner.start()
@@ -404,7 +431,7 @@ def serve_deployment(cron: str, parameters: dict[str, Any], api_url: str | None 
         except (KeyboardInterrupt, _Stop):
             pass
         finally:
-            runner.stopping.set()
+            runner.stop()
             _pause_schedules(deployment_id)
             if runner.current is not None:
                 echo(f"Waiting up to {drain_timeout:.0f}s for 1 ingest run(s) in progress to finish "

@@ -6,6 +6,7 @@ import gc
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -76,3 +77,39 @@ def test_the_temporary_server_starts_answers_and_stops():
     assert "HEALTH=true" in proc.stdout, proc.stdout + proc.stderr[-3000:]
     assert "CMD=-m flows.early_server" in proc.stdout
     assert "EXIT=None" not in proc.stdout
+
+
+def test_a_datagram_wakes_the_serving_runner_before_its_next_poll(tmp_path):
+    """`corpus add --now` wakes `corpus serve`'s runner through the port in serve.json: no poll interval wait."""
+    import threading
+
+    from flows import fastpath
+    from flows.serve import InProcessRunner
+
+    runner = InProcessRunner("deployment-id", poll=60.0, echo=lambda m: None)
+    looks: list[float] = []
+    looked = threading.Event()
+    runner.warm_up = lambda: None  # type: ignore[method-assign]
+
+    def run_due() -> bool:
+        looks.append(time.monotonic())
+        looked.set()
+        return False
+
+    runner._run_due = run_due  # type: ignore[method-assign]
+    runner.start()
+    try:
+        assert looked.wait(10)
+        looked.clear()
+        fastpath.write_serve_file(tmp_path, "http://127.0.0.1:9/api", runner.wake_port)
+        port = fastpath._wake_port(tmp_path, "http://127.0.0.1:9/api")
+        assert port == runner.wake_port
+        assert fastpath._wake_port(tmp_path, "http://127.0.0.1:10/api") is None  # another server's record
+        sent = time.monotonic()
+        fastpath.wake_runner(port)
+        assert looked.wait(10)
+        assert looks[-1] - sent < 5.0  # long before the 60 s poll
+    finally:
+        runner.stop()
+        assert runner.done.wait(10)  # stop() wakes it too
+    assert runner.error is None

@@ -26,7 +26,9 @@ DEPLOYMENT_NAME = "corpus-ingest"
 SERVE_FILE = Path("prefect") / "serve.json"  # under the corpus home, while `corpus serve` runs
 PICKUP_TIMEOUT = 15.0  # seconds a served deployment gets to start the run before we run it here ourselves
 POLLED_WITHIN = 60.0  # a deployment whose runner polled longer ago than this is not being served
+ANSWER_TIMEOUT = 5.0  # seconds a busy server gets to answer (a server that is down refuses at once)
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+ADD_TAG = "corpus-add"  # the tag of runs created here
 
 
 class NoServer(Exception):
@@ -117,7 +119,7 @@ def candidate_apis(home: Path) -> list[str]:
 
 def _served_deployment(api: str, home: Path) -> dict[str, Any]:
     try:
-        dep = _call(api, "GET", f"/deployments/name/{FLOW_NAME}/{DEPLOYMENT_NAME}", timeout=2.0)
+        dep = _call(api, "GET", f"/deployments/name/{FLOW_NAME}/{DEPLOYMENT_NAME}", timeout=ANSWER_TIMEOUT)
     except urllib.error.HTTPError as exc:
         raise NoServer(f"{api} has no deployment {FLOW_NAME}/{DEPLOYMENT_NAME} ({exc.code})") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -135,7 +137,7 @@ def _served_deployment(api: str, home: Path) -> dict[str, Any]:
     return dep
 
 
-def run_on_server(home: Path, poll: float = 0.1, pickup_timeout: float = PICKUP_TIMEOUT) -> dict[str, Any]:
+def run_on_server(home: Path, poll: float = 0.05, pickup_timeout: float = PICKUP_TIMEOUT) -> dict[str, Any]:
     """Hand one ingest run of `home` to the server that serves it and wait for it; the run's summary.
 
     NoServer when nobody serves this home (nothing was started; run locally). ServedRunFailed when the
@@ -150,7 +152,7 @@ def run_on_server(home: Path, poll: float = 0.1, pickup_timeout: float = PICKUP_
             continue
         try:
             run = _call(api, "POST", f"/deployments/{dep['id']}/create_flow_run",
-                        {"state": {"type": "SCHEDULED"}, "tags": ["corpus-add"]})
+                        {"state": {"type": "SCHEDULED"}, "tags": [ADD_TAG]})
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reasons.append(f"could not create a run at {api} ({exc})")
             continue
@@ -176,11 +178,46 @@ def run_on_server(home: Path, poll: float = 0.1, pickup_timeout: float = PICKUP_
         state = run["state"]
         if state["type"] != "COMPLETED":
             raise ServedRunFailed(f"the served run {run['name']} ended {state.get('name')}: {state.get('message')}")
-        summary = summary_from_warehouse(home, run["id"])
+        summary = served_summary(home, run["id"]) or summary_from_warehouse(home, run["id"])
         summary["served_by"] = {"api_url": api, "flow_run": run["name"],
                                 "infrastructure_pid": run.get("infrastructure_pid")}
         return summary
     raise NoServer("; ".join(reasons) or "no Prefect server configured")
+
+
+SUMMARIES = Path("prefect") / "summaries"  # under the corpus home: the summary of each run `corpus add` handed over
+SUMMARY_WAIT = 1.0  # seconds the summary file gets to appear after the run is Completed, before the warehouse
+
+
+def summary_path(home: Path, run_id: str) -> Path:
+    return home / SUMMARIES / f"{run_id}.json"
+
+
+def write_summary(home: Path, run_id: str, summary: dict[str, Any]) -> None:
+    """In the serving process, right after the run: its summary, for the `corpus add --now` waiting for it."""
+    path = summary_path(home, run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(summary, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
+def served_summary(home: Path, run_id: str, wait: float = SUMMARY_WAIT) -> dict[str, Any] | None:
+    """The summary the serving process wrote for a completed run (and the file is removed); None when it did
+    not appear within `wait` seconds: then it is read from the warehouse, which takes a DuckDB and DuckLake
+    start-up in this process."""
+    path = summary_path(home, run_id)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.01)
+            continue
+        path.unlink(missing_ok=True)
+        return summary if isinstance(summary, dict) and summary.get("run_id") == run_id else None
 
 
 def summary_from_warehouse(home: Path, run_id: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flows.fastpath import remove_serve_file, wake_runner, write_serve_file
+from flows.fastpath import ADD_TAG, remove_serve_file, wake_runner, write_serve_file, write_summary
 from flows.settings import Settings
 from transforms.errors import CorpusError, UserError
 from transforms.telemetry import ANALYTICS_OFF
@@ -281,6 +281,7 @@ class InProcessRunner(threading.Thread):
         self._wake.bind((HOST, 0))
         self.wake_port: int = self._wake.getsockname()[1]
         self.current: Any = None  # the flow run in progress, if any
+        self._flow: Any = None
         self.n_runs = 0
         self.error: BaseException | None = None
         self.done = threading.Event()  # set when the thread ends
@@ -369,7 +370,10 @@ class InProcessRunner(threading.Thread):
         try:
             self.echo(f"Running flow run {flow_run.name} ({flow_run.id}) in this process")
             # run_flow is typed for flows that return a State; return_type="state" gives ours one
-            state = run_flow(ingest_flow, flow_run=flow_run, return_type="state")  # type: ignore[arg-type,assignment]
+            if self._flow is None:  # the ingest flow, handing its summary to `corpus add --now` on completion
+                self._flow = ingest_flow.with_options(
+                    on_completion=[*ingest_flow.on_completion_hooks, _summary_for_corpus_add])
+            state = run_flow(self._flow, flow_run=flow_run, return_type="state")  # type: ignore[arg-type,assignment]
             self.n_runs += 1
             self.echo(f"Flow run {flow_run.name} finished: {getattr(state, 'name', state)}")
         except BaseException as exc:  # noqa: BLE001 - the engine recorded the failure on the run
@@ -388,6 +392,13 @@ class InProcessRunner(threading.Thread):
 
         with suppress(Exception), get_client(sync_client=True) as client:
             client.set_flow_run_state(run.id, Crashed(message=message), force=True)
+
+
+def _summary_for_corpus_add(flow: Any, flow_run: Any, state: Any) -> None:
+    """On completion of a run `corpus add --now` created and waits for: the flow's summary in a file it reads,
+    written as soon as the run is Completed (before Prefect's engine winds down, up to a second later)."""
+    if ADD_TAG in (flow_run.tags or ()):
+        write_summary(Path(flow_run.parameters["home"]), str(flow_run.id), state.result())
 
 
 def apply_deployment(cron: str, parameters: dict[str, Any]) -> Any:

@@ -113,3 +113,31 @@ def test_a_datagram_wakes_the_serving_runner_before_its_next_poll(tmp_path):
         runner.stop()
         assert runner.done.wait(10)  # stop() wakes it too
     assert runner.error is None
+
+
+def test_corpus_add_reads_the_summary_the_serving_process_wrote(tmp_path):
+    from flows import fastpath
+
+    summary = {"run_id": "r1", "home": str(tmp_path), "n_seen": 1, "n_new": 1, "n_duplicate": 0,
+               "n_quarantined": 0, "quarantined_by_reason": {}, "stage_seconds": {"clean": 0.5}}
+    fastpath.write_summary(tmp_path, "r1", summary)
+    assert fastpath.served_summary(tmp_path, "r1") == summary
+    assert not fastpath.summary_path(tmp_path, "r1").exists()  # read once, then removed
+    started = time.monotonic()
+    assert fastpath.served_summary(tmp_path, "r2", wait=0.2) is None  # none came: the warehouse is asked
+    assert time.monotonic() - started >= 0.2
+    fastpath.write_summary(tmp_path, "r3", {**summary, "run_id": "another"})
+    assert fastpath.served_summary(tmp_path, "r3", wait=0) is None
+
+
+def test_the_serving_process_writes_the_summary_only_for_corpus_add(tmp_path):
+    from types import SimpleNamespace
+
+    from flows import fastpath
+    from flows.serve import _summary_for_corpus_add
+
+    state = SimpleNamespace(result=lambda: {"run_id": "r1", "n_new": 1})
+    for tags, written in ((["corpus"], False), ([fastpath.ADD_TAG], True)):
+        run = SimpleNamespace(id="r1", tags=tags, parameters={"home": str(tmp_path)})
+        _summary_for_corpus_add(None, run, state)
+        assert fastpath.summary_path(tmp_path, "r1").exists() is written

@@ -141,3 +141,23 @@ def test_the_serving_process_writes_the_summary_only_for_corpus_add(tmp_path):
         run = SimpleNamespace(id="r1", tags=tags, parameters={"home": str(tmp_path)})
         _summary_for_corpus_add(None, run, state)
         assert fastpath.summary_path(tmp_path, "r1").exists() is written
+
+
+def test_gx_validates_without_running_altair_or_scipy_stats():
+    """GX imports them for expectations the suites do not use: they load only if something touches them."""
+    proc = _python(
+        "import sys\n"
+        "import pandas as pd\n"
+        "from expectations import gx_context, validate\n"
+        "import great_expectations as gx\n"
+        "import great_expectations.expectations as gxe\n"
+        "suite = gx.ExpectationSuite(name='t', expectations=[gxe.ExpectColumnValuesToNotBeNull(column='a')])\n"
+        "bad = [o for o in validate(pd.DataFrame({'a': [1.0, None, 3.0]}), suite) if not o.success]\n"
+        "print('FAILED=' + str(len(bad)))\n"
+        "print('RAN=' + ','.join(m for m in ('altair.vegalite', 'scipy.stats._stats_py') if m in sys.modules))\n"
+        "import scipy.stats\n"
+        "print('KS=' + str(scipy.stats.ks_2samp([1.0, 2.0, 3.0], [1.0, 2.0, 4.0]).pvalue > 0))\n"
+    )
+    assert "RAN=\n" in proc.stdout, proc.stdout + proc.stderr[-3000:]
+    assert "FAILED=1" in proc.stdout  # the null was found: GX validated
+    assert "KS=True" in proc.stdout  # who uses it gets the real module

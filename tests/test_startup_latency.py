@@ -72,7 +72,8 @@ def test_the_temporary_server_starts_answers_and_stops():
         "server = early_server._server\n"
         "early_server.stop()\n"
         "print('EXIT=' + str(server.returncode))\n",
-        env=env, timeout=240,
+        env=env,
+        timeout=240,
     )
     assert "HEALTH=true" in proc.stdout, proc.stdout + proc.stderr[-3000:]
     assert "CMD=-m flows.early_server" in proc.stdout
@@ -118,8 +119,16 @@ def test_a_datagram_wakes_the_serving_runner_before_its_next_poll(tmp_path):
 def test_corpus_add_reads_the_summary_the_serving_process_wrote(tmp_path):
     from flows import fastpath
 
-    summary = {"run_id": "r1", "home": str(tmp_path), "n_seen": 1, "n_new": 1, "n_duplicate": 0,
-               "n_quarantined": 0, "quarantined_by_reason": {}, "stage_seconds": {"clean": 0.5}}
+    summary = {
+        "run_id": "r1",
+        "home": str(tmp_path),
+        "n_seen": 1,
+        "n_new": 1,
+        "n_duplicate": 0,
+        "n_quarantined": 0,
+        "quarantined_by_reason": {},
+        "stage_seconds": {"clean": 0.5},
+    }
     fastpath.write_summary(tmp_path, "r1", summary)
     assert fastpath.served_summary(tmp_path, "r1") == summary
     assert not fastpath.summary_path(tmp_path, "r1").exists()  # read once, then removed

@@ -135,9 +135,18 @@ def _run_with_progress(**kwargs: Any) -> dict[str, Any]:
     from flows import early_server, startup
     from flows.guard import guard_children
 
-    startup.pause_gc()  # no full collections while Prefect and GX import; resumed as the flow starts
-    guard_children()  # no process (Prefect's temporary server) outlives this one, even under kill -9
-    early_server.start()  # with no PREFECT_API_URL: the server boots while we import Prefect and GX
+    # no full collections while Prefect and GX import: early_server.wait_until_healthy(), which ops.run_ingest
+    # calls just before the flow, resumes them (or the finally below, if the run ends before that)
+    startup.pause_gc()
+    try:
+        guard_children()  # no process (Prefect's temporary server) outlives this one, even under kill -9
+        early_server.start()  # with no PREFECT_API_URL: the server boots while we import Prefect and GX
+        return _run_ingest_shown(**kwargs)
+    finally:
+        startup.resume_gc()
+
+
+def _run_ingest_shown(**kwargs: Any) -> dict[str, Any]:
     if not err.is_terminal:
         return ops.run_ingest(**kwargs)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -170,3 +170,23 @@ def test_gx_validates_without_running_altair_or_scipy_stats():
     assert "RAN=\n" in proc.stdout, proc.stdout + proc.stderr[-3000:]
     assert "FAILED=1" in proc.stdout  # the null was found: GX validated
     assert "KS=True" in proc.stdout  # who uses it gets the real module
+
+
+def test_a_run_that_ends_before_its_flow_turns_the_collector_back_on(monkeypatch):
+    from flows import cli, early_server, ops
+    from transforms.errors import UserError
+
+    def fails(**kwargs):
+        assert not gc.isenabled()  # paused for the start-up
+        raise UserError("inbox x is not a folder")
+
+    monkeypatch.setattr(ops, "run_ingest", fails)
+    monkeypatch.setattr(early_server, "start", lambda: None)
+    monkeypatch.setenv("CORPUS_NO_WATCHDOG", "1")
+    try:
+        with pytest.raises(UserError):
+            cli._run_with_progress(home=None)
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()

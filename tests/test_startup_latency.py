@@ -190,3 +190,15 @@ def test_a_run_that_ends_before_its_flow_turns_the_collector_back_on(monkeypatch
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+def test_the_warm_up_also_loads_what_the_first_batch_and_the_flow_call_need():
+    """While the temporary server starts: GX and its context, the language model, FastAPI (Prefect's encoder)."""
+    proc = _python(
+        "import sys\n"
+        "from flows.ingest import _import_gx\n"
+        "_import_gx()\n"
+        "from expectations import runtime\n"
+        "print('LOADED=' + str(runtime._context is not None and 'fastapi' in sys.modules))\n"
+    )
+    assert "LOADED=True" in proc.stdout, proc.stdout + proc.stderr[-3000:]

@@ -291,10 +291,11 @@ class InProcessRunner(threading.Thread):
         import prefect.flow_engine  # noqa: F401 - imported once here rather than inside the first run
 
         from expectations import gx_context
-        from flows.ingest import check_data_files
+        from flows.ingest import _import_gx, check_data_files
         from flows.settings import Settings
 
         gx_context()
+        _import_gx()  # and the language model, FastAPI: what the first run would load on the way
         with suppress(Exception):  # a broken data file is reported by the run itself, with file and line
             check_data_files(Settings.from_env())
 
@@ -352,6 +353,7 @@ class InProcessRunner(threading.Thread):
         from prefect.client.orchestration import get_client
         from prefect.exceptions import Abort
         from prefect.flow_engine import run_flow
+        from prefect.settings import temporary_settings
         from prefect.states import Pending
         from prefect.utilities.engine import propose_state_sync
 
@@ -373,7 +375,8 @@ class InProcessRunner(threading.Thread):
             if self._flow is None:  # the ingest flow, handing its summary to `corpus add --now` on completion
                 self._flow = ingest_flow.with_options(
                     on_completion=[*ingest_flow.on_completion_hooks, _summary_for_corpus_add])
-            state = run_flow(self._flow, flow_run=flow_run, return_type="state")  # type: ignore[arg-type,assignment]
+            with temporary_settings(updates=run_settings(flow_run)):
+                state = run_flow(self._flow, flow_run=flow_run, return_type="state")  # type: ignore[arg-type,assignment]
             self.n_runs += 1
             self.echo(f"Flow run {flow_run.name} finished: {getattr(state, 'name', state)}")
         except BaseException as exc:  # noqa: BLE001 - the engine recorded the failure on the run
@@ -392,6 +395,15 @@ class InProcessRunner(threading.Thread):
 
         with suppress(Exception), get_client(sync_client=True) as client:
             client.set_flow_run_state(run.id, Crashed(message=message), force=True)
+
+
+def run_settings(flow_run: Any) -> dict[Any, Any]:
+    """Prefect settings for one served run. Prefect's heartbeat thread sleeps in 1 s steps and the end of a
+    run waits for it (0.5 s on average): a run `corpus add --now` waits for goes without heartbeats (nothing
+    acts on them unless an automation is set up for crashed runs; scheduled runs keep them)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+    return {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None} if ADD_TAG in (flow_run.tags or ()) else {}
 
 
 def _summary_for_corpus_add(flow: Any, flow_run: Any, state: Any) -> None:

@@ -264,7 +264,9 @@ def _ingest_on_server(home: str | None) -> bool:
         return False
     try:
         summary = fastpath.run_on_server(resolve_home(home))
-    except fastpath.NoServer:
+    except fastpath.NoServer as exc:
+        if fastpath.candidate_apis(resolve_home(home)):  # a server was expected to take it: say why it did not
+            err.print(visible(f"running here, not by corpus serve: {exc}"))
         return False
     except fastpath.ServedRunFailed as exc:
         _fail(str(exc), 1)

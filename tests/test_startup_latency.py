@@ -217,3 +217,16 @@ def test_runs_for_corpus_add_skip_prefects_heartbeat_thread():
     for tags, expected in (([fastpath.ADD_TAG], None), (["corpus"], default)):
         with temporary_settings(updates=serve.run_settings(SimpleNamespace(tags=tags))):
             assert get_current_settings().flows.heartbeat_frequency == expected
+
+
+def test_add_now_says_why_a_recorded_server_did_not_take_the_run(tmp_path, monkeypatch, capsys):
+    from flows import cli, fastpath
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.delenv("CORPUS_NO_SERVER", raising=False)
+    home = tmp_path / "home"
+    fastpath.write_serve_file(home, "http://127.0.0.1:9/api")  # this process "serves" it; nothing answers
+    assert cli._ingest_on_server(str(home)) is False
+    assert "running here, not by corpus serve: no Prefect server answers at http://127.0.0.1:9/api" in (
+        capsys.readouterr().err
+    )

@@ -304,6 +304,13 @@ def _serve(home: Path):
     raise SystemExit("corpus serve did not serve within 300 s")
 
 
+def _children_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_add_one(home: Path, repeat: int = 1, served: bool = False) -> dict:
     import statistics
 
@@ -318,15 +325,17 @@ def run_add_one(home: Path, repeat: int = 1, served: bool = False) -> dict:
     env = dict(os.environ)
     if not served:
         env["CORPUS_NO_SERVER"] = "1"  # a local run even if something serves this home
-    walls, inside, via = [], [], []
+    walls, inside, via, cpus = [], [], [], []
     try:
         for i in range(repeat):
             d = Path(tempfile.mkdtemp(prefix="add-one-"))
             stamp = f"{time.strftime('%H%M%S')}{i}"  # short: a long digit run would look like a video-embed id
             f = d / f"new_{stamp}.txt"
             f.write_text(sample + f"\n\nUpdate {stamp}: one more paragraph.\n", encoding="utf-8")
+            cpu0 = _children_cpu()
             proc, wall, _ = _run_measured([str(Path(sys.executable).parent / "corpus"), "add", str(f), "--now",
                                            "--home", str(home)], env=env)
+            cpus.append(round(_children_cpu() - cpu0, 2))
             shutil.rmtree(d)
             if proc.returncode:
                 raise SystemExit(proc.stdout + proc.stderr[-3000:])
@@ -349,6 +358,10 @@ def run_add_one(home: Path, repeat: int = 1, served: bool = False) -> dict:
         "walls_s": walls,
         "median_wall_s": statistics.median(walls),
         "run_s_inside_flow": inside,
+        # user+sys CPU of `corpus add` and the children it waited for (its temporary Prefect server), not the
+        # serving process: a figure that does not depend on the machine's load
+        "cpu_s": cpus,
+        "median_cpu_s": statistics.median(cpus) if cpus else None,
         "ran": via,
         "serve_ready_after_s": round(serve_start, 1) if serve_start else None,
         "load_average_after": os.getloadavg(),

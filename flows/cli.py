@@ -132,11 +132,21 @@ def maps_errors(failed: str | None = None) -> Callable[[Callable[..., None]], Ca
 
 def _run_with_progress(**kwargs: Any) -> dict[str, Any]:
     """Run the ingest flow with a progress bar when stderr is a terminal."""
-    from flows import early_server
+    from flows import early_server, startup
     from flows.guard import guard_children
 
-    guard_children()  # no process (Prefect's temporary server) outlives this one, even under kill -9
-    early_server.start()  # with no PREFECT_API_URL: the server boots while we import Prefect and GX
+    # no full collections while Prefect and GX import: early_server.wait_until_healthy(), which ops.run_ingest
+    # calls just before the flow, resumes them (or the finally below, if the run ends before that)
+    startup.pause_gc()
+    try:
+        guard_children()  # no process (Prefect's temporary server) outlives this one, even under kill -9
+        early_server.start()  # with no PREFECT_API_URL: the server boots while we import Prefect and GX
+        return _run_ingest_shown(**kwargs)
+    finally:
+        startup.resume_gc()
+
+
+def _run_ingest_shown(**kwargs: Any) -> dict[str, Any]:
     if not err.is_terminal:
         return ops.run_ingest(**kwargs)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -254,7 +264,9 @@ def _ingest_on_server(home: str | None) -> bool:
         return False
     try:
         summary = fastpath.run_on_server(resolve_home(home))
-    except fastpath.NoServer:
+    except fastpath.NoServer as exc:
+        if fastpath.candidate_apis(resolve_home(home)):  # a server was expected to take it: say why it did not
+            err.print(visible(f"running here, not by corpus serve: {exc}"))
         return False
     except fastpath.ServedRunFailed as exc:
         _fail(str(exc), 1)
@@ -634,8 +646,12 @@ def migrate(home: HomeOpt = None) -> None:
 
 
 def main() -> int:
+    from flows.startup import freeze_before_exit
+
     try:
         app()
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else (print(exc.code, file=sys.stderr) or 2)
+    finally:
+        freeze_before_exit()  # the interpreter's last garbage collection skips what Prefect and GX left
     return 0

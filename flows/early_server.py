@@ -7,6 +7,10 @@ start-up (several seconds) overlaps the imports on a second core, and the CLI pr
 the server package. It is the same command and settings Prefect's `SubprocessASGIServer` uses; its URL
 becomes PREFECT_API_URL for this process (and for worker processes, which inherit the environment).
 It is stopped at exit; the CLI's watchdog (flows/guard.py) stops it even after kill -9.
+
+The server process is `python -m flows.early_server UVICORN-ARGS`: uvicorn's own command line, with the
+garbage collector off while Prefect's server package imports (most of the server's start-up; see
+flows/startup.py) and back on, as usual, for serving.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ def start() -> str | None:
     port = _free_port()
     env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
     _server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(spec.origin).parent.parent), "--factory",
+        [sys.executable, "-m", "flows.early_server", "--app-dir", str(Path(spec.origin).parent.parent), "--factory",
          "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port), "--log-level",
          "error", "--lifespan", "on"],
         env=env, stdin=subprocess.DEVNULL,
@@ -60,7 +64,19 @@ def started() -> bool:
 
 
 def wait_until_healthy(timeout: float = 120.0) -> None:
-    """Block until the server started by start() answers; if it died, let Prefect start its own instead."""
+    """Block until the server started by start() answers; if it died, let Prefect start its own instead.
+
+    The flow starts next: the start-up's pause of the garbage collector ends here either way (flows/startup.py).
+    """
+    from flows.startup import resume_gc
+
+    try:
+        _wait_until_healthy(timeout)
+    finally:
+        resume_gc()
+
+
+def _wait_until_healthy(timeout: float) -> None:
     global _server
     if _server is None or _api_url is None:
         return
@@ -100,3 +116,21 @@ def stop() -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def _serve_main() -> None:
+    """The temporary server's process: `python -m uvicorn ARGS`, importing Prefect's server package first with
+    the garbage collector off (its objects then sit in the permanent generation, skipped by later passes)."""
+    import gc
+
+    gc.disable()
+    import prefect.server.api.server  # noqa: F401 - the bulk of the server's start-up, imported here once
+    from uvicorn.main import main
+
+    gc.freeze()
+    gc.enable()
+    main()  # uvicorn's command line, from sys.argv
+
+
+if __name__ == "__main__":
+    _serve_main()

@@ -11,8 +11,10 @@ run's row in the warehouse, as the local run would print it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -24,7 +26,9 @@ DEPLOYMENT_NAME = "corpus-ingest"
 SERVE_FILE = Path("prefect") / "serve.json"  # under the corpus home, while `corpus serve` runs
 PICKUP_TIMEOUT = 15.0  # seconds a served deployment gets to start the run before we run it here ourselves
 POLLED_WITHIN = 60.0  # a deployment whose runner polled longer ago than this is not being served
+ANSWER_TIMEOUT = 5.0  # seconds a busy server gets to answer (a server that is down refuses at once)
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+ADD_TAG = "corpus-add"  # the tag of runs created here
 
 
 class NoServer(Exception):
@@ -48,14 +52,35 @@ def _call(api: str, method: str, path: str, body: Any = None, timeout: float = 5
     return json.loads(raw) if raw else None
 
 
-def write_serve_file(home: Path, api_url: str) -> Path:
-    """Record, for `corpus add --now`, which API this home is served on and by which process."""
+def write_serve_file(home: Path, api_url: str, wake_port: int | None = None) -> Path:
+    """Record, for `corpus add --now`, which API this home is served on, by which process, and the UDP port
+    on 127.0.0.1 that wakes its runner (flows/serve.py) so a new run starts without waiting for a poll."""
     path = home / SERVE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"api_url": api_url, "pid": os.getpid()}), encoding="utf-8")
+    rec: dict[str, Any] = {"api_url": api_url, "pid": os.getpid()}
+    if wake_port:
+        rec["wake_port"] = wake_port
+    tmp.write_text(json.dumps(rec), encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def wake_runner(port: int) -> None:
+    """One datagram to the serving runner's wake-up port: look for due runs now (nothing if nobody listens)."""
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(b"run", ("127.0.0.1", port))
+
+
+def _wake_port(home: Path, api: str) -> int | None:
+    """The wake-up port of the `corpus serve` that recorded `api` for this home, if it is still alive."""
+    try:
+        rec = json.loads((home / SERVE_FILE).read_text(encoding="utf-8"))
+        if rec.get("api_url") == api and _alive(int(rec["pid"])):
+            return int(rec["wake_port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
 
 
 def remove_serve_file(home: Path) -> None:
@@ -94,7 +119,7 @@ def candidate_apis(home: Path) -> list[str]:
 
 def _served_deployment(api: str, home: Path) -> dict[str, Any]:
     try:
-        dep = _call(api, "GET", f"/deployments/name/{FLOW_NAME}/{DEPLOYMENT_NAME}", timeout=2.0)
+        dep = _call(api, "GET", f"/deployments/name/{FLOW_NAME}/{DEPLOYMENT_NAME}", timeout=ANSWER_TIMEOUT)
     except urllib.error.HTTPError as exc:
         raise NoServer(f"{api} has no deployment {FLOW_NAME}/{DEPLOYMENT_NAME} ({exc.code})") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -112,7 +137,7 @@ def _served_deployment(api: str, home: Path) -> dict[str, Any]:
     return dep
 
 
-def run_on_server(home: Path, poll: float = 0.1, pickup_timeout: float = PICKUP_TIMEOUT) -> dict[str, Any]:
+def run_on_server(home: Path, poll: float = 0.05, pickup_timeout: float = PICKUP_TIMEOUT) -> dict[str, Any]:
     """Hand one ingest run of `home` to the server that serves it and wait for it; the run's summary.
 
     NoServer when nobody serves this home (nothing was started; run locally). ServedRunFailed when the
@@ -127,10 +152,13 @@ def run_on_server(home: Path, poll: float = 0.1, pickup_timeout: float = PICKUP_
             continue
         try:
             run = _call(api, "POST", f"/deployments/{dep['id']}/create_flow_run",
-                        {"state": {"type": "SCHEDULED"}, "tags": ["corpus-add"]})
+                        {"state": {"type": "SCHEDULED"}, "tags": [ADD_TAG]})
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reasons.append(f"could not create a run at {api} ({exc})")
             continue
+        port = _wake_port(home, api)
+        if port:
+            wake_runner(port)  # the served runner starts it now rather than at its next poll
         started = time.monotonic()
         while True:
             time.sleep(poll)
@@ -150,11 +178,46 @@ def run_on_server(home: Path, poll: float = 0.1, pickup_timeout: float = PICKUP_
         state = run["state"]
         if state["type"] != "COMPLETED":
             raise ServedRunFailed(f"the served run {run['name']} ended {state.get('name')}: {state.get('message')}")
-        summary = summary_from_warehouse(home, run["id"])
+        summary = served_summary(home, run["id"]) or summary_from_warehouse(home, run["id"])
         summary["served_by"] = {"api_url": api, "flow_run": run["name"],
                                 "infrastructure_pid": run.get("infrastructure_pid")}
         return summary
     raise NoServer("; ".join(reasons) or "no Prefect server configured")
+
+
+SUMMARIES = Path("prefect") / "summaries"  # under the corpus home: the summary of each run `corpus add` handed over
+SUMMARY_WAIT = 1.0  # seconds the summary file gets to appear after the run is Completed, before the warehouse
+
+
+def summary_path(home: Path, run_id: str) -> Path:
+    return home / SUMMARIES / f"{run_id}.json"
+
+
+def write_summary(home: Path, run_id: str, summary: dict[str, Any]) -> None:
+    """In the serving process, right after the run: its summary, for the `corpus add --now` waiting for it."""
+    path = summary_path(home, run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(summary, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
+def served_summary(home: Path, run_id: str, wait: float = SUMMARY_WAIT) -> dict[str, Any] | None:
+    """The summary the serving process wrote for a completed run (and the file is removed); None when it did
+    not appear within `wait` seconds: then it is read from the warehouse, which takes a DuckDB and DuckLake
+    start-up in this process."""
+    path = summary_path(home, run_id)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.01)
+            continue
+        path.unlink(missing_ok=True)
+        return summary if isinstance(summary, dict) and summary.get("run_id") == run_id else None
 
 
 def summary_from_warehouse(home: Path, run_id: str) -> dict[str, Any]:

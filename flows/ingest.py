@@ -148,6 +148,13 @@ def _import_gx() -> None:
         from expectations import gx_context
 
         gx_context()
+    # while the temporary server is still starting: what the first batch would otherwise load on the way
+    # (the language model, ~0.3 s; FastAPI, which Prefect imports to serialise the flow's parameters)
+    with contextlib.suppress(Exception):
+        from transforms.lang import detect_language
+
+        detect_language("A sentence or two in English, so the language model is loaded before the run.")
+        import fastapi  # noqa: F401
 
 
 def start_gx_warm_up(force: bool = False) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flows.fastpath import remove_serve_file, write_serve_file
+from flows.fastpath import ADD_TAG, remove_serve_file, wake_runner, write_serve_file, write_summary
 from flows.settings import Settings
 from transforms.errors import CorpusError, UserError
 from transforms.telemetry import ANALYTICS_OFF
@@ -275,7 +275,13 @@ class InProcessRunner(threading.Thread):
         self.poll = poll
         self.echo = echo
         self.stopping = threading.Event()
+        # `corpus add --now` sends a datagram here right after it created a run (its port is in serve.json):
+        # the run starts at once instead of at the next poll; any datagram just means "look now"
+        self._wake = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._wake.bind((HOST, 0))
+        self.wake_port: int = self._wake.getsockname()[1]
         self.current: Any = None  # the flow run in progress, if any
+        self._flow: Any = None
         self.n_runs = 0
         self.error: BaseException | None = None
         self.done = threading.Event()  # set when the thread ends
@@ -285,10 +291,11 @@ class InProcessRunner(threading.Thread):
         import prefect.flow_engine  # noqa: F401 - imported once here rather than inside the first run
 
         from expectations import gx_context
-        from flows.ingest import check_data_files
+        from flows.ingest import _import_gx, check_data_files
         from flows.settings import Settings
 
         gx_context()
+        _import_gx()  # and the language model, FastAPI: what the first run would load on the way
         with suppress(Exception):  # a broken data file is reported by the run itself, with file and line
             check_data_files(Settings.from_env())
 
@@ -299,11 +306,31 @@ class InProcessRunner(threading.Thread):
             self.echo(f"Ready: Prefect's engine, GX, rules and gazetteer loaded in {time.monotonic() - t:.1f}s")
             while not self.stopping.is_set():
                 if not self._run_due():
-                    self.stopping.wait(self.poll)
+                    self._sleep()
         except BaseException as exc:  # noqa: BLE001 - reported by serve(); this thread must not die silently
             self.error = exc
         finally:
+            self._wake.close()
             self.done.set()
+
+    def _sleep(self) -> None:
+        """Wait `poll` seconds, or less when woken (wake()); then drop any other wake-ups sent meanwhile."""
+        self._wake.settimeout(self.poll)
+        try:
+            self._wake.recv(64)
+            self._wake.setblocking(False)
+            while True:
+                self._wake.recv(64)
+        except OSError:  # the timeout, or nothing more to read
+            pass
+
+    def wake(self) -> None:
+        """Look for due runs now (as `corpus add --now` asks through the datagram port)."""
+        wake_runner(self.wake_port)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake()
 
     def _run_due(self) -> bool:
         """Run every due flow run of the deployment; whether there was one."""
@@ -326,6 +353,7 @@ class InProcessRunner(threading.Thread):
         from prefect.client.orchestration import get_client
         from prefect.exceptions import Abort
         from prefect.flow_engine import run_flow
+        from prefect.settings import temporary_settings
         from prefect.states import Pending
         from prefect.utilities.engine import propose_state_sync
 
@@ -344,7 +372,11 @@ class InProcessRunner(threading.Thread):
         try:
             self.echo(f"Running flow run {flow_run.name} ({flow_run.id}) in this process")
             # run_flow is typed for flows that return a State; return_type="state" gives ours one
-            state = run_flow(ingest_flow, flow_run=flow_run, return_type="state")  # type: ignore[arg-type,assignment]
+            if self._flow is None:  # the ingest flow, handing its summary to `corpus add --now` on completion
+                self._flow = ingest_flow.with_options(
+                    on_completion=[*ingest_flow.on_completion_hooks, _summary_for_corpus_add])
+            with temporary_settings(updates=run_settings(flow_run)):
+                state = run_flow(self._flow, flow_run=flow_run, return_type="state")  # type: ignore[arg-type,assignment]
             self.n_runs += 1
             self.echo(f"Flow run {flow_run.name} finished: {getattr(state, 'name', state)}")
         except BaseException as exc:  # noqa: BLE001 - the engine recorded the failure on the run
@@ -363,6 +395,22 @@ class InProcessRunner(threading.Thread):
 
         with suppress(Exception), get_client(sync_client=True) as client:
             client.set_flow_run_state(run.id, Crashed(message=message), force=True)
+
+
+def run_settings(flow_run: Any) -> dict[Any, Any]:
+    """Prefect settings for one served run. Prefect's heartbeat thread sleeps in 1 s steps and the end of a
+    run waits for it (0.5 s on average): a run `corpus add --now` waits for goes without heartbeats (nothing
+    acts on them unless an automation is set up for crashed runs; scheduled runs keep them)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+    return {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None} if ADD_TAG in (flow_run.tags or ()) else {}
+
+
+def _summary_for_corpus_add(flow: Any, flow_run: Any, state: Any) -> None:
+    """On completion of a run `corpus add --now` created and waits for: the flow's summary in a file it reads,
+    written as soon as the run is Completed (before Prefect's engine winds down, up to a second later)."""
+    if ADD_TAG in (flow_run.tags or ()):
+        write_summary(Path(flow_run.parameters["home"]), str(flow_run.id), state.result())
 
 
 def apply_deployment(cron: str, parameters: dict[str, Any]) -> Any:
@@ -392,6 +440,8 @@ def serve_deployment(cron: str, parameters: dict[str, Any], api_url: str | None 
     with temporary_settings(updates=updates):
         deployment_id = apply_deployment(cron, parameters)
         runner = InProcessRunner(deployment_id, _poll_seconds(), echo)
+        if api_url:  # our own server: `corpus add --now` finds it, and the runner's wake-up port, in serve.json
+            write_serve_file(Path(parameters["home"]), api_url, runner.wake_port)
         ctx = contextvars.copy_context()  # the thread sees the same Prefect settings (API URL)
         runner.run = lambda _run=runner.run: ctx.run(_run)  # type: ignore[method-assign,misc]  # run inside ctx
         runner.start()
@@ -404,7 +454,7 @@ def serve_deployment(cron: str, parameters: dict[str, Any], api_url: str | None 
         except (KeyboardInterrupt, _Stop):
             pass
         finally:
-            runner.stopping.set()
+            runner.stop()
             _pause_schedules(deployment_id)
             if runner.current is not None:
                 echo(f"Waiting up to {drain_timeout:.0f}s for 1 ingest run(s) in progress to finish "

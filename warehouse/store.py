@@ -439,24 +439,21 @@ class WarehouseWriter:
         with self.connect() as con:
             con.register("_shas", batch)
             try:
-                same = con.execute(
-                    "SELECT content_sha256 FROM articles SEMI JOIN _shas USING (content_sha256) "
-                    "UNION SELECT content_sha256 FROM quarantine SEMI JOIN _shas USING (content_sha256) "
-                    "  WHERE run_id = $run AND stage NOT IN ('discover', 'read', 'parse') "
-                    "UNION SELECT content_sha256 FROM duplicates SEMI JOIN _shas USING (content_sha256) "
-                    "  WHERE run_id = $run AND reason = 'same_text'",
-                    {"run": run_id},
-                ).fetchall()
-                held = con.execute(
-                    "SELECT DISTINCT content_sha256 FROM quarantine SEMI JOIN _shas USING (content_sha256) "
-                    "WHERE resolved_at IS NULL AND run_id IS DISTINCT FROM $run",
+                rows = con.execute(
+                    "SELECT content_sha256, max(how) FROM ("
+                    " SELECT content_sha256, 2 AS how FROM articles SEMI JOIN _shas USING (content_sha256)"
+                    " UNION ALL SELECT content_sha256, CASE WHEN run_id IS DISTINCT FROM $run THEN 1"
+                    "  WHEN stage NOT IN ('discover', 'read', 'parse') THEN 2 END"
+                    "  FROM quarantine SEMI JOIN _shas USING (content_sha256)"
+                    "  WHERE resolved_at IS NULL OR run_id = $run"
+                    " UNION ALL SELECT content_sha256, 2 FROM duplicates SEMI JOIN _shas USING (content_sha256)"
+                    "  WHERE run_id = $run AND reason = 'same_text'"
+                    ") WHERE how IS NOT NULL GROUP BY ALL",
                     {"run": run_id},
                 ).fetchall()
             finally:
                 con.unregister("_shas")
-        found = {r[0]: "held" for r in held}
-        found.update((r[0], "same_bytes") for r in same)
-        return found
+        return {sha: "same_bytes" if how == 2 else "held" for sha, how in rows}
 
     def known_article_ids(self, ids: Iterable[str]) -> set[str]:
         """Which of these article ids are landed (looked up per batch, not held for the whole lake)."""

@@ -463,7 +463,8 @@ class WarehouseWriter:
         with self.connect() as con:
             con.register("_ids", batch)
             try:
-                rows = con.execute("SELECT DISTINCT article_id FROM articles SEMI JOIN _ids USING (article_id)").fetchall()
+                rows = con.execute(
+                    "SELECT DISTINCT article_id FROM articles SEMI JOIN _ids USING (article_id)").fetchall()
             finally:
                 con.unregister("_ids")
         return {r[0] for r in rows}

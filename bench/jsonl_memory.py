@@ -61,7 +61,6 @@ def main() -> int:
 
     import psutil
 
-    from flows import ingest
     from flows.ops import run_ingest
 
     tmp = Path(tempfile.mkdtemp(prefix="jsonl-mem-"))
@@ -101,11 +100,10 @@ def main() -> int:
             time.sleep(0.1)
 
     threading.Thread(target=sample, daemon=True).start()
-    ingest.progress_hook = hook
     if not args.no_trace:
         tracemalloc.start(8)
     t0 = time.perf_counter()
-    s = run_ingest(home=str(tmp / "home"), inbox=str(inbox), batch_size=args.batch)
+    s = run_ingest(home=str(tmp / "home"), inbox=str(inbox), batch_size=args.batch, progress=hook)
     wall = time.perf_counter() - t0
     done.set()
     rss = seen["rss"]

@@ -210,7 +210,7 @@ def run_big(mb: int = 100) -> bool:
         with Warehouse(Path(tmp) / "home").writer() as writer:
             tracemalloc.start()  # after opening the warehouse: measure read_task alone
             out = read_task.fn(writer, [InboxItem(str(big), "big.txt", big.stat().st_size)], 0, 20 * 2**20,
-                               set(), set())
+                               set(), "fuzz-run")
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
         reasons = [(q["stage"], q["reason"]) for q in out.quarantine]

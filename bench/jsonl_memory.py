@@ -1,14 +1,15 @@
 """Where memory grows with the number of records of one big .jsonl: tracemalloc and RSS per landed batch.
 
 usage:
-  python bench/jsonl_memory.py [--records 20000] [--batch 500] [--top 15] [--no-trace] [--trim]
+  python bench/jsonl_memory.py [--records 20000] [--batch 500] [--top 15] [--no-trace] [--trim] [--types]
 
 Runs the real ingest flow in this process (Prefect's temporary server) over one .jsonl written by
 bench/jsonl_stream.py's generator, takes a tracemalloc snapshot and the RSS after the first few batches
 and after the last one, and prints the allocation sites that grew most in between (Python memory only:
 DuckDB's and Arrow's native memory shows in the RSS, not in tracemalloc). Also glibc's own view of its
 heap (mallinfo2: bytes in use, bytes free but kept) and Arrow's pool. `--no-trace` runs at full speed
-(RSS and malloc figures only); `--trim` calls glibc's malloc_trim(0) after every landed batch.
+(RSS and malloc figures only); `--trim` calls glibc's malloc_trim(0) after every landed batch; `--types`
+counts live Python objects by type (gc, objgraph-style) after batch `--warm` and after the last.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def main() -> int:
     ap.add_argument("--warm", type=int, default=4, help="batches before the first snapshot")
     ap.add_argument("--no-trace", action="store_true", help="no tracemalloc: RSS and malloc figures only")
     ap.add_argument("--trim", action="store_true", help="malloc_trim(0) after every landed batch")
+    ap.add_argument("--types", action="store_true",
+                    help="count live Python objects by type (gc) after batch --warm and after the last")
     args = ap.parse_args()
     import ctypes
 
@@ -58,13 +61,13 @@ def main() -> int:
 
     import psutil
 
-    from flows import ingest
     from flows.ops import run_ingest
 
     tmp = Path(tempfile.mkdtemp(prefix="jsonl-mem-"))
     inbox = tmp / "inbox"
     inbox.mkdir()
     size = write_jsonl(inbox / "feed.jsonl", args.records)
+    last_batch = -(-args.records // args.batch)
     me = psutil.Process()
     seen = {"batches": 0, "first": None, "rss": [], "native": []}
 
@@ -76,6 +79,12 @@ def main() -> int:
             libc.malloc_trim(0)
         seen["rss"].append(me.memory_info().rss)
         seen["native"].append(native())
+        if args.types and seen["batches"] in (args.warm, last_batch):
+            import collections
+            import gc
+
+            gc.collect()
+            seen.setdefault("types", []).append(collections.Counter(type(o).__name__ for o in gc.get_objects()))
         if seen["batches"] == args.warm and not args.no_trace:
             seen["first"] = (tracemalloc.take_snapshot(), tracemalloc.get_traced_memory()[0])
 
@@ -91,11 +100,10 @@ def main() -> int:
             time.sleep(0.1)
 
     threading.Thread(target=sample, daemon=True).start()
-    ingest.progress_hook = hook
     if not args.no_trace:
         tracemalloc.start(8)
     t0 = time.perf_counter()
-    s = run_ingest(home=str(tmp / "home"), inbox=str(inbox), batch_size=args.batch)
+    s = run_ingest(home=str(tmp / "home"), inbox=str(inbox), batch_size=args.batch, progress=hook)
     wall = time.perf_counter() - t0
     done.set()
     rss = seen["rss"]
@@ -113,6 +121,11 @@ def main() -> int:
     print(f"peak RSS sampled every 0.1 s: {peaks[top] / 2**20:.0f} MB, {where}; peak while the batches ran: "
           f"{max(v for k, v in peaks.items() if k < len(rss)) / 2**20:.0f} MB; after the last batch: "
           f"{peaks.get(len(rss), 0) / 2**20:.0f} MB")
+    if args.types and len(seen.get("types", [])) == 2:
+        early, late = seen["types"]
+        grew = sorted(((late[k] - early.get(k, 0), k) for k in late), reverse=True)[: args.top]
+        print(f"live objects (gc) after batch {args.warm}: {sum(early.values()):,}; after the last: "
+              f"{sum(late.values()):,}; most grown types:", ", ".join(f"{k} {d:+,}" for d, k in grew))
     if args.no_trace:
         print(f"RSS after batch {args.warm}: {rss[args.warm - 1] / 2**20:.0f} MB; after the last: "
               f"{rss[-1] / 2**20:.0f} MB; peak sampled: {max(rss) / 2**20:.0f} MB")

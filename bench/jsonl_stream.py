@@ -67,12 +67,14 @@ def main() -> int:
     err_fh = open(err_path, "w")  # noqa: SIM115 - the child writes to it for the whole run; closed below
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=err_fh, text=True)
     ps = psutil.Process(proc.pid)
-    peak = 0
+    peak, peak_at, curve = 0, 0.0, []  # curve: (seconds in, RSS) every 0.2 s
     while proc.poll() is None:
         with contextlib.suppress(psutil.Error):  # ended between poll() and here
-            # the CLI and its children, minus Prefect's temporary server (same for both codes)
+            # the CLI process itself (not its worker processes, nor Prefect's temporary server)
             rss = ps.memory_info().rss
-            peak = max(peak, rss)
+            curve.append((time.perf_counter() - t0, rss))
+            if rss > peak:
+                peak, peak_at = rss, curve[-1][0]
         time.sleep(0.2)
     wall = time.perf_counter() - t0
     out = proc.stdout.read()
@@ -85,6 +87,9 @@ def main() -> int:
     print(f"input: {args.records:,} records, {size / 2**20:.1f} MB, batch {args.batch}")
     print(f"exit {proc.returncode}, wall {wall:.1f} s, peak RSS of the CLI process {peak / 2**20:.0f} MB "
           f"({peak / size:.0f}x the file)")
+    tenths = [max((r for t, r in curve if i * wall / 10 <= t < (i + 1) * wall / 10), default=0) for i in range(10)]
+    print(f"peak at {peak_at:.0f} s of {wall:.0f} s; highest RSS in each tenth of the run, MB:",
+          " ".join(f"{r / 2**20:.0f}" for r in tenths))
     print(f"archive files: {archive_files:,} ({blobs:,} blob(s); the rest: archive/records.sqlite, the locators)")
     print("summary:", {k: summary.get(k) for k in ("n_seen", "n_new", "n_duplicate", "n_quarantined")})
     print("seconds per stage:", summary.get("stage_seconds"))

@@ -324,14 +324,31 @@ def _hold_failures(
         )
 
 
+def _drop_duplicates(
+    writer: WarehouseWriter, docs: list[SourceDoc], in_flight_shas: Set[str], run_id: str, out: ReadResult
+) -> None:
+    """Keep the documents whose bytes are new; the others become duplicate rows ("same_bytes": landed, or
+    seen earlier in this run; "held": held in quarantine by an earlier run). One catalog look-up per call."""
+    known = writer.known_hashes((d.content_sha256 for d in docs), run_id)
+    for doc in docs:
+        h = doc.content_sha256
+        reason = "same_bytes" if h in in_flight_shas or h in out.new_shas else known.get(h)
+        if reason:
+            out.n_duplicate += 1
+            out.duplicates.append({"source_name": doc.source_name, "content_sha256": h, "reason": reason})
+            continue
+        out.new_shas.add(h)
+        out.docs.append(doc)
+
+
 @task(name="read", task_run_name="read-batch-{batch_no}", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
 def read_task(
     writer: WarehouseWriter,
     items: list[InboxItem],
     batch_no: int,
     max_file_bytes: int,
-    known_shas: Set[str],
-    held_shas: Set[str],
+    in_flight_shas: Set[str],
+    run_id: str,
     max_docs: int | None = None,
     cursor: dict[str, Any] | None = None,
 ) -> ReadResult:
@@ -341,13 +358,18 @@ def read_task(
     holds a `cursor` and the next call resumes there from the archived copy (exactly the bytes read).
     Memory then follows the batch size, not the size of the file's record count.
 
+    Duplicates are found per call: the batch's hashes are looked up in the catalog (landed articles, rows
+    of this run, rows held by earlier runs) plus `in_flight_shas`, the documents of this run read but not
+    landed yet; no set of every hash seen is kept (issue 17: it grew with the record count).
+
     It changes none of its inputs, so a retry (Prefect runs it again after an error) sees what the first
-    attempt saw: the hashes of the new documents come back in `new_shas`, for the caller to add once the
-    task succeeded.
+    attempt saw: the hashes of the new documents come back in `new_shas`, for the caller to hold until
+    the batch has landed.
     """
     out = ReadResult([], [], [])
     start = cursor["index"] if cursor else 0
     locators: list[tuple[str, str, int, int]] = []
+    pending: list[SourceDoc] = []  # de-duplicated below, with one catalog look-up for the whole call
     for index in range(start, len(items)):
         item = items[index]
         resume = cursor if cursor and cursor["index"] == index else None
@@ -362,26 +384,20 @@ def read_task(
             sha, stamp = resume["sha"], resume["stamp"]
             data = read_archived(writer.layout.archive, sha)
         out.stamps[item.path] = stamp
-        room = None if max_docs is None else max(1, max_docs - len(out.docs) - out.n_duplicate)
+        room = None if max_docs is None else max(1, max_docs - len(pending))
         docs, failures, next_pos, lineno, n_records = _split(item.name, data, resume, room)
         _hold_failures(writer, failures, out, locators, sha, data)
         for doc in docs:
             out.n_seen += 1
             _archive_record(writer, locators, doc.raw, doc.content_sha256, doc.span, sha, data)
-            same_bytes = doc.content_sha256 in known_shas or doc.content_sha256 in out.new_shas
-            if same_bytes or doc.content_sha256 in held_shas:
-                out.n_duplicate += 1
-                out.duplicates.append({"source_name": doc.source_name, "content_sha256": doc.content_sha256,
-                                       "reason": "same_bytes" if same_bytes else "held"})
-                continue
-            out.new_shas.add(doc.content_sha256)
-            out.docs.append(doc)
+            pending.append(doc)
         if next_pos is not None:  # the file goes on: stop here, the next call resumes after `lineno`
             out.cursor = {"index": index, "sha": sha, "stamp": stamp, "pos": next_pos, "lineno": lineno,
                           "n": n_records}
             break
         out.n_units += 1
         out.consumed.append(item)
+    _drop_duplicates(writer, pending, in_flight_shas, run_id, out)
     add_locators(writer.layout.archive, locators)
     writer.flush_archive()  # raw bytes and record locators are durable before anything about them lands
     return out
@@ -580,9 +596,9 @@ class IngestRun:
         self._progress_hook = progress
         self.logger = get_run_logger()
         self.stats = RunStats()
-        self.known_shas: set[str] = set()
-        self.known_ids: set[str] = set()
-        self.held_shas: set[str] = set()
+        # content hashes of the documents read but not landed yet, by batch number (dropped once landed:
+        # the catalog answers for landed ones, so the run holds no hash per record of the whole file)
+        self.in_flight: dict[int, set[str]] = {}
         self.entity_ids: list[str] = []
         self.overlays: tuple[tuple[str, str], ...] = ()
         self.last_report: Any = None
@@ -620,12 +636,10 @@ class IngestRun:
         self.overlays = gazetteer_overlays(self.settings)
         _gazetteer_and_linker(_str(self.settings.gazetteer_path), self.overlays)
         self.entity_ids = sync_entities_task(self.writer, _str(self.settings.gazetteer_path), self.overlays)
-        self.known_shas, self.known_ids, self.held_shas = self.writer.known_keys()
         size = self.settings.batch_size
         batches: list[Batch]
         if self.retry_quarantined:
             docs = _quarantined_docs(self.writer)
-            self.held_shas = set()
             batches, total = [RetryBatch(c) for c in chunks(docs, size)], len(docs)
         else:
             items, refused = discover_task(str(self.inbox))
@@ -653,9 +667,10 @@ class IngestRun:
         cursor = None
         while True:
             t = time.perf_counter()
+            in_flight = frozenset().union(*self.in_flight.values())
             read = read_task(self.writer, _q(items), self.next_batch_no, self.settings.max_file_bytes,
-                             _q(self.known_shas), _q(self.held_shas), self.settings.batch_size, cursor)
-            self.known_shas |= read.new_shas  # the task succeeded: its documents are known from now on
+                             _q(in_flight), self.run_id, self.settings.batch_size, cursor)
+            self.in_flight[self.next_batch_no] = read.new_shas  # known until the batch has landed
             self.stats.stage_seconds["read"] += time.perf_counter() - t
             if not (read.docs or read.quarantine or read.n_duplicate):
                 # every file must become an article, a duplicate or a quarantine row: an empty batch
@@ -699,6 +714,7 @@ class IngestRun:
         t = time.perf_counter()
         landed = land_task(self.writer, self.run_id, f.batch_no, _q(verdict), _q(quarantine))
         self.writer.record_duplicates(f.read.duplicates + duplicates, self.run_id)
+        self.in_flight.pop(f.batch_no, None)  # landed: the catalog knows its hashes now
         self.stats.stage_seconds["land"] += time.perf_counter() - t
         self.let_go(f.read)
         self.count(f, landed, quarantine + verdict.quarantine, verdict, len(duplicates))
@@ -706,8 +722,9 @@ class IngestRun:
     def split_fresh(self, articles: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(articles not landed before, duplicate rows for those whose text already landed)."""
         fresh, duplicates = [], []
+        known_ids = self.writer.known_article_ids(a["article_id"] for a in articles)  # earlier batches landed
         for art in articles:
-            if art["article_id"] in self.known_ids:
+            if art["article_id"] in known_ids:
                 duplicates.append({"source_name": art.get("source_name"), "reason": "same_text",
                                    "content_sha256": art.get("content_sha256"), "article_id": art["article_id"]})
             else:
@@ -733,7 +750,6 @@ class IngestRun:
         s.n_new += landed
         s.n_quarantined += len({(q.get("source_name"), q.get("content_sha256")) for q in held})
         s.quarantined_by_reason.update(q["reason"] for q in held)
-        self.known_ids.update(verdict.tables["articles"].column("article_id").to_pylist())
         s.entity_counts.update(verdict.tables["mentions"].column("entity_id").to_pylist())
         self.logger.info("batch %d: %d new, %d duplicate(s) and %d quarantined so far",
                          f.batch_no, landed, s.n_duplicate, s.n_quarantined)

@@ -650,7 +650,7 @@ def test_unreadable_and_vanished_files_are_quarantined_and_the_batch_goes_on(tmp
         InboxItem(str(good), "good.txt", good.stat().st_size),
     ]
     with Warehouse(tmp_path / "home").writer() as writer:
-        out = read_task.fn(writer, items, 0, 20 * 1024 * 1024, set(), set())
+        out = read_task.fn(writer, items, 0, 20 * 1024 * 1024, set(), "test-run")
     rows = {q["source_name"]: q for q in out.quarantine}
     assert (rows["no_permission.txt"]["stage"], rows["no_permission.txt"]["reason"]) == ("read", "unreadable")
     assert "ermission denied" in rows["no_permission.txt"]["detail"]
@@ -705,7 +705,7 @@ def test_100mb_file_is_quarantined_without_reading_it_into_memory(prefect_server
     # read_task's own memory: the file goes to the archive in 1 MB chunks
     with Warehouse(tmp_path / "probe_home").writer() as writer:
         tracemalloc.start()  # after opening the warehouse: measure read_task alone
-        out = read_task.fn(writer, [InboxItem(str(big), "big.txt", size)], 0, 20 * 1024 * 1024, set(), set())
+        out = read_task.fn(writer, [InboxItem(str(big), "big.txt", size)], 0, 20 * 1024 * 1024, set(), "test-run")
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     assert [(q["stage"], q["reason"]) for q in out.quarantine] == [("read", "too_large")]

@@ -330,7 +330,7 @@ def test_a_file_swapped_for_a_fifo_after_discover_never_blocks(tmp_path: Path) -
 
     def run() -> None:
         with Warehouse(tmp_path / "home").writer(5) as writer:
-            out["r"] = read_task.fn(writer, items, 0, 20 * 2**20, set(), set())
+            out["r"] = read_task.fn(writer, items, 0, 20 * 2**20, set(), "test-run")
 
     t = threading.Thread(target=run, daemon=True)
     t.start()

@@ -24,7 +24,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from flows import workers
-from flows.batching import bounded_window, chunks
+from flows.batching import bounded_window, chunks, freed_per_batch
 from flows.guard import TermGuard
 from flows.settings import Settings
 from flows.workers import _gazetteer_and_linker, _rules, file_digest, link_prepared
@@ -555,8 +555,12 @@ class IngestRun:
         term = TermGuard(lambda: self.writer.mark_terminated(self.run_id)).start()
         try:
             batches = self.start()
-            for in_flight in bounded_window(self.submitted(batches), self.settings.max_in_flight):
-                self.finish(in_flight)
+            with freed_per_batch() as free:
+                for in_flight in bounded_window(self.submitted(batches), self.settings.max_in_flight):
+                    self.finish(in_flight)
+                    t = time.perf_counter()
+                    free()  # the landed batch's rows, now, not in some later full collection
+                    self.stats.stage_seconds["free"] += time.perf_counter() - t
             self.wrap_up()
             self.writer.finish_run(self.run_id, self.stats.counts(), "completed",
                                    stage_seconds=self.stats.stage_seconds)

@@ -561,6 +561,7 @@ class IngestRun:
                     t = time.perf_counter()
                     free()  # the landed batch's rows, now, not in some later full collection
                     self.stats.stage_seconds["free"] += time.perf_counter() - t
+            workers.release()  # the process runner's workers have nothing left to do
             self.wrap_up()
             self.writer.finish_run(self.run_id, self.stats.counts(), "completed",
                                    stage_seconds=self.stats.stage_seconds)

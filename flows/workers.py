@@ -181,6 +181,7 @@ class WorkerPool:
         return self.call(link_docs, prepared, gazetteer_path, overlays, max_clean_chars)
 
     def close(self) -> None:
+        """End the workers (again: a no-op)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> WorkerPool:
@@ -200,3 +201,13 @@ _active: WorkerPool | None = None
 def active() -> WorkerPool | None:
     """The pool of the run in progress in this process, if its runner is `process`."""
     return _active
+
+
+def release() -> None:
+    """The run cleaned and linked its last batch: end the workers now, not after the run's wrap-up (Data
+    Docs, compaction, the search index, whose rebuild would otherwise overlap with ~400 MB of idle workers).
+    A later clean or link of this run runs in the calling thread."""
+    global _active
+    pool, _active = _active, None
+    if pool is not None:
+        pool.close()

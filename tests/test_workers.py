@@ -82,3 +82,13 @@ def test_a_finished_batch_in_a_reference_cycle_is_freed_at_once():
         finally:
             gc.enable()
     assert gc.get_freeze_count() == 0
+
+
+def test_release_ends_the_workers_before_the_runs_wrap_up():
+    import psutil
+
+    with WorkerPool(1) as pool:
+        pids = pool.pids()
+        workers.release()  # IngestRun.run calls it once the last batch landed
+        assert workers.active() is None
+        assert not [p for p in pids if psutil.pid_exists(p)]

@@ -170,34 +170,68 @@ def run_engine(corpus: Path, home: Path, batch: int, workers: int) -> dict:
     }
 
 
-def _tree_rss_mb(proc: subprocess.Popen, peak: list[float], stop: list[bool]) -> None:
-    """Sample the RSS of `proc` and all its descendants every 0.2 s; keep the largest sum in peak[0]."""
+def _role(p, root_pid: int) -> str:
+    """What a process of the ingest tree is: main (the CLI), worker, server (Prefect's) or other."""
+    if p.pid == root_pid:
+        return "main"
+    try:
+        cmd = " ".join(p.cmdline())
+    except Exception:  # noqa: BLE001 - gone meanwhile
+        return "other"
+    if "spawn_main" in cmd or "dask" in cmd or "forkserver" in cmd:
+        return "worker"
+    if "prefect" in cmd or "uvicorn" in cmd or "server" in cmd:
+        return "server"
+    return "other"
+
+
+def _tree_rss_mb(proc: subprocess.Popen, peak: list[float], stop: list[bool], detail: dict | None = None) -> None:
+    """Sample the RSS of `proc` and all its descendants every 0.2 s; keep the largest sum in peak[0].
+
+    `detail` (if given) gets, per role (main, worker, server, other): the largest RSS of one such process,
+    the RSS of all of them at the tree's peak, and the CPU seconds (user + system) each used, last seen."""
     import psutil
 
     try:
         root = psutil.Process(proc.pid)
     except psutil.Error:
         return
+    seen: dict[int, tuple[str, float]] = {}  # pid -> (role, cpu seconds)
+    largest: dict[str, float] = defaultdict(float)
     while not stop[0] and proc.poll() is None:
-        total = 0
+        total, by_role = 0, defaultdict(float)
         try:
             for p in [root, *root.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):
-                    total += p.memory_info().rss
+                    rss = p.memory_info().rss
+                    role = seen[p.pid][0] if p.pid in seen else _role(p, root.pid)
+                    t = p.cpu_times()
+                    seen[p.pid] = (role, t.user + t.system)
+                    total += rss
+                    by_role[role] += rss / 1e6
+                    largest[role] = max(largest[role], rss / 1e6)
         except psutil.Error:
             break
+        if total / 1e6 > peak[0] and detail is not None:
+            detail["rss_mb_at_peak"] = {k: round(v) for k, v in by_role.items()}
         peak[0] = max(peak[0], total / 1e6)
         time.sleep(0.2)
+    if detail is not None:
+        cpu: dict[str, float] = defaultdict(float)
+        for role, secs in seen.values():
+            cpu[role] += secs
+        detail["largest_rss_mb"] = {k: round(v) for k, v in largest.items()}
+        detail["cpu_s"] = {k: round(v, 1) for k, v in cpu.items()}
 
 
-def _run_measured(cmd: list[str], **kw) -> tuple[subprocess.CompletedProcess, float, float]:
+def _run_measured(cmd: list[str], detail: dict | None = None, **kw) -> tuple[subprocess.CompletedProcess, float, float]:
     """Run cmd; (completed process, wall seconds, peak RSS in MB of its whole process tree)."""
     import threading
 
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
     peak, stop = [0.0], [False]
-    sampler = threading.Thread(target=_tree_rss_mb, args=(proc, peak, stop), daemon=True)
+    sampler = threading.Thread(target=_tree_rss_mb, args=(proc, peak, stop, detail), daemon=True)
     sampler.start()
     out, err = proc.communicate()
     wall = time.perf_counter() - t
@@ -212,11 +246,13 @@ def _ingest_json(home: Path, inbox: Path, *extra: str) -> tuple[dict, float]:
     return summary, wall
 
 
-def _ingest_measured(home: Path, inbox: Path, *extra: str) -> tuple[dict, float, float]:
-    """`corpus ingest --json` in a child process; (its summary, wall seconds, peak RSS MB of its process tree)."""
+def _ingest_measured(home: Path, inbox: Path, *extra: str, detail: dict | None = None) -> tuple[dict, float, float]:
+    """`corpus ingest --json` in a child process; (its summary, wall seconds, peak RSS MB of its process tree).
+
+    `detail` gets RSS and CPU seconds per role (see _tree_rss_mb)."""
     proc, wall, peak = _run_measured(
         [str(Path(sys.executable).parent / "corpus"), "ingest", "--home", str(home), "--inbox", str(inbox),
-         "--json", *extra])
+         "--json", *extra], detail)
     if proc.returncode:
         raise SystemExit(proc.stderr[-3000:])
     return json.loads(proc.stdout), wall, peak
@@ -240,16 +276,20 @@ def run_marginal(corpus: Path, small: int, large: int, extra: list[str]) -> dict
     for n in (small, large):
         inbox, home = _first_files(corpus, n), Path(tempfile.mkdtemp(prefix="bench-home-"))
         try:
-            summary, wall, peak = _ingest_measured(home, inbox, *extra)
+            detail: dict = {}
+            summary, wall, peak = _ingest_measured(home, inbox, *extra, detail=detail)
         finally:
             shutil.rmtree(inbox, ignore_errors=True)
             shutil.rmtree(home, ignore_errors=True)
         rows[n] = {"new": summary["n_new"], "wall_s": round(wall, 1), "articles_per_s": round(n / wall, 1),
                    "peak_rss_mb_tree": round(peak), "runner": summary.get("runner"),
-                   "stage_s": summary["stage_seconds"]}
+                   "stage_s": summary["stage_seconds"], **detail}
     marginal = (large - small) / (rows[large]["wall_s"] - rows[small]["wall_s"])
+    # CPU seconds per article between the two runs, per role: what the extra 10,000 cost, load-independent
+    cpu_ms = {role: round(1000 * (rows[large]["cpu_s"].get(role, 0) - rows[small]["cpu_s"].get(role, 0))
+                          / (large - small), 3) for role in rows[large].get("cpu_s", {})}
     return {"mode": "marginal", "runs": rows, "marginal_articles_per_s": round(marginal, 1),
-            "load_average_after": os.getloadavg()}
+            "marginal_cpu_ms_per_article": cpu_ms, "load_average_after": os.getloadavg()}
 
 
 def run_flow(corpus: Path, home: Path, batch: int, dask: bool = False, runner: str | None = None,
@@ -258,7 +298,8 @@ def run_flow(corpus: Path, home: Path, batch: int, dask: bool = False, runner: s
     try:
         n = sum(1 for p in inbox.iterdir() if p.is_file())
         extra = ["--batch-size", str(batch), *(["--dask"] if dask else []), *(["--runner", runner] if runner else [])]
-        summary, wall, tree = _ingest_measured(home, inbox, *extra)
+        detail: dict = {}
+        summary, wall, tree = _ingest_measured(home, inbox, *extra, detail=detail)
     finally:
         if limit:
             shutil.rmtree(inbox, ignore_errors=True)
@@ -274,6 +315,8 @@ def run_flow(corpus: Path, home: Path, batch: int, dask: bool = False, runner: s
         "stage_s": summary["stage_seconds"],
         "peak_rss_mb": round(peak_rss_mb(children=True), 0),
         "peak_rss_mb_tree": round(tree),
+        **detail,
+        "cpu_ms_per_article": {k: round(1000 * v / max(1, n), 3) for k, v in detail.get("cpu_s", {}).items()},
         "load_average_after": os.getloadavg(),
     }
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -31,3 +33,24 @@ def bounded_window(submitted: Iterable[T], window: int) -> Iterator[T]:
             yield pending.popleft()
     while pending:
         yield pending.popleft()
+
+
+@contextmanager
+def freed_per_batch() -> Iterator[Callable[[], int]]:
+    """A call that frees finished batches at once, for a run's loop: `with freed_per_batch() as free:` then
+    `free()` after each batch landed.
+
+    A landed batch's rows stay in memory, cut off, inside reference cycles (Prefect's futures, states and
+    caught exceptions' frames hold them: ~8,000 objects per batch of 1,000). Python's full collection,
+    the only one that reaches them, runs ever more rarely as the process grows, so without this the
+    process grew ~50 MB per 1,000 articles (BENCHMARKS.md, issue 20). The objects alive before the run
+    (Prefect, GX, pandas: millions) are frozen for its length, so each collection scans only the run's own
+    objects and costs milliseconds; they are unfrozen at the end (a long-lived `corpus serve` collects
+    them again as usual).
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield gc.collect
+    finally:
+        gc.unfreeze()

@@ -15,7 +15,6 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Set
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -24,9 +23,11 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from flows.batching import bounded_window, chunks
+from flows import workers
+from flows.batching import bounded_window, chunks, freed_per_batch
 from flows.guard import TermGuard
 from flows.settings import Settings
+from flows.workers import _gazetteer_and_linker, _rules, file_digest, link_prepared
 from transforms import pipeline
 from transforms.errors import CorpusError
 from transforms.sources import SourceDoc, SourceFailure, file_kind, split_jsonl, split_source
@@ -109,32 +110,6 @@ class ReadResult:
         self.quarantine.append({"source_name": source_name, "stage": "read", "reason": reason, "detail": detail})
 
 
-def file_digest(path: str | Path | None) -> str | None:
-    """sha256 of a file's bytes (None for no path or an unreadable file: its loader then says why)."""
-    if path is None:
-        return None
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
-def _gazetteer_and_linker(path: str | None, overlays: tuple[tuple[str, str], ...] = ()):
-    """The gazetteer (path or the packaged one, plus overlays as (path, content hash)) and its Linker.
-
-    Cached on the files' content, not their path: a long-lived worker (`corpus serve`, a Dask worker)
-    sees an edited CORPUS_GAZETTEER on its next batch."""
-    return _gazetteer_for(path, file_digest(path), overlays)
-
-
-@lru_cache(maxsize=4)
-def _gazetteer_for(path: str | None, digest: str | None, overlays: tuple[tuple[str, str], ...]):
-    from transforms.names import Linker, load_gazetteer
-
-    gaz = load_gazetteer(Path(path) if path else None, overlays=[o for o, _ in overlays])
-    return gaz, Linker(gaz)
-
-
 def gazetteer_overlays(settings: Settings) -> tuple[tuple[str, str], ...]:
     """The settings' gazetteer overlays with a hash of their content, so an edited overlay is reloaded."""
     return tuple((str(p), file_digest(p) or "") for p in settings.gazetteer_overlays if p.is_file())
@@ -181,18 +156,6 @@ def check_data_files(settings: Settings) -> None:
     """Load the cleaning rules and the gazetteer (cached): raises their file:line error before any work."""
     _rules(_str(settings.rules_path))
     _gazetteer_and_linker(_str(settings.gazetteer_path), gazetteer_overlays(settings))
-
-
-def _rules(path: str | None):
-    """The cleaning rules (packaged, plus CORPUS_RULES), cached on the file's content like the gazetteer."""
-    return _rules_for(path, file_digest(path))
-
-
-@lru_cache(maxsize=4)
-def _rules_for(path: str | None, digest: str | None):
-    from transforms.clean import load_rules
-
-    return load_rules(Path(path) if path else None)
 
 
 # ---- tasks -----------------------------------------------------------------------------------
@@ -415,10 +378,12 @@ class LinkedBatch:
 
 @task(name="clean", task_run_name="clean-batch-{batch_no}", cache_policy=NO_CACHE)
 def clean_task(docs: Payload, batch_no: int, rules_path: str | None) -> tuple[pipeline.PreparedBatch, float]:
-    """Decode, extract and clean a batch (pure transforms)."""
-    t = time.perf_counter()
-    prepared = pipeline.prepare_batch(docs.value, _rules(rules_path))
-    return prepared, time.perf_counter() - t
+    """Decode, extract and clean a batch (pure transforms): on the run's lean worker processes when its
+    runner is `process` (flows/workers.py), else here."""
+    pool = workers.active()
+    if pool is not None:
+        return pool.clean(docs.value, rules_path)
+    return workers.clean_docs(docs.value, rules_path)
 
 
 @task(name="link", task_run_name="link-batch-{batch_no}", cache_policy=NO_CACHE)
@@ -429,20 +394,17 @@ def link_task(
     overlays: tuple[tuple[str, str], ...] = (),
     max_clean_chars: int | None = None,
 ) -> LinkedBatch:
-    """Link every name to a gazetteer entity; the returned batch's articles have normalized_text (articles
-    over the size limit are not linked). The batch passed in is left as it was."""
+    """Link every name to a gazetteer entity (on the run's worker processes when it has them); the
+    returned batch's articles have normalized_text (articles over the size limit are not linked, see
+    `workers.link_prepared`). The batch passed in is left as it was."""
     prepared, clean_seconds = cleaned
+    pool = workers.active()
+    if pool is not None:
+        linked, mentions, seconds = pool.link(prepared, gazetteer_path, overlays, max_clean_chars)
+        return LinkedBatch(linked, mentions, clean_seconds, seconds)
     t = time.perf_counter()
     gaz, linker = _gazetteer_and_linker(gazetteer_path, overlays)
-    # over CORPUS_MAX_CLEAN_CHARS: validation holds it as too long anyway, and linking megabytes of
-    # name-dense text first could take minutes; it keeps normalized_text = clean_text and no mentions
-    limit = max_clean_chars if max_clean_chars is not None else float("inf")
-    articles = [dict(a) for a in prepared.articles]  # link_batch fills normalized_text in the rows it gets
-    for a in articles:
-        if len(a["clean_text"]) > limit:
-            a["normalized_text"] = a["clean_text"]
-    mentions = pipeline.link_batch([a for a in articles if len(a["clean_text"]) <= limit], linker, gaz)
-    linked = pipeline.PreparedBatch(articles, prepared.removed_spans, prepared.failures)
+    linked, mentions = link_prepared(prepared, gaz, linker, max_clean_chars)
     return LinkedBatch(linked, mentions, clean_seconds, time.perf_counter() - t)
 
 
@@ -616,8 +578,13 @@ class IngestRun:
         term = TermGuard(lambda: self.writer.mark_terminated(self.run_id)).start()
         try:
             batches = self.start()
-            for in_flight in bounded_window(self.submitted(batches), self.settings.max_in_flight):
-                self.finish(in_flight)
+            with freed_per_batch() as free:
+                for in_flight in bounded_window(self.submitted(batches), self.settings.max_in_flight):
+                    self.finish(in_flight)
+                    t = time.perf_counter()
+                    free()  # the landed batch's rows, now, not in some later full collection
+                    self.stats.stage_seconds["free"] += time.perf_counter() - t
+            workers.release()  # the process runner's workers have nothing left to do
             self.wrap_up()
             self.writer.finish_run(self.run_id, self.stats.counts(), "completed",
                                    stage_seconds=self.stats.stage_seconds)

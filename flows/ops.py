@@ -27,7 +27,7 @@ def run_ingest(home: str | None = None, inbox: str | None = None, batch_size: in
 
     The summary says which runner cleaned and linked, and why (`runner`: name, workers, reason).
     """
-    from flows.runners import RunnerError, choose_runner, estimate_articles, task_runner
+    from flows.runners import RunnerError, choose_runner, estimate_articles, task_runner, worker_pool
 
     if inbox is not None and not Path(inbox).is_dir():
         raise UserError(f"inbox {inbox} is not a folder")
@@ -52,11 +52,12 @@ def run_ingest(home: str | None = None, inbox: str | None = None, batch_size: in
     kwargs: dict[str, Any] = dict(home=str(resolve_home(home)), inbox=inbox, batch_size=batch_size,
                                   retry_quarantined=retry_quarantined, progress=progress)
     runner_obj = task_runner(choice, settings.dask_address)
-    if runner_obj is None:
-        summary = ingest_flow(**kwargs)
-    else:
-        with _one_api_for_dask_workers():  # worker processes record their task runs on the flow's server
-            summary = ingest_flow.with_options(task_runner=runner_obj)(**kwargs)
+    with worker_pool(choice, settings):  # the process runner's lean workers (flows/workers.py)
+        if runner_obj is None:
+            summary = ingest_flow(**kwargs)
+        else:
+            with _one_api_for_dask_workers():  # worker processes record their task runs on the flow's server
+                summary = ingest_flow.with_options(task_runner=runner_obj)(**kwargs)
     summary["runner"] = choice.as_dict()
     return summary
 

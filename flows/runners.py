@@ -9,7 +9,9 @@ not pay the ~5 s the workers take to start and import the transforms. `--runner 
 
 from __future__ import annotations
 
+import contextlib
 import os
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -105,13 +107,26 @@ def choose_runner(
 
 def task_runner(choice: RunnerChoice, dask_address: str | None = None):
     """The Prefect task runner for a choice (None = the flow's own default, threads); Dask on the cluster at
-    `dask_address` (Settings.dask_address, CORPUS_DASK_ADDRESS), else on local worker processes."""
-    if choice.name == "process":
-        from prefect.task_runners import ProcessPoolTaskRunner
+    `dask_address` (Settings.dask_address, CORPUS_DASK_ADDRESS), else on local worker processes.
 
-        return ProcessPoolTaskRunner(max_workers=choice.workers)
+    The process runner's tasks run on the flow's threads too: they hand clean and link to the lean worker
+    processes of `worker_pool` (flows/workers.py)."""
     if choice.name == "dask":
         from flows.ops import dask_task_runner
 
         return dask_task_runner(dask_address)
     return None
+
+
+def worker_pool(choice: RunnerChoice, settings: Any) -> AbstractContextManager[Any]:
+    """For the process runner, the pool of lean worker processes that clean and link while the run is in it
+    (started now, so the workers import and load the rules and gazetteer while the flow starts); a no-op
+    context for the other runners."""
+    if choice.name != "process":
+        return contextlib.nullcontext()
+    from flows.ingest import gazetteer_overlays
+    from flows.workers import WorkerPool
+
+    gaz = str(settings.gazetteer_path) if settings.gazetteer_path else None
+    rules = str(settings.rules_path) if settings.rules_path else None
+    return WorkerPool(choice.workers, rules, gaz, gazetteer_overlays(settings))

@@ -234,3 +234,26 @@ def test_readers_leave_no_temporary_folder_behind(two_runs, tmp_path, monkeypatc
         con.close()
     assert runs(str(home))
     assert list(scratch.iterdir()) == []
+
+
+def test_the_search_index_rebuild_holds_duckdb_to_a_memory_limit(two_runs, monkeypatch):
+    """The detached rebuild runs beside a run and copies every article: DuckDB's default (80 % of RAM) let it
+    reach 2.7 GB over 100k articles. It is held to a fixed budget, spilling beyond it."""
+    import duckdb
+
+    from warehouse import search
+
+    home, _, _ = two_runs
+    seen: list[int] = []
+    real = search.build_index
+
+    def spy(layout, con, lake_name):
+        seen.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        return real(layout, con, lake_name)
+
+    monkeypatch.setattr(search, "build_index", spy)
+    from warehouse.paths import HomeLayout
+
+    assert search._build_from_copy(HomeLayout(home)) == 5
+    default = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert seen == ["488.2 MiB"] != [default]  # search.BUILD_MEMORY_LIMIT, 512 MB, as DuckDB reports it

@@ -32,6 +32,9 @@ from warehouse.paths import HomeLayout
 
 SNIPPET_CHARS = 220
 SYNC_MAX_ARTICLES = 5000  # up to this many articles a run rebuilds the index itself (a few seconds)
+# DuckDB's buffer memory while the index is built (it spills to disk beyond it): left to DuckDB's default
+# (80 % of RAM), the rebuild over 100k articles took 1.6 GB beside the run that started it
+BUILD_MEMORY_LIMIT = "512MB"
 
 
 def build_index(layout: HomeLayout, con: duckdb.DuckDBPyConnection, lake_name: str) -> int:
@@ -51,7 +54,7 @@ def build_index(layout: HomeLayout, con: duckdb.DuckDBPyConnection, lake_name: s
     finally:
         con.execute(f"DETACH {alias}")
     try:
-        idx = duckdb.connect(str(tmp))
+        idx = duckdb.connect(str(tmp), config={"memory_limit": BUILD_MEMORY_LIMIT})
         try:
             lk.load(idx, "fts")
             idx.execute("PRAGMA create_fts_index('docs', 'article_id', 'title', 'clean_text', overwrite = 1)")
@@ -72,6 +75,7 @@ def _build_from_copy(layout: HomeLayout) -> int:
     con, tmp = open_lake_copy(layout)
     try:
         con.execute("SET temp_directory = " + lk.sql_str(str(tmp)))
+        con.execute(f"SET memory_limit = {lk.sql_str(BUILD_MEMORY_LIMIT)}")
         return build_index(layout, con, lk.LAKE)
     finally:
         con.close()

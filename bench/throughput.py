@@ -10,7 +10,7 @@ usage:
   python bench/throughput.py marginal --corpus bench/out/corpus12k/articles [--small 2000] [--large 12000]
       `corpus ingest` with no flags on the first 2,000 and on 12,000 files (fresh homes): the marginal rate
       (10,000 / difference of walls) and the peak RSS of each run's whole process tree
-  python bench/throughput.py add-one --home HOME [--repeat 5] [--served]
+  python bench/throughput.py add-one --home HOME [--repeat 5] [--served] [--settle]
       `corpus add FILE --now` of one new article into an existing warehouse; --served first starts
       `corpus serve` on HOME (its own Prefect server) so the run is handed to it; prints the median wall
   python bench/throughput.py html [--pages 181]
@@ -354,7 +354,23 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_add_one(home: Path, repeat: int = 1, served: bool = False) -> dict:
+def _wait_for_search_rebuild(home: Path, timeout: float = 600.0) -> float:
+    """Block until no detached search-index rebuild runs for this home; the seconds waited."""
+    from filelock import FileLock, Timeout
+
+    t = time.perf_counter()
+    while time.perf_counter() - t < timeout:
+        try:
+            with FileLock(str(home / ".search.lock"), timeout=1):
+                if not (home / ".search.stale").exists():
+                    break
+        except Timeout:
+            continue
+        time.sleep(0.5)
+    return time.perf_counter() - t
+
+
+def run_add_one(home: Path, repeat: int = 1, served: bool = False, settle: bool = False) -> dict:
     import statistics
 
 
@@ -368,9 +384,11 @@ def run_add_one(home: Path, repeat: int = 1, served: bool = False) -> dict:
     env = dict(os.environ)
     if not served:
         env["CORPUS_NO_SERVER"] = "1"  # a local run even if something serves this home
-    walls, inside, via, cpus = [], [], [], []
+    walls, inside, via, cpus, settled = [], [], [], [], []
     try:
         for i in range(repeat):
+            if settle:
+                settled.append(round(_wait_for_search_rebuild(home), 1))
             d = Path(tempfile.mkdtemp(prefix="add-one-"))
             stamp = f"{time.strftime('%H%M%S')}{i}"  # short: a long digit run would look like a video-embed id
             f = d / f"new_{stamp}.txt"
@@ -406,6 +424,9 @@ def run_add_one(home: Path, repeat: int = 1, served: bool = False) -> dict:
         "cpu_s": cpus,
         "median_cpu_s": statistics.median(cpus) if cpus else None,
         "ran": via,
+        # --settle: seconds waited before each add for the detached search-index rebuild the previous add
+        # started (above 5,000 articles every run that landed something starts one: ~40 s of one core at 100k)
+        "waited_for_search_rebuild_s": settled if settle else None,
         "serve_ready_after_s": round(serve_start, 1) if serve_start else None,
         "load_average_after": os.getloadavg(),
     }
@@ -457,6 +478,8 @@ def main() -> int:
     ap.add_argument("--large", type=int, default=12000)
     ap.add_argument("--repeat", type=int, default=1, help="add-one: how many articles, one run each")
     ap.add_argument("--served", action="store_true", help="add-one: through a `corpus serve` started on --home")
+    ap.add_argument("--settle", action="store_true",
+                    help="add-one: before each add, wait for the search-index rebuild the previous one started")
     a = ap.parse_args()
     tmp = None
     if a.mode in ("engine", "flow", "marginal") and not a.corpus:
@@ -475,7 +498,7 @@ def main() -> int:
         elif a.mode == "marginal":
             out = run_marginal(a.corpus, a.small, a.large, ["--runner", a.runner] if a.runner else [])
         elif a.mode == "add-one":
-            out = run_add_one(home, a.repeat, a.served)
+            out = run_add_one(home, a.repeat, a.served, a.settle)
         else:
             out = run_html(a.pages)
     finally:

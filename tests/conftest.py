@@ -108,6 +108,17 @@ def local_site(pages: dict[str, bytes]) -> Iterator[str]:
         server.server_close()
 
 
+def catalog_rows(home: Path, sql: str) -> list[tuple]:
+    """Rows of a query on a home's plain read-out views in corpus.duckdb (what a bare DuckDB client sees)."""
+    import duckdb
+
+    con = duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 def copy_samples(dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for f in SAMPLES.iterdir():

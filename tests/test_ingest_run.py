@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import copy_samples
+from tests.conftest import catalog_rows, copy_samples
 
 
 def _fates(home: Path, names: list[str]) -> dict[str, str]:
@@ -121,11 +121,7 @@ def test_a_real_record_failing_two_expectations_is_held_once(prefect_server, cor
     inbox.mkdir()
     (inbox / "stub.txt").write_text("A stub of a story.\n\n728 x 90\n", encoding="utf-8")
     s = run_ingest(home=str(corpus_home), inbox=str(inbox))
-    con = duckdb.connect(str(corpus_home / "corpus.duckdb"), read_only=True)
-    try:
-        rows = con.execute("SELECT reason, detail FROM quarantine WHERE source_name = 'stub.txt'").fetchall()
-    finally:
-        con.close()
+    rows = catalog_rows(corpus_home, "SELECT reason, detail FROM quarantine WHERE source_name = 'stub.txt'")
     assert len(rows) == 1, rows
     assert s["n_quarantined"] == 1 and sum(s["quarantined_by_reason"].values()) == 1, s
 

@@ -15,10 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, catalog_rows
 
 FILLER = (
     "The ferry company said on Monday that the crossing to the island would run twice a day again from "
@@ -43,20 +42,12 @@ def _blobs(home: Path) -> list[Path]:
     return sorted(p for p in (home / "archive").glob("??/*") if p.is_file() and not p.name.startswith("."))
 
 
-def _rows(home: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def _assert_every_hash_resolves(home: Path) -> None:
     """Every article and every held record names raw bytes with exactly its hash (blob or locator)."""
     from warehouse.archive import archived_sha256, read_archived
 
-    shas = [r[0] for r in _rows(home, "SELECT content_sha256 FROM articles")]
-    shas += [r[0] for r in _rows(home, "SELECT content_sha256 FROM quarantine WHERE content_sha256 IS NOT NULL")]
+    shas = [r[0] for r in catalog_rows(home, "SELECT content_sha256 FROM articles")]
+    shas += [r[0] for r in catalog_rows(home, "SELECT content_sha256 FROM quarantine WHERE content_sha256 IS NOT NULL")]
     assert shas
     for sha in shas:
         assert hashlib.sha256(read_archived(home / "archive", sha)).hexdigest() == sha
@@ -84,7 +75,8 @@ def test_a_jsonl_of_n_records_makes_one_archive_blob(jsonl_home: Path) -> None:
     assert blob.read_bytes() == data
     assert count_locators(jsonl_home / "archive") == (41, 0)
     # a record's hash is the hash of its own bytes, and its locator points at exactly those bytes
-    (sha, name) = _rows(jsonl_home, "SELECT content_sha256, source_name FROM articles WHERE title = 'ferry 3'")[0]
+    (sha, name) = catalog_rows(
+        jsonl_home, "SELECT content_sha256, source_name FROM articles WHERE title = 'ferry 3'")[0]
     assert name == "feed.jsonl#L4"
     line = json.dumps({"title": "ferry 3", "text": f"Ferry report 3. {FILLER}"}).encode()
     assert sha == hashlib.sha256(line).hexdigest()
@@ -92,7 +84,7 @@ def test_a_jsonl_of_n_records_makes_one_archive_blob(jsonl_home: Path) -> None:
     assert (b, data[start:end]) == (blob.name, line)
     # validation's archived_sha256 expectation held for every landed record, and held records resolve too
     _assert_every_hash_resolves(jsonl_home)
-    reasons = {r[0] for r in _rows(jsonl_home, "SELECT reason FROM quarantine")}
+    reasons = {r[0] for r in catalog_rows(jsonl_home, "SELECT reason FROM quarantine")}
     assert "bad_json" in reasons and "expect_column_value_lengths_to_be_between(clean_text)" in reasons
 
 
@@ -115,12 +107,12 @@ def test_quarantine_retry_of_a_held_record_reads_it_through_its_locator(
 
     home = tmp_path / "home"
     shutil.copytree(jsonl_home, home)
-    held = _rows(home, "SELECT content_sha256 FROM quarantine WHERE stage = 'validate'")
+    held = catalog_rows(home, "SELECT content_sha256 FROM quarantine WHERE stage = 'validate'")
     assert held and not any((home / "archive" / s[:2] / s).exists() for (s,) in held)
     monkeypatch.setenv("CORPUS_MIN_CLEAN_CHARS", "50")
     s = run_ingest(home=str(home), retry_quarantined=True)
     assert s["n_new"] == 13, s
-    titles = {r[0] for r in _rows(home, "SELECT title FROM articles")}
+    titles = {r[0] for r in catalog_rows(home, "SELECT title FROM articles")}
     assert titles == {f"ferry {i}" for i in range(40)}
     assert len(_blobs(home)) == 1
     _assert_every_hash_resolves(home)
@@ -133,16 +125,16 @@ def test_rebuild_from_the_archive_alone_gives_the_same_record_ids(jsonl_home: Pa
 
     home = tmp_path / "home"
     shutil.copytree(jsonl_home, home)
-    want = set(_rows(home, "SELECT article_id, content_sha256, source_name FROM articles"))
-    want_held = sorted(_rows(home, "SELECT source_name, content_sha256, reason FROM quarantine"))
+    want = set(catalog_rows(home, "SELECT article_id, content_sha256, source_name FROM articles"))
+    want_held = sorted(catalog_rows(home, "SELECT source_name, content_sha256, reason FROM quarantine"))
     (home / "corpus.duckdb").unlink()
     shutil.rmtree(home / "lake")
     for p in (home / "archive").glob("records.sqlite*"):
         p.unlink()
     s = rebuild(home=str(home), batch_size=10)
     assert s["n_new"] == 27, s
-    assert set(_rows(home, "SELECT article_id, content_sha256, source_name FROM articles")) == want
-    assert sorted(_rows(home, "SELECT source_name, content_sha256, reason FROM quarantine")) == want_held
+    assert set(catalog_rows(home, "SELECT article_id, content_sha256, source_name FROM articles")) == want
+    assert sorted(catalog_rows(home, "SELECT source_name, content_sha256, reason FROM quarantine")) == want_held
     assert len(_blobs(home)) == 1 and count_locators(home / "archive") == (41, 0)
     _assert_every_hash_resolves(home)
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
+
+from tests.conftest import catalog_rows
 
 SENTENCE = (
     "The library board agreed on Thursday to keep the reading room open until nine on weekdays, after "
@@ -32,14 +33,6 @@ def _feed(n: int) -> bytes:
     recs[n - 7] = recs[3]
     recs[n - 5] = recs[4]
     return b"".join(json.dumps(r).encode() + b"\n" for r in recs)
-
-
-def _rows(home: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")
@@ -89,12 +82,13 @@ def test_duplicates_are_found_across_batches_and_runs(streamed) -> None:
     assert first["n_duplicate"] == 2, first
     assert first["n_new"] + first["n_quarantined"] + first["n_duplicate"] == RECORDS
     run1 = first["run_id"]
-    assert _rows(home, f"SELECT reason, count(*) FROM duplicates WHERE run_id = '{run1}' GROUP BY ALL") == [
+    assert catalog_rows(home, f"SELECT reason, count(*) FROM duplicates WHERE run_id = '{run1}' GROUP BY ALL") == [
         ("same_bytes", 2)]
     # the rerun lands nothing: landed articles are same_bytes, records held by the first run are "held"
     assert (rerun["n_new"], rerun["n_quarantined"], rerun["n_duplicate"]) == (0, 0, RECORDS), rerun
-    got = dict(_rows(home, f"SELECT reason, count(*) FROM duplicates WHERE run_id = '{rerun['run_id']}' GROUP BY ALL"))
-    n_articles = _rows(home, "SELECT count(*) FROM articles")[0][0]
+    got = dict(catalog_rows(
+        home, f"SELECT reason, count(*) FROM duplicates WHERE run_id = '{rerun['run_id']}' GROUP BY ALL"))
+    n_articles = catalog_rows(home, "SELECT count(*) FROM articles")[0][0]
     assert n_articles == first["n_new"] > 0
     assert got == {"same_bytes": n_articles + 1, "held": RECORDS - n_articles - 1}, got
 

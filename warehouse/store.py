@@ -159,9 +159,6 @@ def _plain_connect(db: Path, read_only: bool = False, wait_seconds: float = 30.0
             raise _corrupt(db, exc) from exc
 
 
-_connect = _plain_connect  # older name (flows/repair.py)
-
-
 def _lost_init_race(exc: BaseException) -> bool:
     """Whether an ATTACH of a shared catalog failed because another writer was creating DuckLake's tables in
     the same empty database at that moment: PostgreSQL refuses the second CREATE TABLE with a unique-key
@@ -183,11 +180,6 @@ class _Engine:
     _pid = 0
     _attached = 0  # sessions of this process with a catalog attached now
     _detaches = 0  # since the engine was made
-
-    @classmethod
-    def get(cls) -> duckdb.DuckDBPyConnection:
-        with cls._lock:
-            return cls._get()
 
     @classmethod
     def _get(cls) -> duckdb.DuckDBPyConnection:

@@ -178,7 +178,7 @@ def link_article(article: dict[str, Any], linker: Any) -> list[tuple[str, Any]]:
     for m in linker.link(joined):
         for field, lo, hi in bounds:
             if lo <= m.start and m.end <= hi:
-                out.append((field, replace(m, start=m.start - lo, end=m.end - lo)))
+                out.append((field, replace(m, start=m.start - lo, end=m.end - lo) if lo else m))
                 break
     return out
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,6 +23,10 @@ def _rx(pattern: str, flags: int = 0) -> re.Pattern[str]:
 
 
 _GLOBAL_FLAGS = re.compile(r"^\(\?[aiLmsux]+\)")
+# what a pattern may not contain for a search of the whole text to stand for searches of windows
+# (see _starts): anything that looks at or past the place it stands without consuming it (\b, \B,
+# $, \Z, lookaheads), atomic groups and possessive quantifiers; a leading \b is fine
+_PEEKS = re.compile(r"\\[bBZ]|\$|\(\?[=!>]|[*+?}]\+")
 
 
 def anchored_end(pattern: str) -> str:
@@ -46,9 +52,11 @@ class PlacedIndex:
     """
 
     def __init__(self, placed: Iterable[Placed] = ()):
-        self._by_entity: dict[str, SortedList] = {}
+        by_entity: dict[str, list[tuple[int, int]]] = {}
         for p in placed:
-            self.add(p)
+            by_entity.setdefault(p.entity_id, []).append((p.start, p.end))
+        # one sort per entity, not one insertion per mention
+        self._by_entity: dict[str, SortedList] = {eid: SortedList(spans) for eid, spans in by_entity.items()}
 
     def add(self, p: Placed) -> None:
         self._by_entity.setdefault(p.entity_id, SortedList()).add((p.start, p.end))
@@ -99,6 +107,61 @@ def in_caps_context(text: str, start: int, end: int, radius: int = 40) -> bool:
     return caps / len(words) >= 0.6
 
 
+@lru_cache(maxsize=1024)
+def _starts_rx(pattern: str, flags: int) -> re.Pattern[str] | None:
+    """A pattern that finds every offset where `pattern` matches in a whole text, or None when
+    windowed searches of `pattern` cannot be answered from those offsets (see _near_text)."""
+    m = _GLOBAL_FLAGS.match(pattern)
+    head = m.group() if m else ""
+    body = pattern[len(head) :]
+    rest = body[2:] if body.startswith("\\b") else body
+    try:
+        empty = re._parser.parse(pattern, flags).getwidth()[0] == 0  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - the parser is internal: when in doubt, search window by window
+        return None
+    if empty or _PEEKS.search(rest):
+        return None
+    return re.compile(f"{head}(?=(?:{body}))", flags)
+
+
+class _Starts(threading.local):
+    """Per thread: the text last searched and, per pattern, the offsets where it matches in it."""
+
+    text: str | None = None
+    found: dict[re.Pattern[str], list[int]]
+
+
+_starts_cache = _Starts()
+
+
+def _near_text(pattern: str, text: str, start: int, end: int, n: int) -> bool:
+    """`pattern` (case-insensitive) found in the n characters before start or after end.
+
+    The same answer as searching the two windows (`rx.search(text, lo, hi)`), without scanning them
+    for each candidate: the offsets where the pattern matches in the whole text are found once per
+    text, and a window holds a match only if one of them lies in it and the pattern matches there
+    within the window. That is exact for a pattern that never looks past what it consumed (a
+    window's end cuts the text: a match inside it is a match in the whole text); any other pattern
+    is searched window by window."""
+    rx = _rx(pattern, re.IGNORECASE)
+    srx = _starts_rx(pattern, re.IGNORECASE)
+    if srx is None:
+        return rx.search(text, max(0, start - n), start) is not None or rx.search(text, end, end + n) is not None
+    cache = _starts_cache
+    if cache.text is not text:
+        cache.text, cache.found = text, {}
+    offsets = cache.found.get(srx)
+    if offsets is None:
+        offsets = cache.found[srx] = [m.start() for m in srx.finditer(text)]
+    for lo, hi in ((max(0, start - n), start), (end, min(len(text), end + n))):
+        k = bisect_left(offsets, lo)
+        while k < len(offsets) and offsets[k] < hi:
+            if rx.match(text, offsets[k], hi) is not None:
+                return True
+            k += 1
+    return False
+
+
 def holds(
     cond: dict[str, Any] | None,
     text: str,
@@ -134,10 +197,8 @@ def holds(
             if _rx(val).match(text[end : end + _WINDOW]):
                 return False
         elif key in ("near_text", "not_near_text"):
-            n, rx = val["chars"], _rx(val["pattern"], re.IGNORECASE)
             # the text on each side, searched in place (no copy of the windows)
-            found = rx.search(text, max(0, start - n), start) is not None or rx.search(text, end, end + n) is not None
-            if found != (key == "near_text"):
+            if _near_text(val["pattern"], text, start, end, val["chars"]) != (key == "near_text"):
                 return False
         elif key == "all":
             if not all(holds(c, text, start, end, placed, local_only) for c in val):

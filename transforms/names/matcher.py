@@ -36,6 +36,7 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import ahocorasick  # type: ignore[import-not-found]  # pyahocorasick ships no stubs
 from rapidfuzz import fuzz, process
@@ -209,6 +210,16 @@ def _case_letters(s: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", s) if c.isalpha() and not unicodedata.combining(c))
 
 
+# the same names are found again and again: what only depends on a surface is computed once for it
+_cached_case_letters = lru_cache(maxsize=65536)(_case_letters)
+
+
+@lru_cache(maxsize=65536)
+def _has_upper(s: str) -> bool:
+    """s has a capital letter (names have capitals)."""
+    return any(ch.isupper() for ch in s)
+
+
 def _arabic_word_span(text: str, start: int, end: int) -> tuple[int, int]:
     """Widen an Arabic match over the article before it and the marks and hamza after it."""
     m = _AR_ARTICLE_BEFORE.search(text, max(0, start - 8), start)
@@ -247,6 +258,9 @@ class Linker:
         self._build_acronyms()
         self._build_skeletons()
         self._segment_cache: dict[tuple[str, ...], list[tuple[int, int, int, str, float]]] = {}
+        # _local_ok of a name with no condition and not weak (or a surname) looks at its surface only
+        self._context_free = [sp.kind == "surname" or (not sp.when and not sp.weak) for sp in self._specs]
+        self._keep_cache: dict[tuple[tuple[int, ...], str, bool], tuple[int, ...]] = {}
 
     # ------------------------------------------------------------------ building
 
@@ -480,7 +494,17 @@ class Linker:
                 idx = tuple(
                     i for i in idx if self._specs[i].kind == "alias" or (lower_glue and self._specs[i].kind != "calque")
                 )
-            keep = [i for i in idx if self._local_ok(i, surface, text, os_, oe, arabic)]
+            ck = (idx, surface, arabic)
+            known = self._keep_cache.get(ck)
+            if known is not None:
+                keep = list(known)
+            else:
+                keep = [i for i in idx if self._local_ok(i, surface, text, os_, oe, arabic)]
+                if all(self._context_free[i] for i in idx):
+                    # the answer depends on the surface alone: the same for every text
+                    if len(self._keep_cache) > 100_000:
+                        self._keep_cache.clear()
+                    self._keep_cache[ck] = tuple(keep)
             if keep:
                 method = "arabic" if arabic else ("calque" if self._specs[keep[0]].kind == "calque" else "exact")
                 out.append(_Cand(os_, oe, keep, method, SCORES[method]))
@@ -499,10 +523,10 @@ class Linker:
     def _local_ok(self, i: int, surface: str, text: str, start: int, end: int, arabic: bool = False) -> bool:
         spec = self._specs[i]
         if not arabic and spec.kind not in ("calque", "blocker", "acronym"):
-            if not any(ch.isupper() for ch in surface):
+            if not _has_upper(surface):
                 return False  # "an islamic state", "the independent": names have capitals
             want = self._case.get(i)
-            if want is not None and _case_letters(surface) != want:
+            if want is not None and _cached_case_letters(surface) != want:
                 return False
         if spec.kind == "surname":
             return True  # a surname's condition is a support for coreference, weighed in _coref
@@ -608,7 +632,7 @@ class Linker:
                 if (
                     (not seg and tok in self._stop and tok.rstrip(".") not in self._titles)
                     or (len(tok) > 1 and tok.isupper())
-                    or any(ch.isupper() for ch in tok[1:])
+                    or _has_upper(tok[1:])
                 ):
                     # leading titles and stop words are not part of the name; acronyms are exact-only
                     if seg:
@@ -732,6 +756,8 @@ class Linker:
         named: Iterable[str] = (),
         support: bool = True,
     ) -> list[Mention]:
+        if not pending:
+            return sorted(direct, key=lambda m: m.start)  # nothing to resolve against the others
         placed = PlacedIndex(Placed(m.start, m.end, m.entity_id) for m in direct)
         for other in named:
             placed.add(Placed(-(10**9), -(10**9), other))  # named elsewhere in the article, far before this text

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 DEL = "\x00"  # marker of a character that folding deletes
@@ -129,6 +130,27 @@ _DELETE_RE = re.compile(
 # for long texts: the same without collapsing white space, which costs one Python step per
 # comma; names are matched with keys folded the same way (see fold_key)
 _DELETE_FAST_RE = re.compile(_DELETE_RE.pattern.rsplit("|(?<=", 1)[0])
+# Where a match of _DELETE_FAST_RE can start: a deleted mark, a Latin article's first letters, a
+# letter of an Arabic article or proclitic (a superset of its starts). Every branch starts with a
+# literal, so `re` skips to the next candidate in C; _DELETE_FAST_RE itself starts with lookbehinds
+# and is tried at every offset of the text.
+_DELETE_AT = re.compile(
+    r"\x00|a(?:l |[a-z]{1,2}\x01)|e(?:l |[a-z]{1,2}\x01)|i[a-z]{1,2}\x01|u[a-z]{1,2}\x01|"
+    + "|".join("وفبكلا")
+)
+
+
+def _delete_spans(t: str) -> Iterator[tuple[int, int]]:
+    """The spans of `_DELETE_FAST_RE.finditer(t)`, found by trying it only where a match can start."""
+    pos = 0
+    search, match = _DELETE_AT.search, _DELETE_FAST_RE.match
+    while (c := search(t, pos)) is not None:
+        m = match(t, c.start())
+        if m is None:
+            pos = c.start() + 1
+        else:
+            yield m.span()
+            pos = m.end()  # its matches are never empty
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,8 +244,8 @@ def fold_with_map(s: str, collapse_spaces: bool = False) -> FoldedText:
         ostarts.append(g)
         pos = g
 
-    for m in (_DELETE_RE if collapse_spaces else _DELETE_FAST_RE).finditer(t):
-        a, b = m.span()
+    spans = (m.span() for m in _DELETE_RE.finditer(t)) if collapse_spaces else _delete_spans(t)
+    for a, b in spans:
         while gi < len(glued) and glued[gi] < a:
             break_before(glued[gi])
             gi += 1

@@ -220,6 +220,19 @@ def _has_upper(s: str) -> bool:
     return any(ch.isupper() for ch in s)
 
 
+def _finditer_at(rx: re.Pattern[str], at: re.Pattern[str], text: str) -> Iterable[re.Match[str]]:
+    """`rx.finditer(text)`, trying rx only where `at` matches (it must match wherever rx can start,
+    and rx never matches empty)."""
+    pos = 0
+    while (c := at.search(text, pos)) is not None:
+        m = rx.match(text, c.start())
+        if m is None:
+            pos = c.start() + 1
+        else:
+            yield m
+            pos = m.end()
+
+
 def _arabic_word_span(text: str, start: int, end: int) -> tuple[int, int]:
     """Widen an Arabic match over the article before it and the marks and hamza after it."""
     m = _AR_ARTICLE_BEFORE.search(text, max(0, start - 8), start)
@@ -261,6 +274,7 @@ class Linker:
         # _local_ok of a name with no condition and not weak (or a surname) looks at its surface only
         self._context_free = [sp.kind == "surname" or (not sp.when and not sp.weak) for sp in self._specs]
         self._keep_cache: dict[tuple[tuple[int, ...], str, bool], tuple[int, ...]] = {}
+        self._span_cache: dict[str, list[list[tuple[int, int, str]]]] = {}
 
     # ------------------------------------------------------------------ building
 
@@ -351,8 +365,11 @@ class Linker:
         if forms:
             alt = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
             self._acronym_re: re.Pattern[str] | None = re.compile(rf"(?<![\w.&-])(?:{alt})(?![\w&]|\.\w)")
+            # where a match can start: the forms alone, which `re` finds by their first letters (the
+            # pattern above starts with a lookbehind, so `re` would try it at every offset)
+            self._acronym_at: re.Pattern[str] | None = re.compile(alt)
         else:
-            self._acronym_re = None
+            self._acronym_re = self._acronym_at = None
 
     def _build_skeletons(self) -> None:
         """Index Latin aliases and surnames by skeleton key; light keys per type for confirmation."""
@@ -538,10 +555,10 @@ class Linker:
         return holds(spec.when, text, start, end, local_only=True)
 
     def _acronym_candidates(self, text: str) -> list[_Cand]:
-        if self._acronym_re is None:
+        if self._acronym_re is None or self._acronym_at is None:
             return []
         out = []
-        for m in self._acronym_re.finditer(text):
+        for m in _finditer_at(self._acronym_re, self._acronym_at, text):
             idx = self._acronyms[m.group()]
             nxt = _NEXT_WORD.match(text, m.end(), min(len(text), m.end() + 40))
             if nxt and nxt.group(1) in self._acronym_blocked_next:
@@ -574,7 +591,8 @@ class Linker:
         self, text: str, blocked: list[tuple[int, int]], covered: set[tuple[int, int]]
     ) -> list[tuple[_Cand, NameSpec]]:
         out: list[tuple[_Cand, NameSpec]] = []
-        for segment in self._free_segments(text, blocked, [s for s, _ in blocked], covered):
+        # the blockers are chosen candidates: they do not overlap
+        for segment in self._free_segments(text, blocked, [s for s, _ in blocked], covered, disjoint=True):
             key = tuple(t for _, _, t in segment)
             hits = self._segment_cache.get(key)
             if hits is None:
@@ -601,8 +619,11 @@ class Linker:
         occupied: list[tuple[int, int]],
         occ_starts: list[int],
         covered: set[tuple[int, int]] | None = None,
+        disjoint: bool = False,
     ) -> Iterable[list[tuple[int, int, str]]]:
-        """Runs of capitalised name tokens outside the occupied spans (a span equal to a covered one is skipped)."""
+        """Runs of capitalised name tokens outside the occupied spans (a span equal to a covered one is skipped).
+
+        `disjoint`: no two occupied spans overlap (then a name span clear of them is looked up by its text)."""
         for m in _SPAN_RE.finditer(text):
             s0, e0 = m.span()
             if (covered and (s0, e0) in covered) or m.group() in self._stop:
@@ -611,40 +632,62 @@ class Linker:
             # quick skip: an occupied span covers the whole name span
             if k > 0 and occupied[k - 1][0] <= s0 and occupied[k - 1][1] >= e0:
                 continue
-            seg: list[tuple[int, int, str]] = []
-            pending_article: int | None = None
-            for t in _TOKEN_RE.finditer(text, s0, e0):
-                ts, te = t.span()
-                tok = t.group()
-                tail = _TR_TAIL.search(tok) if "'" in tok or "’" in tok or "´" in tok or "ʼ" in tok else None
-                if tail:
-                    tok = tok[: tail.start()]
-                    te = ts + len(tok)
-                j = bisect_left(occ_starts, te)
-                if j > 0 and occupied[j - 1][1] > ts:
-                    if seg:
-                        yield seg
-                    seg, pending_article = [], None
-                    continue
-                if tok.lower() in _ARTICLE_TOKENS and te < e0 and text[te] in "-‐‑ ":
-                    pending_article = ts
-                    continue
-                if (
-                    (not seg and tok in self._stop and tok.rstrip(".") not in self._titles)
-                    or (len(tok) > 1 and tok.isupper())
-                    or _has_upper(tok[1:])
-                ):
-                    # leading titles and stop words are not part of the name; acronyms are exact-only
-                    if seg:
-                        yield seg
-                    seg, pending_article = [], None
-                    continue
-                seg.append((pending_article if pending_article is not None else ts, te, tok))
-                pending_article = None
-            while seg and (seg[-1][2] in self._stop or seg[-1][2][:1].islower()):
-                seg.pop()
-            if seg:
-                yield seg
+            if disjoint and (k == 0 or occupied[k - 1][1] <= s0):
+                # nothing occupied in the span (the occupied spans do not overlap, so the last one
+                # starting before its end ends last): its runs depend on its text alone
+                for rel in self._span_runs(m.group()):
+                    yield [(s0 + ts, s0 + te, tok) for ts, te, tok in rel]
+                continue
+            yield from self._runs(text, s0, e0, occupied, occ_starts)
+
+    def _span_runs(self, span: str) -> list[list[tuple[int, int, str]]]:
+        """The runs of name tokens of one name span with nothing occupied in it, offsets into the span."""
+        runs = self._span_cache.get(span)
+        if runs is None:
+            runs = list(self._runs(span, 0, len(span), [], []))
+            if len(self._span_cache) > 200_000:
+                self._span_cache.clear()
+            self._span_cache[span] = runs
+        return runs
+
+    def _runs(
+        self, text: str, s0: int, e0: int, occupied: list[tuple[int, int]], occ_starts: list[int]
+    ) -> Iterable[list[tuple[int, int, str]]]:
+        """The runs of name tokens of the name span [s0, e0) of text, outside the occupied spans."""
+        seg: list[tuple[int, int, str]] = []
+        pending_article: int | None = None
+        for t in _TOKEN_RE.finditer(text, s0, e0):
+            ts, te = t.span()
+            tok = t.group()
+            tail = _TR_TAIL.search(tok) if "'" in tok or "’" in tok or "´" in tok or "ʼ" in tok else None
+            if tail:
+                tok = tok[: tail.start()]
+                te = ts + len(tok)
+            j = bisect_left(occ_starts, te)
+            if j > 0 and occupied[j - 1][1] > ts:
+                if seg:
+                    yield seg
+                seg, pending_article = [], None
+                continue
+            if tok.lower() in _ARTICLE_TOKENS and te < e0 and text[te] in "-‐‑ ":
+                pending_article = ts
+                continue
+            if (
+                (not seg and tok in self._stop and tok.rstrip(".") not in self._titles)
+                or (len(tok) > 1 and tok.isupper())
+                or _has_upper(tok[1:])
+            ):
+                # leading titles and stop words are not part of the name; acronyms are exact-only
+                if seg:
+                    yield seg
+                seg, pending_article = [], None
+                continue
+            seg.append((pending_article if pending_article is not None else ts, te, tok))
+            pending_article = None
+        while seg and (seg[-1][2] in self._stop or seg[-1][2][:1].islower()):
+            seg.pop()
+        if seg:
+            yield seg
 
     def _match_segment(self, toks: tuple[str, ...]) -> list[tuple[int, int, int, str, float]]:
         """Skeleton/fuzzy hits in a run of name tokens: (i, j, spec index, method, score)."""

@@ -30,11 +30,60 @@ _MACROLANGUAGE = {
 }
 
 
+# words seen with the state the walk entered them in (see _identifier); bounded, cleared when full
+_WALK_CACHE_SIZE = 50_000
+
+
 @lru_cache(maxsize=1)
 def _identifier():
+    from collections import Counter
+
     from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]  # no stubs
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    if not all(hasattr(LanguageIdentifier, a) for a in ("_raw_score", "_sparse_score")):
+        return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+    class WordWalk(LanguageIdentifier):  # type: ignore[misc]  # py3langid has no stubs
+        """py3langid's identifier whose walk over the text's bytes goes a word at a time.
+
+        py3langid counts byte n-grams by walking its automaton one byte at a time in Python
+        (`visit_counts`). The walk through a word depends only on the state it enters the word in,
+        so (state, word) -> (state after it, n-grams found) is remembered: the same n-grams in the
+        same order, hence the same scores to the last bit, for a dictionary look-up per word."""
+
+        def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - py3langid's signature
+            super().__init__(*args, **kwargs)
+            self._walk: dict[tuple[int, bytes], tuple[int, tuple[int, ...]]] = {}
+
+        def _raw_score(self, text):  # noqa: ANN001, ANN202 - py3langid's signature
+            walk = self._walk
+            nm, rowbase, out = self.tk_nextmove, self._rowbase, self.tk_output
+            state, found = 0, []
+            words = text.split(b" ")
+            last = len(words) - 1
+            for i, word in enumerate(words):
+                if i < last:
+                    word += b" "
+                key = (state, word)
+                step = walk.get(key)
+                if step is None:
+                    s, feats = state, []
+                    for byte in word:
+                        s = nm[rowbase[s] + byte]
+                        f = out[s]
+                        if f >= 0:
+                            feats.append(f)
+                    step = (s, tuple(feats))
+                    if len(walk) >= _WALK_CACHE_SIZE:
+                        walk.clear()
+                    walk[key] = step
+                state = step[0]
+                found.extend(step[1])
+            if found:
+                return self._sparse_score(Counter(found), self.nb_ptc)
+            return super()._raw_score(text)  # no n-gram at all: py3langid's own answer
+
+    return WordWalk.from_model_file(MODEL_FILE, norm_probs=True)
 
 
 @lru_cache(maxsize=1)

@@ -162,15 +162,33 @@ def repair_mojibake(text: str) -> tuple[str, int]:
     """Repair text that was mis-decoded before it reached us; (text, number of lines changed)."""
     if not text or text.isascii():
         return text, 0
-    import ftfy  # imported lazily: only non-ASCII text needs it
-
-    fixed = ftfy.fix_text(text, _ftfy_config())
+    fixed = _fix_text(text)
     if fixed == text:
         return text, 0
     before, after = text.split("\n"), fixed.split("\n")
     if len(before) != len(after):
         return fixed, max(1, abs(len(before) - len(after)))
     return fixed, sum(a != b for a, b in zip(before, after, strict=True))
+
+
+def _fix_text(text: str) -> str:
+    """`ftfy.fix_text(text, _ftfy_config())`, without handing ftfy the ASCII lines.
+
+    fix_text fixes each line (up to `max_decode_length` characters) on its own, and leaves an
+    ASCII line as it is (all it repairs is non-ASCII with this configuration); most lines of an
+    article with a few curly quotes are ASCII, so only the others go to ftfy, split as it splits."""
+    import ftfy  # imported lazily: only non-ASCII text needs it
+
+    config = _ftfy_config()
+    out: list[str] = []
+    pos, n = 0, len(text)
+    while pos < n:
+        cut = text.find("\n", pos) + 1 or n
+        cut = min(cut, pos + config.max_decode_length)
+        segment = text[pos:cut]
+        out.append(segment if segment.isascii() else ftfy.fix_text(segment, config))
+        pos = cut
+    return "".join(out)
 
 
 def _decode_checked(data: bytes) -> tuple[str, str, int, int]:

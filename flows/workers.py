@@ -100,13 +100,27 @@ def link_prepared(
     return pipeline.PreparedBatch(articles, prepared.removed_spans, prepared.failures), mentions
 
 
-def link_docs(prepared: Any, gazetteer_path: str | None, overlays: tuple[tuple[str, str], ...],
-              max_clean_chars: int | None) -> tuple[Any, list[dict[str, Any]], float]:
-    """link_prepared with the gazetteer loaded (cached) here: (batch, mentions, seconds)."""
+def link_columns() -> tuple[str, ...]:
+    """The columns of an article row that linking reads: what the pool sends a worker to link."""
+    from transforms import pipeline
+
+    return ("article_id", "_row", *dict.fromkeys(column for _, column in pipeline.LINKED_FIELDS))
+
+
+def link_rows(rows: list[tuple[Any, ...]], gazetteer_path: str | None, overlays: tuple[tuple[str, str], ...],
+              max_clean_chars: int | None) -> tuple[list[str], list[dict[str, Any]], float]:
+    """A worker's link: rows of `link_columns()` in, (each article's normalized_text, mentions, seconds) out.
+
+    The pool sends only what linking reads and gets back only what it adds, not the whole batch
+    both ways (its raw and clean texts, removed spans and metadata, pickled twice more)."""
+    from transforms import pipeline
+
     t = time.perf_counter()
     gaz, linker = _gazetteer_and_linker(gazetteer_path, overlays)
-    linked, mentions = link_prepared(prepared, gaz, linker, max_clean_chars)
-    return linked, mentions, time.perf_counter() - t
+    columns = link_columns()
+    batch = pipeline.PreparedBatch([dict(zip(columns, row, strict=True)) for row in rows], [], [])
+    linked, mentions = link_prepared(batch, gaz, linker, max_clean_chars)
+    return [a["normalized_text"] for a in linked.articles], mentions, time.perf_counter() - t
 
 
 def _warm(rules_path: str | None, gazetteer_path: str | None, overlays: tuple[tuple[str, str], ...]) -> None:
@@ -178,7 +192,15 @@ class WorkerPool:
 
     def link(self, prepared: Any, gazetteer_path: str | None, overlays: tuple[tuple[str, str], ...],
              max_clean_chars: int | None) -> tuple[Any, list[dict[str, Any]], float]:
-        return self.call(link_docs, prepared, gazetteer_path, overlays, max_clean_chars)
+        """`link_prepared` in a worker: (batch, mentions, seconds); the worker gets and returns only
+        the columns linking reads and writes (`link_rows`). The batch passed in is left as it was."""
+        from transforms import pipeline
+
+        columns = link_columns()
+        rows = [tuple(a.get(c) for c in columns) for a in prepared.articles]
+        normalized, mentions, seconds = self.call(link_rows, rows, gazetteer_path, overlays, max_clean_chars)
+        articles = [dict(a, normalized_text=n) for a, n in zip(prepared.articles, normalized, strict=True)]
+        return pipeline.PreparedBatch(articles, prepared.removed_spans, prepared.failures), mentions, seconds
 
     def close(self) -> None:
         """End the workers (again: a no-op)."""

@@ -98,7 +98,7 @@ def mark_residue(
     a residue rule for every line (ResidueRule.whole_text)."""
     residue = rules.residue
     if text is not None:
-        residue = tuple(r for r in residue if not r.whole_text or r.pattern.search(text))
+        residue = tuple(r for r in residue if not r.whole_text or r.search(text))
     if not residue:
         return
     taken = sorted((s, e) for s, e, _ in partial)
@@ -140,7 +140,7 @@ def _residue_in(text: str, residue: tuple[ResidueRule, ...]) -> list[tuple[int, 
     """(start, end, rule) of every residue match in one line's text, sorted."""
     found: list[tuple[int, int, str]] = []
     for rule in residue:
-        for m in rule.pattern.finditer(text):
+        for m in rule.finditer(text):
             start, end = m.start(), m.end()
             if start == end:
                 continue

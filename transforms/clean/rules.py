@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -80,6 +81,31 @@ class ResidueRule:
     token: bool = False  # the span grows to the white-space-delimited token around the match
     # True when one search of a whole text tells that none of its lines holds a match
     whole_text: bool = False
+    # the pattern without its leading lookbehinds and \b: it matches wherever `pattern` can (see
+    # _start_pattern); None when there is none to strip or `pattern` can match empty
+    at: re.Pattern[str] | None = None
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        """`pattern.finditer(text)`, trying `pattern` only where `at` matches.
+
+        `re` tries a pattern that starts with a lookbehind at every offset of the text, one that
+        starts with a character class only at the characters of the class."""
+        at = self.at
+        if at is None:
+            yield from self.pattern.finditer(text)
+            return
+        pos, match = 0, self.pattern.match
+        while (c := at.search(text, pos)) is not None:
+            m = match(text, c.start())
+            if m is None:
+                pos = c.start() + 1
+            else:
+                yield m
+                pos = m.end()  # never empty (see _start_pattern)
+
+    def search(self, text: str) -> bool:
+        """`pattern.search(text)` found something."""
+        return next(self.finditer(text), None) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,8 +305,74 @@ def _compile_residue(items: Any, default_source: str) -> tuple[ResidueRule, ...]
         if raw.get("enabled", True) is False:
             continue
         pattern = _compile(raw.get("pattern"), 0, f"{where} (residue {name})")
-        out.append(ResidueRule(name, pattern, bool(raw.get("token")), _line_context_free(pattern)))
+        out.append(
+            ResidueRule(name, pattern, bool(raw.get("token")), _line_context_free(pattern), _start_pattern(pattern))
+        )
     return tuple(out)
+
+
+_GLOBAL_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
+
+
+def _group_end(src: str) -> int | None:
+    """The offset after the group that opens src[0] ("("), or None (escapes and classes skipped;
+    None too when a group opens inside it: dropping it could renumber the groups)."""
+    depth, i, n = 0, 0, len(src)
+    while i < n:
+        ch = src[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            i += 1
+            if i < n and src[i] == "^":
+                i += 1
+            if i < n and src[i] == "]":
+                i += 1  # a "]" first in a class is a literal
+            while i < n and src[i] != "]":
+                i += 2 if src[i] == "\\" else 1
+        elif ch == "(":
+            depth += 1
+            if depth > 1:
+                return None
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return None
+
+
+def _start_pattern(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    """`pattern` less its leading lookbehinds and \b, or None when it has none or can match empty.
+
+    Dropping a condition can only add matches, so it matches at every offset where `pattern`
+    does: searched first, it tells where `pattern` is worth trying (ResidueRule.finditer)."""
+    src = pattern.pattern
+    head = m.group() if (m := _GLOBAL_FLAGS.match(src)) else ""
+    rest = src[len(head) :]
+    stripped = False
+    while True:
+        if rest.startswith("\\b"):
+            rest = rest[2:]
+        elif rest.startswith(("(?<=", "(?<!")):
+            end = _group_end(rest)
+            if end is None:
+                return None
+            rest = rest[end:]
+        else:
+            break
+        stripped = True
+    if not stripped or not rest:
+        return None
+    try:
+        from re import _parser as sre_parser  # type: ignore[attr-defined]  # no stubs
+
+        if sre_parser.parse(src, pattern.flags).getwidth()[0] == 0:
+            return None  # finditer's rules for empty matches differ
+        return re.compile(head + rest, pattern.flags)
+    except Exception:  # noqa: BLE001 - not a pattern of its own (a group split) or another Python's internals
+        return None
 
 
 def _line_context_free(pattern: re.Pattern[str]) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import threading
-from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -108,27 +107,33 @@ def in_caps_context(text: str, start: int, end: int, radius: int = 40) -> bool:
 
 
 @lru_cache(maxsize=1024)
-def _starts_rx(pattern: str, flags: int) -> re.Pattern[str] | None:
-    """A pattern that finds every offset where `pattern` matches in a whole text, or None when
-    windowed searches of `pattern` cannot be answered from those offsets (see _near_text)."""
+def _starts_rx(pattern: str, flags: int) -> tuple[re.Pattern[str], int | None] | None:
+    """A pattern that finds the offsets where `pattern` matches in a text, and the longest match
+    `pattern` can make (None: no bound); None when windowed searches of `pattern` cannot be answered
+    from those offsets (see _near_text)."""
     m = _GLOBAL_FLAGS.match(pattern)
     head = m.group() if m else ""
     body = pattern[len(head) :]
     rest = body[2:] if body.startswith("\\b") else body
     try:
-        empty = re._parser.parse(pattern, flags).getwidth()[0] == 0  # type: ignore[attr-defined]
+        from re import _constants, _parser  # type: ignore[attr-defined]  # no stubs
+
+        shortest, longest = _parser.parse(pattern, flags).getwidth()
     except Exception:  # noqa: BLE001 - the parser is internal: when in doubt, search window by window
         return None
-    if empty or _PEEKS.search(rest):
+    if shortest == 0 or _PEEKS.search(rest):
         return None
-    return re.compile(f"{head}(?=(?:{body}))", flags)
+    return re.compile(f"{head}(?=(?:{body}))", flags), (longest if longest < _constants.MAXREPEAT else None)
+
+
+_BLOCK = 256  # the text is scanned for a pattern's matches in blocks of this many characters, as needed
 
 
 class _Starts(threading.local):
-    """Per thread: the text last searched and, per pattern, the offsets where it matches in it."""
+    """Per thread: the text last searched and, per pattern and block, the offsets where it matches."""
 
     text: str | None = None
-    found: dict[re.Pattern[str], list[int]]
+    found: dict[re.Pattern[str], dict[int, list[int]]]
 
 
 _starts_cache = _Starts()
@@ -137,28 +142,38 @@ _starts_cache = _Starts()
 def _near_text(pattern: str, text: str, start: int, end: int, n: int) -> bool:
     """`pattern` (case-insensitive) found in the n characters before start or after end.
 
-    The same answer as searching the two windows (`rx.search(text, lo, hi)`), without scanning them
-    for each candidate: the offsets where the pattern matches in the whole text are found once per
-    text, and a window holds a match only if one of them lies in it and the pattern matches there
-    within the window. That is exact for a pattern that never looks past what it consumed (a
-    window's end cuts the text: a match inside it is a match in the whole text); any other pattern
-    is searched window by window."""
+    The same answer as searching the two windows (`rx.search(text, lo, hi)`), without scanning the
+    same characters again for each candidate of the text: the offsets where the pattern matches are
+    found once per block of the text that a window reaches, and a window holds a match only if one
+    of them lies in it and the pattern matches there within the window. That is exact for a pattern
+    that never looks past what it consumed (a window's end cuts the text: a match inside it is a
+    match in the whole text), scanning a block and up to the longest match beyond it; any other
+    pattern is searched window by window. A pattern without a longest match is scanned in one block."""
     rx = _rx(pattern, re.IGNORECASE)
-    srx = _starts_rx(pattern, re.IGNORECASE)
-    if srx is None:
+    found = _starts_rx(pattern, re.IGNORECASE)
+    if found is None:
         return rx.search(text, max(0, start - n), start) is not None or rx.search(text, end, end + n) is not None
+    srx, longest = found
     cache = _starts_cache
     if cache.text is not text:
         cache.text, cache.found = text, {}
-    offsets = cache.found.get(srx)
-    if offsets is None:
-        offsets = cache.found[srx] = [m.start() for m in srx.finditer(text)]
-    for lo, hi in ((max(0, start - n), start), (end, min(len(text), end + n))):
-        k = bisect_left(offsets, lo)
-        while k < len(offsets) and offsets[k] < hi:
-            if rx.match(text, offsets[k], hi) is not None:
-                return True
-            k += 1
+    blocks = cache.found.get(srx)
+    if blocks is None:
+        blocks = cache.found[srx] = {}
+    size, length = (_BLOCK, len(text)) if longest is not None else (len(text) + 1, len(text))
+    for lo, hi in ((max(0, start - n), start), (end, min(length, end + n))):
+        if lo >= hi:
+            continue
+        for b in range(lo // size, (hi - 1) // size + 1):
+            offsets = blocks.get(b)
+            if offsets is None:
+                first = b * size
+                stop = first + size
+                reach = length if longest is None else min(length, stop + longest)
+                offsets = blocks[b] = [m.start() for m in srx.finditer(text, first, reach) if m.start() < stop]
+            for p in offsets:
+                if lo <= p < hi and rx.match(text, p, hi) is not None:
+                    return True
     return False
 
 

@@ -90,6 +90,9 @@ def _build_table() -> dict[int, str]:
 
 _TABLE = _build_table()
 _TABLE.update({ord("ı"): "i", ord("ł"): "l", ord("Ł"): "l", ord("đ"): "d", ord("Đ"): "d", ord("ø"): "o", ord("Ø"): "o"})
+# the same table as a list indexed by code point (str.translate looks a list up faster than a dict; a
+# code point past its end raises IndexError, a LookupError, and stays as it is, as one missing from the dict)
+_TABLE_LIST = [_TABLE.get(cp, chr(cp)) for cp in range(max(_TABLE) + 1)]
 
 # Apostrophes that separate words rather than join a name's syllables (Kata'ib, Qa'ida):
 # French / Italian elision before a capitalised name (d'Abou, l'Irak, dell'Iran, all'Iraq, qu'Ali),
@@ -191,7 +194,7 @@ def _word_apostrophes(s: str) -> list[int]:
 
 
 def _translate(s: str) -> str:
-    t = s.translate(_TABLE)
+    t = s.translate(_TABLE_LIST)
     if any(a in s for a in _APOS):
         cut = _word_apostrophes(s)
         if cut:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -71,6 +71,8 @@ _CLITICS = set("وفبلك")
 _ARTICLE_BEFORE = re.compile(
     r"(?:^|[^\w'’])((?:al|el|ad|an|ar|as|ash|at|ath|adh|az|ul|ed|en|er|es|esh|et|ez)[-‐‑] ?|(?:al|el) )$", re.IGNORECASE
 )
+# the last character of what _ARTICLE_BEFORE matches ("$" also matches before a final newline)
+_ARTICLE_LAST = "-‐‑ \n"
 _CAP = rf"[{_UPPER}](?:\w|['’ʿʾ](?=\w))*"
 _ART = r"(?:(?:[Aa]l|[Ee]l|[Aa][dnrstz]|[Aa]sh|[Uu]l|[Ee][dnrstz]|[Ee]sh)[-‐‑] ?)"
 _NAME = rf"{_ART}?{_CAP}"
@@ -487,6 +489,9 @@ class Linker:
     def _exact_candidates(self, text: str) -> list[_Cand]:
         ft = fold_with_map(text)
         padded = " " + ft.text + " "
+        # FoldedText.span_to_original, inlined: this loop runs for every alias found in every article
+        fstarts, ostarts = ft.fold_starts, ft.orig_starts
+        specs, keep_cache, context_free = self._specs, self._keep_cache, self._context_free
         out: list[_Cand] = []
         for end_i, (plen, idx, arabic, cut) in self._auto.iter(padded):
             start_i = end_i - plen + 1
@@ -496,10 +501,13 @@ class Linker:
                     continue
             else:
                 fs, fe = start_i, end_i - 1 - cut
-            os_, oe = ft.span_to_original(fs, fe)
+            k = bisect_right(fstarts, fs) - 1
+            os_ = ostarts[k] + (fs - fstarts[k])
+            k = bisect_right(fstarts, fe - 1) - 1
+            oe = ostarts[k] + (fe - 1 - fstarts[k]) + 1
             if arabic:
                 os_, oe = _arabic_word_span(text, os_, oe)
-            else:
+            elif os_ > 0 and text[os_ - 1] in _ARTICLE_LAST:
                 m = _ARTICLE_BEFORE.search(text, max(0, os_ - 6), os_)
                 if m:
                     os_ = m.start(1)
@@ -508,22 +516,20 @@ class Linker:
                 # glued to the word before ("theSaddam Hussein"): a full name, or a surname after
                 # a lower-case word ("forSoleimani"), never after a capitalised one ("McSadr")
                 lower_glue = text[os_ - 1].islower()
-                idx = tuple(
-                    i for i in idx if self._specs[i].kind == "alias" or (lower_glue and self._specs[i].kind != "calque")
-                )
+                idx = tuple(i for i in idx if specs[i].kind == "alias" or (lower_glue and specs[i].kind != "calque"))
             ck = (idx, surface, arabic)
-            known = self._keep_cache.get(ck)
+            known = keep_cache.get(ck)
             if known is not None:
                 keep = list(known)
             else:
                 keep = [i for i in idx if self._local_ok(i, surface, text, os_, oe, arabic)]
-                if all(self._context_free[i] for i in idx):
+                if all(context_free[i] for i in idx):
                     # the answer depends on the surface alone: the same for every text
-                    if len(self._keep_cache) > 100_000:
-                        self._keep_cache.clear()
-                    self._keep_cache[ck] = tuple(keep)
+                    if len(keep_cache) > 100_000:
+                        keep_cache.clear()
+                    keep_cache[ck] = tuple(keep)
             if keep:
-                method = "arabic" if arabic else ("calque" if self._specs[keep[0]].kind == "calque" else "exact")
+                method = "arabic" if arabic else ("calque" if specs[keep[0]].kind == "calque" else "exact")
                 out.append(_Cand(os_, oe, keep, method, SCORES[method]))
         return out
 

@@ -59,13 +59,13 @@ def main() -> int:
     clock = time.process_time
     dumps, loads = pickle.dumps, pickle.loads
 
-    def timed(part: str, fn, *args):  # noqa: ANN001, ANN202 - a timing wrapper
+    def timed(part: str, fn, *args):
         t = clock()
         out = fn(*args)
         cpu[part] += clock() - t
         return out
 
-    def work(fn, *args):  # noqa: ANN001, ANN202 - the profiled part
+    def work(fn, *args):
         if prof:
             prof.enable()
         try:

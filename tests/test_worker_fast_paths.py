@@ -12,8 +12,8 @@ from __future__ import annotations
 import importlib
 import os
 import random
-from functools import lru_cache
 import re
+from functools import lru_cache
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -180,7 +180,7 @@ LANG_WORDS = WORDS + ["le", "gouvernement", "dit", "que", "der", "Regierung", "s
 
 
 @lru_cache(maxsize=1)
-def _plain_identifier():  # noqa: ANN202 - py3langid has no stubs
+def _plain_identifier():
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)

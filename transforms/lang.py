@@ -51,11 +51,11 @@ def _identifier():
         so (state, word) -> (state after it, n-grams found) is remembered: the same n-grams in the
         same order, hence the same scores to the last bit, for a dictionary look-up per word."""
 
-        def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - py3langid's signature
+        def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
             self._walk: dict[tuple[int, bytes], tuple[int, tuple[int, ...]]] = {}
 
-        def _raw_score(self, text):  # noqa: ANN001, ANN202 - py3langid's signature
+        def _raw_score(self, text):
             walk = self._walk
             nm, rowbase, out = self.tk_nextmove, self._rowbase, self.tk_output
             state, found = 0, []

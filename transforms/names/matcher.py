@@ -525,7 +525,7 @@ class Linker:
                 keep = [i for i in idx if self._local_ok(i, surface, text, os_, oe, arabic)]
                 if all(context_free[i] for i in idx):
                     # the answer depends on the surface alone: the same for every text
-                    if len(keep_cache) > 100_000:
+                    if len(keep_cache) > 50_000:
                         keep_cache.clear()
                     keep_cache[ck] = tuple(keep)
             if keep:
@@ -651,7 +651,7 @@ class Linker:
         runs = self._span_cache.get(span)
         if runs is None:
             runs = list(self._runs(span, 0, len(span), [], []))
-            if len(self._span_cache) > 200_000:
+            if len(self._span_cache) > 50_000:
                 self._span_cache.clear()
             self._span_cache[span] = runs
         return runs

@@ -107,3 +107,28 @@ def test_the_validated_articles_frame_is_the_frame_pandas_builds_from_the_rows()
     expected = pd.DataFrame(arts, columns=ingest._columns("articles", "archived_sha256"))
     pd.testing.assert_frame_equal(frames["articles"], expected)
     assert list(ingest._frames([], [], [])["articles"].columns) == list(expected.columns)
+
+
+def test_gx_names_expectation_types_through_a_cache() -> None:
+    """GX converts each expectation's class name to its type ~130 times per expectation per suite run; the
+    conversion is cached (the same names as GX's own function, and a second batch hits the cache)."""
+    import great_expectations.expectations.expectation as gx_expectation
+    import pandas as pd
+    from great_expectations.util import camel_to_snake
+
+    from expectations import gx_context, removed_spans_suite, validate
+    from expectations.frames import prepare_articles, prepare_spans
+
+    gx_context()
+    name = "ExpectColumnPairValuesAToBeGreaterThanB"
+    expected = "expect_column_pair_values_a_to_be_greater_than_b"
+    assert gx_expectation.camel_to_snake(name) == camel_to_snake(name) == expected
+    articles = prepare_articles(pd.DataFrame({"article_id": ["a1"], "raw_text": ["Hello there"], "clean_text": ["x"],
+                                              "published": [None]}))
+    spans = prepare_spans(pd.DataFrame({"article_id": ["a1"], "start_char": [0], "end_char": [5], "rule": ["r"],
+                                        "text": ["Hello"]}), articles, "raw_text", "raw")
+    validate(spans, removed_spans_suite())
+    hits = gx_expectation.camel_to_snake.cache_info().hits
+    outcomes = validate(spans, removed_spans_suite())
+    assert all(o.success for o in outcomes)
+    assert gx_expectation.camel_to_snake.cache_info().hits > hits

@@ -171,7 +171,7 @@ def run_engine(corpus: Path, home: Path, batch: int, workers: int) -> dict:
 
 
 def _role(p, root_pid: int) -> str:
-    """What a process of the ingest tree is: main (the CLI), worker, server (Prefect's) or other."""
+    """What a process of the ingest tree is: main (the CLI), worker, server (Prefect's), search or other."""
     if p.pid == root_pid:
         return "main"
     try:
@@ -180,6 +180,8 @@ def _role(p, root_pid: int) -> str:
         return "other"
     if "spawn_main" in cmd or "dask" in cmd or "forkserver" in cmd:
         return "worker"
+    if "warehouse.search" in cmd:
+        return "search"  # the detached full-text index rebuild the run starts at its end
     if "prefect" in cmd or "uvicorn" in cmd or "server" in cmd:
         return "server"
     return "other"
@@ -188,7 +190,7 @@ def _role(p, root_pid: int) -> str:
 def _tree_rss_mb(proc: subprocess.Popen, peak: list[float], stop: list[bool], detail: dict | None = None) -> None:
     """Sample the RSS of `proc` and all its descendants every 0.2 s; keep the largest sum in peak[0].
 
-    `detail` (if given) gets, per role (main, worker, server, other): the largest RSS of one such process,
+    `detail` (if given) gets, per role (main, worker, server, search, other): the largest RSS of one such process,
     the RSS of all of them at the tree's peak, and the CPU seconds (user + system) each used, last seen."""
     import psutil
 
@@ -204,7 +206,9 @@ def _tree_rss_mb(proc: subprocess.Popen, peak: list[float], stop: list[bool], de
             for p in [root, *root.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):
                     rss = p.memory_info().rss
-                    role = seen[p.pid][0] if p.pid in seen else _role(p, root.pid)
+                    # "other" is asked again: a process seen between its fork and its exec still shows
+                    # its parent's command line (a spawned worker then counted as "other" for good)
+                    role = seen[p.pid][0] if seen.get(p.pid, ("other",))[0] != "other" else _role(p, root.pid)
                     t = p.cpu_times()
                     seen[p.pid] = (role, t.user + t.system)
                     total += rss

@@ -377,18 +377,20 @@ class LinkedBatch:
 
 
 @task(name="clean", task_run_name="clean-batch-{batch_no}", cache_policy=NO_CACHE)
-def clean_task(docs: Payload, batch_no: int, rules_path: str | None) -> tuple[pipeline.PreparedBatch, float]:
+def clean_task(docs: Payload, batch_no: int, rules_path: str | None) -> Payload:
     """Decode, extract and clean a batch (pure transforms): on the run's lean worker processes when its
-    runner is `process` (flows/workers.py), else here."""
+    runner is `process` (flows/workers.py), else here. Returns (PreparedBatch, seconds) in a Payload: the
+    link task gets this result through its future, and Prefect walks a resolved future's value for
+    task inputs (every row and value: ~0.2 ms of the flow's CPU per article, issue 20) unless it is opaque."""
     pool = workers.active()
     if pool is not None:
-        return pool.clean(docs.value, rules_path)
-    return workers.clean_docs(docs.value, rules_path)
+        return Payload(pool.clean(docs.value, rules_path))
+    return Payload(workers.clean_docs(docs.value, rules_path))
 
 
 @task(name="link", task_run_name="link-batch-{batch_no}", cache_policy=NO_CACHE)
 def link_task(
-    cleaned: tuple[pipeline.PreparedBatch, float],
+    cleaned: Payload | tuple[pipeline.PreparedBatch, float],
     batch_no: int,
     gazetteer_path: str | None,
     overlays: tuple[tuple[str, str], ...] = (),
@@ -397,7 +399,7 @@ def link_task(
     """Link every name to a gazetteer entity (on the run's worker processes when it has them); the
     returned batch's articles have normalized_text (articles over the size limit are not linked, see
     `workers.link_prepared`). The batch passed in is left as it was."""
-    prepared, clean_seconds = cleaned
+    prepared, clean_seconds = cleaned.value if isinstance(cleaned, Payload) else cleaned
     pool = workers.active()
     if pool is not None:
         linked, mentions, seconds = pool.link(prepared, gazetteer_path, overlays, max_clean_chars)

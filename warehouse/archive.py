@@ -230,19 +230,31 @@ def iter_index(archive_dir: Path) -> Iterator[dict]:
                 yield entry
 
 
-def append_index(archive_dir: Path, sha256: str, source_name: str, fmt: str) -> None:
-    """Append one entry (made durable by the batch's `flush()`, before the batch lands)."""
-    path = index_path(archive_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(
+def index_line(sha256: str, source_name: str, fmt: str) -> bytes:
+    """One index entry as the line `append_index` writes (first_seen is now)."""
+    return json.dumps(
         {"sha256": sha256, "source_name": source_name, "format": fmt,
          "first_seen": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")},
         ensure_ascii=False,
     ).encode("utf-8") + b"\n"
+
+
+def append_index_lines(archive_dir: Path, lines: Iterable[bytes]) -> None:
+    """Append entries made by `index_line`, in one write (made durable by the batch's `flush()`)."""
+    data = b"".join(lines)
+    if not data:
+        return
+    path = index_path(archive_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "ab") as fh:
         if fh.tell() > 0:
             with open(path, "rb") as rd:  # a kill mid-line leaves no newline: never glue two entries
                 rd.seek(-1, os.SEEK_END)
                 if rd.read(1) != b"\n":
-                    line = b"\n" + line
-        fh.write(line)
+                    data = b"\n" + data
+        fh.write(data)
+
+
+def append_index(archive_dir: Path, sha256: str, source_name: str, fmt: str) -> None:
+    """Append one entry (made durable by the batch's `flush()`, before the batch lands)."""
+    append_index_lines(archive_dir, [index_line(sha256, source_name, fmt)])

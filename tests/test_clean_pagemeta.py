@@ -283,6 +283,7 @@ def test_a_numeric_dateline_is_read_in_the_order_the_record_confirms() -> None:
 
 def test_an_updated_date_is_not_the_dateline() -> None:
     html = page(
+        '<meta property="article:published_time" content="2021-04-01T10:00:00Z">',
         top="<h1>Gates open on the north bank</h1><p>Last updated: 9 May 2021</p>",
         jsonld={"@type": "NewsArticle", "headline": "Gates", "datePublished": "2021-04-01T10:00:00Z"},
     )
@@ -292,7 +293,9 @@ def test_an_updated_date_is_not_the_dateline() -> None:
 
 
 def test_a_record_the_page_never_shows_is_kept_without_a_dateline() -> None:
+    # the JSON-LD and a meta tag agree (a JSON-LD date alone is not enough, see below)
     html = page(
+        '<meta property="article:published_time" content="2021-04-01T10:00:00Z">',
         top="<h1>Gates open on the north bank</h1>",
         jsonld={"@type": "NewsArticle", "headline": "Gates", "datePublished": "2021-04-01T10:00:00Z"},
     )
@@ -482,3 +485,36 @@ def test_a_logo_h1_that_starts_the_pages_title_is_not_the_headline() -> None:
 )
 def test_a_byline_of_mostly_lower_case_words_is_a_sentence_not_a_name(raw: str, expected: str | None) -> None:
     assert clean_author(raw, set()) == expected
+
+
+def test_a_json_ld_date_alone_that_the_page_never_shows_is_not_a_publication_date() -> None:
+    """A CMS plugin stamps every page's JSON-LD, evergreen guides included: a date only the JSON-LD
+    holds (no meta tag, no <time> stamp, nothing in the text) is not taken on its own."""
+    ld = {"@type": "WebPage", "name": "Gates", "datePublished": "2019-04-01T10:00:00Z"}
+    guide = page(top="<h1>How the north bank gates work</h1>", jsonld=ld)
+    assert clean_html_page(guide).published is None
+    # the page shows an "Updated" date: that is the only date a reader sees
+    updated = page(top="<h1>How the north bank gates work</h1><p>Last updated: 9 May 2021</p>", jsonld=ld)
+    assert clean_html_page(updated).published == dt.date(2021, 5, 9)
+    # a meta tag repeating the publication date confirms it
+    confirmed = page('<meta property="article:published_time" content="2019-04-01T10:00:00Z">', jsonld=ld)
+    assert clean_html_page(confirmed).published == dt.date(2019, 4, 1)
+    # and so does the page's text, anywhere
+    shown = guide.replace("</article>", "<p>Posted 1 April 2019</p></article>")
+    assert clean_html_page(shown).published == dt.date(2019, 4, 1)
+    # it still settles the order of a dateline written in numbers (04.09.2019 is 9 April here)
+    ld = {**ld, "datePublished": "2019-04-09"}
+    swapped = page(top="<h1>How the north bank gates work</h1><p>04.09.2019</p>", jsonld=ld)
+    assert clean_html_page(swapped).published == dt.date(2019, 4, 9)
+
+
+def test_a_date_inside_a_sentence_under_the_headline_is_not_the_dateline() -> None:
+    sentence = (
+        "<p>The council said the gates would stay open until the flood season ends on April 15, 2021, "
+        "and that farmers should move their herds before then.</p>"
+    )
+    html = page(top=f"<h1>Gates open on the north bank</h1>{sentence}")
+    assert clean_html_page(html).published is None
+    # a dateline that opens the first paragraph is still one
+    lead = page(top="<h1>Gates open on the north bank</h1><p>BASRA, 3 March 2021 - " + sentence[3:])
+    assert clean_html_page(lead).published == dt.date(2021, 3, 3)

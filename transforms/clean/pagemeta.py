@@ -24,6 +24,7 @@ trafilatura found, by explicit rules:
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import html
 import json
@@ -338,6 +339,10 @@ _VISIBLE_DATE = re.compile(
 )
 # How much page text after the headline (and before it, in the same header) is searched.
 _NEAR_CHARS = 500
+# A date in a text of more than _PROSE_LEN characters is part of a sentence ("the deadline is
+# April 15"), not a dateline, unless it opens the text ("BASRA, 3 May 2021 - ...").
+_PROSE_LEN = 100
+_LEAD_LEN = 40
 
 
 _BY_ALONE = re.compile(
@@ -422,11 +427,20 @@ def _dates_near(h1: Any) -> tuple[list[dt.date], list[dt.date], set[dt.date]]:
         str(t).strip()
         for t in h1.xpath("preceding::text()[not(ancestor::script) and not(ancestor::style)][position() <= 6]")
     ]
-    text = " | ".join([*before, *after])
+    pieces = [*before, *after]
+    text = " | ".join(pieces)
+    starts = []
+    pos = 0
+    for piece in pieces:
+        starts.append(pos)
+        pos += len(piece) + 3
     dates: list[dt.date] = []
     updated: list[dt.date] = []
     ambiguous: set[dt.date] = set()
     for m, date in _date_matches(text):
+        k = bisect.bisect_right(starts, m.start()) - 1
+        if len(pieces[k]) > _PROSE_LEN and m.start() - starts[k] > _LEAD_LEN:
+            continue  # a date inside a sentence of the article, not a dateline
         (updated if _UPDATED_LABEL.search(text[max(0, m.start() - 30) : m.start()]) else dates).append(date)
         if (m["d5"] or m["d6"]) and date.day <= 12 and date.day != date.month:
             ambiguous.add(date)
@@ -742,11 +756,14 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
        agree: several different ones are a list of posts), then a date in the URL path
        (/2020/01/14/, -20200114-, /2020/january/14/). When the
        first record is not shown on the page and a later one (more than a day away) is, the
-       shown one is the record;
+       shown one is the record. A date that only the JSON-LD holds (no meta tag or <time> stamp
+       has one) and that the page never shows is no record: CMS plugins stamp the JSON-LD of
+       every page, evergreen guides included (it still settles the reading of a numeric dateline);
     2. a date the page labels "originally published" or "first published";
     3. the first date written next to the headline (the visible dateline), not counting dates
-       labelled "Updated", "Last modified", "Reviewed": those are not publication dates; the
-       headline is found by `_headline_element`; a <time> element whose text holds
+       labelled "Updated", "Last modified", "Reviewed": those are not publication dates, nor
+       dates inside a sentence (a text of more than 100 characters, unless the date opens it);
+       the headline is found by `_headline_element`; a <time> element whose text holds
        no date ("Sunday") gives the day of its datetime;
     4. `found`: trafilatura's htmldate guess from the page header.
     The record (1) wins when the page shows that date somewhere; when it does not, a labelled
@@ -777,7 +794,7 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
     def is_shown(date: dt.date) -> bool:
         return tree is not None and _shows(page_text(), date)
 
-    record = None
+    record = unconfirmed = None
     moment: dt.datetime | None = None
     if candidates:
         record, raw = candidates[0]
@@ -789,6 +806,10 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
                 if abs((day - record).days) > 1 and is_shown(day):
                     record, moment = day, _moment(other)
                     break
+        if tree is not None and not is_shown(record) and all(s == "jsonld" for s, r in pm.dates if _parse_iso(r)):
+            # Only the JSON-LD holds a date, and the page never shows it (a CMS plugin stamps every
+            # page, evergreen guides included): not a publication date on its own.
+            unconfirmed, record = record, None
     in_url = url_date(url)
     if record is not None and in_url is not None and in_url != record and _same_moment(in_url, moment):
         return in_url  # the URL names the publisher's day of a timestamp written in another zone
@@ -797,11 +818,12 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
         return record
     if tree is not None and (first := _first_published(page_text())):
         return first  # "This article was originally published on 3 May 2019" (and updated since)
-    if record is not None and pm.visible and _same_moment(pm.visible[0], moment):
-        return record  # the dateline shows the same moment in another time zone: the record's day
+    if (record or unconfirmed) is not None and pm.visible and _same_moment(pm.visible[0], moment):
+        return record or unconfirmed  # the dateline shows the same moment in another time zone: the record's day
     if pm.visible:
         shown = pm.visible[0]
-        if shown in pm.ambiguous and (swapped := dt.date(shown.year, shown.day, shown.month)) == record:
+        swapped = dt.date(shown.year, shown.day, shown.month) if shown in pm.ambiguous else None
+        if swapped is not None and swapped == (record or unconfirmed):
             return swapped  # 09.10.2024 read in the order the page's own record confirms
         return shown
     if found is not None and is_shown(found):

@@ -518,3 +518,49 @@ def test_a_date_inside_a_sentence_under_the_headline_is_not_the_dateline() -> No
     # a dateline that opens the first paragraph is still one
     lead = page(top="<h1>Gates open on the north bank</h1><p>BASRA, 3 March 2021 - " + sentence[3:])
     assert clean_html_page(lead).published == dt.date(2021, 3, 3)
+
+
+def test_a_headline_whose_dash_goes_on_in_lower_case_is_kept_whole() -> None:
+    h1 = "Gates open on the north bank — and what farmers downstream should expect"
+    head = '<meta property="og:title" content="North bank farmers get ready for the water">'
+    assert clean_html_page(page(head, top=f"<h1>{h1}</h1>")).title == h1
+    # a teaser segment after the dash is still cut
+    teaser = "Gates open on the north bank – Top 5 Tips"
+    assert clean_html_page(page(head, top=f"<h1>{teaser}</h1>")).title == "Gates open on the north bank"
+
+
+def test_a_long_h1_holding_a_word_of_the_site_name_is_still_the_headline() -> None:
+    # the site is "bank.example": the word "bank" in a long headline does not make it the site's name
+    head = '<meta property="og:title" content="Flood gates on the river opened | Bank">'
+    h1 = "Gates open on the north bank of the river"
+    result = clean_html_page(page(head, top=f"<h1>{h1}</h1>"), url="https://www.bank.example/gates")
+    assert result.title == h1
+    # a short <h1> naming the site is the logo, not the headline
+    logo = clean_html_page(page(head, top="<h1>Bank</h1>"), url="https://www.bank.example/gates")
+    assert logo.title == "Flood gates on the river opened"
+
+
+def test_the_sites_host_name_before_the_headline_is_cut() -> None:
+    html = page("<title>rivertimes.example Gates open on the north bank</title>", top="<h1>rivertimes.example</h1>")
+    assert clean_html_page(html, url="https://rivertimes.example/gates").title == "Gates open on the north bank"
+    # another site's host name is part of the headline
+    other = page("<title>shop.example reports a record year</title>")
+    assert clean_html_page(other, url="https://rivertimes.example/shop").title == "shop.example reports a record year"
+
+
+def test_a_title_that_is_a_sentence_gives_way_to_the_pages_headline() -> None:
+    """An og:title or <h1> ending in a full stop is a line of the page's description; the <title>
+    (or JSON-LD headline) written as a headline wins."""
+    head = (
+        '<meta property="og:title" content="Here are the five ways farmers keep their fields dry.">'
+        "<title>Five Ways Farmers Keep Their Fields Dry | River Times</title>"
+        '<meta property="og:site_name" content="River Times">'
+    )
+    assert clean_html_page(page(head)).title == "Five Ways Farmers Keep Their Fields Dry"
+    # the same headline written with its full stop stays as the page shows it
+    dry = "Farmers keep their fields dry"
+    same = f'<meta property="og:title" content="{dry}"><title>{dry}</title>'
+    assert clean_html_page(page(same, top=f"<h1>{dry}.</h1>")).title == f"{dry}."
+    # an abbreviation is not a sentence's end
+    usa = "Farmers keep their fields dry in the U.S."
+    assert clean_html_page(page(f"<title>{usa}</title>", top=f"<h1>{usa}</h1>")).title == usa

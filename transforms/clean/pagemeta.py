@@ -10,7 +10,12 @@ trafilatura found, by explicit rules:
   unless it is a short (three words at most) <h1> naming the site, a logo that starts every <title>;
   else the stripped og:title/JSON-LD headline; else trafilatura's title, stripped the same way.
   A segment after the headline ("Headline | Top 5 Picks") is cut, unless it is a subtitle of more
-  than four words that the page's own title repeats.
+  than four words that the page's own title repeats, or the sentence goes on in lower case after
+  the dash ("Headline - and what it means"). A long <h1> holding a word of the site's name is
+  still a headline (only the site's name, or three words at most naming it, are the logo); the
+  site's host name set before the headline without a separator ("example.com Headline") is cut.
+  A title that ends in a full stop after a word ("Here are six tips.") is a line of description:
+  the first source written as a headline (og:title, JSON-LD, twitter, <title>) replaces it.
 - author: JSON-LD authors, then author meta tags, then the byline next to the headline, then the
   share card's "Written by" pair (twitter:label1/twitter:data1), then trafilatura's byline; a candidate must read
   as a person or organisation name (see `clean_author`): boilerplate ("Written by", "View more
@@ -463,11 +468,17 @@ def _is_site_segment(segment: str, sites: set[str]) -> bool:
     return any(len(s) >= 3 and (folded.startswith(s) or folded.endswith(s) or s in words) for s in sites)
 
 
+# The site's own host name set before the headline with no separator ("example.com Headline").
+_SITE_HOST = re.compile(r"([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,12})\s+(?=\S+\s+\S)", re.I)
+
+
 def strip_site(title: str | None, sites: set[str]) -> str | None:
     """The title without the site-name segments at its start or end."""
     if not title:
         return None
     title = _SPACE.sub(" ", title).strip()
+    if (m := _SITE_HOST.match(title)) and _fold(m[1]) in sites:
+        title = title[m.end() :]
     colon = title.find(": ")
     if 0 < colon <= 40 and _is_site_segment(title[:colon], sites) and len(title) - colon > 12:
         title = title[colon + 2 :]  # "Site: Headline"
@@ -499,6 +510,29 @@ def _agrees(h1: str, candidate: str, sites: set[str]) -> bool:
 
 def choose_title(pm: PageMeta, fallback: str | None) -> str | None:
     """The page's headline (see the module docstring for the order)."""
+    title = _choose_title(pm, fallback)
+    if title and _is_sentence(title):
+        sites = site_names(pm)
+        for key in ("og", "jsonld", "twitter", "title"):
+            other = strip_site(pm.titles.get(key), sites)
+            if other and not _is_sentence(other) and len(other.split()) >= 3:
+                if _fold(other) == _fold(title):
+                    break  # the same headline, written with its full stop on the page
+                return _main_segment(other)
+    return title
+
+
+_SENTENCE_END = re.compile(r"[^\W\d_]{2,}\s?\.$")
+
+
+def _is_sentence(title: str) -> bool:
+    """A title ending in a full stop after a word ("Here are six tips."): a sentence of the page's
+    description, not a headline ("... in the U.S." ends with an abbreviation)."""
+    return bool(_SENTENCE_END.search(title.rstrip())) and not re.search(r"\b(?:[A-Z]\.){2,}$", title.rstrip())
+
+
+def _choose_title(pm: PageMeta, fallback: str | None) -> str | None:
+    """The page's headline (see the module docstring for the order)."""
     sites = site_names(pm)
     sources = [pm.titles[k] for k in ("og", "jsonld", "twitter", "title") if k in pm.titles]
     for h1 in pm.h1:
@@ -511,7 +545,9 @@ def choose_title(pm: PageMeta, fallback: str | None) -> str | None:
                 return h1  # a subtitle (4+ words) the page's own title repeats is part of the headline
             return main
     for h1 in pm.h1[:1]:
-        if 3 <= len(h1.split()) <= 40 and not _is_site_segment(h1, sites):
+        # the site's name, or a short text naming it (a long headline may hold a word of the site's name)
+        names_site = _fold(h1) in sites or len(h1.split()) <= 3 and _is_site_segment(h1, sites)
+        if 3 <= len(h1.split()) <= 40 and not names_site:
             return _main_segment(h1)
     for key in ("og", "jsonld", "twitter", "title"):
         if key in pm.titles:
@@ -526,6 +562,8 @@ def choose_title(pm: PageMeta, fallback: str | None) -> str | None:
 def _main_segment(title: str) -> str:
     """A headline without the section or teaser segment after it ("Headline | Top 10 Picks")."""
     parts = _TITLE_SEP.split(title, maxsplit=1)
+    if len(parts) == 2 and parts[1][:1].islower():
+        return title  # "Headline - and what it means": the sentence goes on after the dash
     if len(parts) == 2 and len(parts[0].split()) >= 3:
         return parts[0].strip()
     return title

@@ -564,3 +564,13 @@ def test_a_title_that_is_a_sentence_gives_way_to_the_pages_headline() -> None:
     # an abbreviation is not a sentence's end
     usa = "Farmers keep their fields dry in the U.S."
     assert clean_html_page(page(f"<title>{usa}</title>", top=f"<h1>{usa}</h1>")).title == usa
+
+
+def test_characters_lost_to_question_marks_in_the_h1_come_back_from_the_pages_title() -> None:
+    head = "<title>Farmers’ guide: keeping the fields dry</title>"
+    html = page(head, top="<h1>Farmers? guide? keeping the fields dry</h1>")
+    assert clean_html_page(html).title == "Farmers’ guide: keeping the fields dry"
+    # a real question stays
+    head = "<title>Will the gates open? A guide for farmers</title>"
+    question = page(head, top="<h1>Will the gates open in May?</h1>")
+    assert clean_html_page(question).title == "Will the gates open in May?"

@@ -15,7 +15,8 @@ trafilatura found, by explicit rules:
   still a headline (only the site's name, or three words at most naming it, are the logo); the
   site's host name set before the headline without a separator ("example.com Headline") is cut.
   A title that ends in a full stop after a word ("Here are six tips.") is a line of description:
-  the first source written as a headline (og:title, JSON-LD, twitter, <title>) replaces it.
+  the first source written as a headline (og:title, JSON-LD, twitter, <title>) replaces it. A
+  title with characters lost to "?" ("Beginner? Guide") is replaced by a source that has them.
 - author: JSON-LD authors, then author meta tags, then the byline next to the headline, then the
   share card's "Written by" pair (twitter:label1/twitter:data1), then trafilatura's byline; a candidate must read
   as a person or organisation name (see `clean_author`): boilerplate ("Written by", "View more
@@ -511,6 +512,14 @@ def _agrees(h1: str, candidate: str, sites: set[str]) -> bool:
 def choose_title(pm: PageMeta, fallback: str | None) -> str | None:
     """The page's headline (see the module docstring for the order)."""
     title = _choose_title(pm, fallback)
+    if title and "?" in title[:-1]:
+        # characters lost to "?" on the way ("Beginner? Guide"): a source that has them whole
+        lost = re.compile("".join(".{1,3}" if c == "?" else re.escape(c) for c in title.replace(" ", "")))
+        sites = site_names(pm)
+        for key in ("og", "jsonld", "twitter", "title"):
+            other = strip_site(pm.titles.get(key), sites)
+            if other and "?" not in other and lost.fullmatch(other.replace(" ", "")):
+                return other
     if title and _is_sentence(title):
         sites = site_names(pm)
         for key in ("og", "jsonld", "twitter", "title"):

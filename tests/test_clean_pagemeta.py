@@ -574,3 +574,8 @@ def test_characters_lost_to_question_marks_in_the_h1_come_back_from_the_pages_ti
     head = "<title>Will the gates open? A guide for farmers</title>"
     question = page(head, top="<h1>Will the gates open in May?</h1>")
     assert clean_html_page(question).title == "Will the gates open in May?"
+
+
+def test_a_publication_meta_tag_written_in_words_is_read() -> None:
+    html = page('<meta name="published" content="May 9, 2021">', top="<h1>Gates open on the north bank</h1>")
+    assert clean_html_page(html).published == dt.date(2021, 5, 9)

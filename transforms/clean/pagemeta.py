@@ -257,14 +257,14 @@ def read_page_meta(tree: Any, url: str | None) -> PageMeta:
     for key in (
         "article:published_time", "og:published_time", "datepublished", "publish-date", "publishdate",
         "pubdate", "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.created", "date",
-        "dc.date", "article.published",
+        "dc.date", "article.published", "published",
     ):
         value = metas.get(key)
         if value:
-            pm.dates.append(("meta", value))
+            pm.dates.append(("meta", _iso_of(value)))
     for key, value in metas.items():  # the CMS's own spelling: "w-published-date", "published_time"
-        if _PUBLISHED_KEY.search(key) and not _CHANGED_KEY.search(key) and ("meta", value) not in pm.dates:
-            pm.dates.append(("meta", value))
+        if _PUBLISHED_KEY.search(key) and not _CHANGED_KEY.search(key) and ("meta", _iso_of(value)) not in pm.dates:
+            pm.dates.append(("meta", _iso_of(value)))
     title = tree.find(".//title")
     if title is not None and _text(title):
         pm.titles["title"] = _text(title)
@@ -289,6 +289,15 @@ def read_page_meta(tree: Any, url: str | None) -> PageMeta:
         pm.visible, pm.updated, pm.ambiguous = _dates_near(anchor)
         pm.bylines = _bylines_near(anchor)
     return pm
+
+
+def _iso_of(value: str) -> str:
+    """A meta tag's date as ISO text: as written when it holds an ISO date, else the date it
+    spells out ("July 17, 2025" -> "2025-07-17"), else as written."""
+    if _ISO_DATE.search(value):
+        return value
+    found = _date_matches(value)
+    return found[0][1].isoformat() if found else value
 
 
 # Elements whose text is never the visible headline.

@@ -579,3 +579,9 @@ def test_characters_lost_to_question_marks_in_the_h1_come_back_from_the_pages_ti
 def test_a_publication_meta_tag_written_in_words_is_read() -> None:
     html = page('<meta name="published" content="May 9, 2021">', top="<h1>Gates open on the north bank</h1>")
     assert clean_html_page(html).published == dt.date(2021, 5, 9)
+
+
+def test_an_exclamation_after_the_dash_is_part_of_the_headline() -> None:
+    h1 = "Bread machines for small kitchens – Our Favourites!"
+    head = '<meta property="og:title" content="Bread machines for small kitchens - Our Favourites! - Crumb Notes">'
+    assert clean_html_page(page(head, top=f"<h1>{h1}</h1>")).title == h1

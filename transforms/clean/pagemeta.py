@@ -11,7 +11,8 @@ trafilatura found, by explicit rules:
   else the stripped og:title/JSON-LD headline; else trafilatura's title, stripped the same way.
   A segment after the headline ("Headline | Top 5 Picks") is cut, unless it is a subtitle of more
   than four words that the page's own title repeats, or the sentence goes on in lower case after
-  the dash ("Headline - and what it means"). A long <h1> holding a word of the site's name is
+  the dash ("Headline - and what it means"), or the segment is an exclamation of two words or more
+  ("Headline – Our Favourites!": no site or section name reads so). A long <h1> holding a word of the site's name is
   still a headline (only the site's name, or three words at most naming it, are the logo); the
   site's host name set before the headline without a separator ("example.com Headline") is cut.
   A title that ends in a full stop after a word ("Here are six tips.") is a line of description:
@@ -582,6 +583,8 @@ def _main_segment(title: str) -> str:
     parts = _TITLE_SEP.split(title, maxsplit=1)
     if len(parts) == 2 and parts[1][:1].islower():
         return title  # "Headline - and what it means": the sentence goes on after the dash
+    if len(parts) == 2 and parts[1].rstrip().endswith("!") and len(parts[1].split()) >= 2:
+        return title  # "Headline – Our Favourites!": the writer's exclamation, never a site or section name
     if len(parts) == 2 and len(parts[0].split()) >= 3:
         return parts[0].strip()
     return title

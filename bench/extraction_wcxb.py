@@ -3,6 +3,7 @@
 
 usage: .venv/bin/python bench/extraction_wcxb.py [--wcxb DIR] [--limit N] [--workers 2]
                                                  [--show-misses FIELD] [--show-worst N] [--dump FILE]
+                                                 [--compare EARLIER_DUMP]
 
 Ours is what the ingest flow does with an HTML page (transforms.clean.clean_html_page: extract_html,
 clean_article, then the metadata merge of prepare_document); the body is clean_text. The reference
@@ -20,6 +21,10 @@ Metadata metric: exact match after one normalisation applied to BOTH systems and
 - date: the first 10 characters as YYYY-MM-DD (a "2024-05" truth counts as its own string);
 - a page whose truth has no author (or no date, or no title) scores a match only when the system
   also gives none: inventing an author is a miss.
+(The dev truth dates are 587 days, 123 "no date" and one month, "YYYY-MM", that no day matches.)
+
+--compare reads a file an earlier run wrote with --dump and prints, per field, the pages this run
+fixed and broke against it, and the pages whose body F1 changed.
 
 Landing (unless --no-landing): every page also goes through prepare_document and the batch
 validation suites, untimed; the script prints how many articles would land and why the others
@@ -89,6 +94,29 @@ def norm(field: str, value: object) -> object:
     return fold(value)
 
 
+def compare_runs(earlier: dict[str, dict], results: list[dict], truth: dict[str, dict]) -> list[str]:
+    """Per field, the pages this run gets right and the earlier run (a --dump) got wrong, and the
+    other way round; then the pages whose body F1 moved."""
+    lines = []
+    now = {r["id"]: r for r in results if r["id"] in earlier}
+    for f in FIELDS:
+        fixed, broken = [], []
+        for pid, r in now.items():
+            want = norm(f, truth[pid][f])
+            was, got = norm(f, earlier[pid]["ours"][f]) == want, norm(f, r["ours"][f]) == want
+            if got != was:
+                (fixed if got else broken).append(pid)
+        fixed_ids, broken_ids = " ".join(sorted(fixed)), " ".join(sorted(broken))
+        lines.append(f"compare {f}: fixed {len(fixed)} {fixed_ids}; broken {len(broken)} {broken_ids}")
+    moved = []
+    for pid, r in now.items():
+        f1 = word_f1(r["ours"]["body"], truth[pid]["body"])
+        if abs(f1 - earlier[pid]["body_f1"]) > 1e-9:
+            moved.append(f"{pid} {earlier[pid]['body_f1']:.3f}->{f1:.3f}")
+    lines.append(f"compare body F1: {len(moved)} page(s) changed {' '.join(sorted(moved))}")
+    return lines
+
+
 def run_page(job: tuple[str, str, str | None, bool]) -> dict:
     """Both systems on one page: bodies, metadata and seconds of each."""
     import trafilatura
@@ -131,6 +159,7 @@ def main() -> int:
     ap.add_argument("--show-worst", type=int, default=0, help="list the N pages with our lowest body F1")
     ap.add_argument("--dump", type=Path, help="write each page's metadata (ours, trafilatura, truth) as JSON lines")
     ap.add_argument("--no-landing", action="store_true", help="skip the prepare_document + validation check")
+    ap.add_argument("--compare", type=Path, help="an earlier run's --dump file: list pages fixed and broken per field")
     a = ap.parse_args()
     if not (a.wcxb / "ground-truth").is_dir():
         print(f"error: {a.wcxb} has no ground-truth/ folder", file=sys.stderr)
@@ -179,6 +208,14 @@ def main() -> int:
                     row[system] = {f: None if r[system][f] is None else str(r[system][f]) for f in FIELDS}
                 row["truth"] = {f: truth[r["id"]][f] for f in FIELDS}
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if a.compare:
+        try:
+            earlier = {row["id"]: row for row in map(json.loads, a.compare.read_text(encoding="utf-8").splitlines())}
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"error: cannot read {a.compare} as a --dump file: {exc}", file=sys.stderr)
+            return 2
+        for line in compare_runs(earlier, results, truth):
+            print(line)
     if a.show_misses:
         f = a.show_misses
         for r in results:

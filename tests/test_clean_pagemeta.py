@@ -283,6 +283,7 @@ def test_a_numeric_dateline_is_read_in_the_order_the_record_confirms() -> None:
 
 def test_an_updated_date_is_not_the_dateline() -> None:
     html = page(
+        '<meta property="article:published_time" content="2021-04-01T10:00:00Z">',
         top="<h1>Gates open on the north bank</h1><p>Last updated: 9 May 2021</p>",
         jsonld={"@type": "NewsArticle", "headline": "Gates", "datePublished": "2021-04-01T10:00:00Z"},
     )
@@ -292,7 +293,9 @@ def test_an_updated_date_is_not_the_dateline() -> None:
 
 
 def test_a_record_the_page_never_shows_is_kept_without_a_dateline() -> None:
+    # the JSON-LD and a meta tag agree (a JSON-LD date alone is not enough, see below)
     html = page(
+        '<meta property="article:published_time" content="2021-04-01T10:00:00Z">',
         top="<h1>Gates open on the north bank</h1>",
         jsonld={"@type": "NewsArticle", "headline": "Gates", "datePublished": "2021-04-01T10:00:00Z"},
     )
@@ -482,3 +485,103 @@ def test_a_logo_h1_that_starts_the_pages_title_is_not_the_headline() -> None:
 )
 def test_a_byline_of_mostly_lower_case_words_is_a_sentence_not_a_name(raw: str, expected: str | None) -> None:
     assert clean_author(raw, set()) == expected
+
+
+def test_a_json_ld_date_alone_that_the_page_never_shows_is_not_a_publication_date() -> None:
+    """A CMS plugin stamps every page's JSON-LD, evergreen guides included: a date only the JSON-LD
+    holds (no meta tag, no <time> stamp, nothing in the text) is not taken on its own."""
+    ld = {"@type": "WebPage", "name": "Gates", "datePublished": "2019-04-01T10:00:00Z"}
+    guide = page(top="<h1>How the north bank gates work</h1>", jsonld=ld)
+    assert clean_html_page(guide).published is None
+    # the page shows an "Updated" date: that is the only date a reader sees
+    updated = page(top="<h1>How the north bank gates work</h1><p>Last updated: 9 May 2021</p>", jsonld=ld)
+    assert clean_html_page(updated).published == dt.date(2021, 5, 9)
+    # a meta tag repeating the publication date confirms it
+    confirmed = page('<meta property="article:published_time" content="2019-04-01T10:00:00Z">', jsonld=ld)
+    assert clean_html_page(confirmed).published == dt.date(2019, 4, 1)
+    # and so does the page's text, anywhere
+    shown = guide.replace("</article>", "<p>Posted 1 April 2019</p></article>")
+    assert clean_html_page(shown).published == dt.date(2019, 4, 1)
+    # it still settles the order of a dateline written in numbers (04.09.2019 is 9 April here)
+    ld = {**ld, "datePublished": "2019-04-09"}
+    swapped = page(top="<h1>How the north bank gates work</h1><p>04.09.2019</p>", jsonld=ld)
+    assert clean_html_page(swapped).published == dt.date(2019, 4, 9)
+
+
+def test_a_date_inside_a_sentence_under_the_headline_is_not_the_dateline() -> None:
+    sentence = (
+        "<p>The council said the gates would stay open until the flood season ends on April 15, 2021, "
+        "and that farmers should move their herds before then.</p>"
+    )
+    html = page(top=f"<h1>Gates open on the north bank</h1>{sentence}")
+    assert clean_html_page(html).published is None
+    # a dateline that opens the first paragraph is still one
+    lead = page(top="<h1>Gates open on the north bank</h1><p>BASRA, 3 March 2021 - " + sentence[3:])
+    assert clean_html_page(lead).published == dt.date(2021, 3, 3)
+
+
+def test_a_headline_whose_dash_goes_on_in_lower_case_is_kept_whole() -> None:
+    h1 = "Gates open on the north bank — and what farmers downstream should expect"
+    head = '<meta property="og:title" content="North bank farmers get ready for the water">'
+    assert clean_html_page(page(head, top=f"<h1>{h1}</h1>")).title == h1
+    # a teaser segment after the dash is still cut
+    teaser = "Gates open on the north bank – Top 5 Tips"
+    assert clean_html_page(page(head, top=f"<h1>{teaser}</h1>")).title == "Gates open on the north bank"
+
+
+def test_a_long_h1_holding_a_word_of_the_site_name_is_still_the_headline() -> None:
+    # the site is "bank.example": the word "bank" in a long headline does not make it the site's name
+    head = '<meta property="og:title" content="Flood gates on the river opened | Bank">'
+    h1 = "Gates open on the north bank of the river"
+    result = clean_html_page(page(head, top=f"<h1>{h1}</h1>"), url="https://www.bank.example/gates")
+    assert result.title == h1
+    # a short <h1> naming the site is the logo, not the headline
+    logo = clean_html_page(page(head, top="<h1>Bank</h1>"), url="https://www.bank.example/gates")
+    assert logo.title == "Flood gates on the river opened"
+
+
+def test_the_sites_host_name_before_the_headline_is_cut() -> None:
+    html = page("<title>rivertimes.example Gates open on the north bank</title>", top="<h1>rivertimes.example</h1>")
+    assert clean_html_page(html, url="https://rivertimes.example/gates").title == "Gates open on the north bank"
+    # another site's host name is part of the headline
+    other = page("<title>shop.example reports a record year</title>")
+    assert clean_html_page(other, url="https://rivertimes.example/shop").title == "shop.example reports a record year"
+
+
+def test_a_title_that_is_a_sentence_gives_way_to_the_pages_headline() -> None:
+    """An og:title or <h1> ending in a full stop is a line of the page's description; the <title>
+    (or JSON-LD headline) written as a headline wins."""
+    head = (
+        '<meta property="og:title" content="Here are the five ways farmers keep their fields dry.">'
+        "<title>Five Ways Farmers Keep Their Fields Dry | River Times</title>"
+        '<meta property="og:site_name" content="River Times">'
+    )
+    assert clean_html_page(page(head)).title == "Five Ways Farmers Keep Their Fields Dry"
+    # the same headline written with its full stop stays as the page shows it
+    dry = "Farmers keep their fields dry"
+    same = f'<meta property="og:title" content="{dry}"><title>{dry}</title>'
+    assert clean_html_page(page(same, top=f"<h1>{dry}.</h1>")).title == f"{dry}."
+    # an abbreviation is not a sentence's end
+    usa = "Farmers keep their fields dry in the U.S."
+    assert clean_html_page(page(f"<title>{usa}</title>", top=f"<h1>{usa}</h1>")).title == usa
+
+
+def test_characters_lost_to_question_marks_in_the_h1_come_back_from_the_pages_title() -> None:
+    head = "<title>Farmers’ guide: keeping the fields dry</title>"
+    html = page(head, top="<h1>Farmers? guide? keeping the fields dry</h1>")
+    assert clean_html_page(html).title == "Farmers’ guide: keeping the fields dry"
+    # a real question stays
+    head = "<title>Will the gates open? A guide for farmers</title>"
+    question = page(head, top="<h1>Will the gates open in May?</h1>")
+    assert clean_html_page(question).title == "Will the gates open in May?"
+
+
+def test_a_publication_meta_tag_written_in_words_is_read() -> None:
+    html = page('<meta name="published" content="May 9, 2021">', top="<h1>Gates open on the north bank</h1>")
+    assert clean_html_page(html).published == dt.date(2021, 5, 9)
+
+
+def test_an_exclamation_after_the_dash_is_part_of_the_headline() -> None:
+    h1 = "Bread machines for small kitchens – Our Favourites!"
+    head = '<meta property="og:title" content="Bread machines for small kitchens - Our Favourites! - Crumb Notes">'
+    assert clean_html_page(page(head, top=f"<h1>{h1}</h1>")).title == h1

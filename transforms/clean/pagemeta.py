@@ -10,7 +10,14 @@ trafilatura found, by explicit rules:
   unless it is a short (three words at most) <h1> naming the site, a logo that starts every <title>;
   else the stripped og:title/JSON-LD headline; else trafilatura's title, stripped the same way.
   A segment after the headline ("Headline | Top 5 Picks") is cut, unless it is a subtitle of more
-  than four words that the page's own title repeats.
+  than four words that the page's own title repeats, or the sentence goes on in lower case after
+  the dash ("Headline - and what it means"), or the segment is an exclamation of two words or more
+  ("Headline – Our Favourites!": no site or section name reads so). A long <h1> holding a word of the site's name is
+  still a headline (only the site's name, or three words at most naming it, are the logo); the
+  site's host name set before the headline without a separator ("example.com Headline") is cut.
+  A title that ends in a full stop after a word ("Here are six tips.") is a line of description:
+  the first source written as a headline (og:title, JSON-LD, twitter, <title>) replaces it. A
+  title with characters lost to "?" ("Beginner? Guide") is replaced by a source that has them.
 - author: JSON-LD authors, then author meta tags, then the byline next to the headline, then the
   share card's "Written by" pair (twitter:label1/twitter:data1), then trafilatura's byline; a candidate must read
   as a person or organisation name (see `clean_author`): boilerplate ("Written by", "View more
@@ -24,6 +31,7 @@ trafilatura found, by explicit rules:
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import html
 import json
@@ -250,14 +258,14 @@ def read_page_meta(tree: Any, url: str | None) -> PageMeta:
     for key in (
         "article:published_time", "og:published_time", "datepublished", "publish-date", "publishdate",
         "pubdate", "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.created", "date",
-        "dc.date", "article.published",
+        "dc.date", "article.published", "published",
     ):
         value = metas.get(key)
         if value:
-            pm.dates.append(("meta", value))
+            pm.dates.append(("meta", _iso_of(value)))
     for key, value in metas.items():  # the CMS's own spelling: "w-published-date", "published_time"
-        if _PUBLISHED_KEY.search(key) and not _CHANGED_KEY.search(key) and ("meta", value) not in pm.dates:
-            pm.dates.append(("meta", value))
+        if _PUBLISHED_KEY.search(key) and not _CHANGED_KEY.search(key) and ("meta", _iso_of(value)) not in pm.dates:
+            pm.dates.append(("meta", _iso_of(value)))
     title = tree.find(".//title")
     if title is not None and _text(title):
         pm.titles["title"] = _text(title)
@@ -282,6 +290,15 @@ def read_page_meta(tree: Any, url: str | None) -> PageMeta:
         pm.visible, pm.updated, pm.ambiguous = _dates_near(anchor)
         pm.bylines = _bylines_near(anchor)
     return pm
+
+
+def _iso_of(value: str) -> str:
+    """A meta tag's date as ISO text: as written when it holds an ISO date, else the date it
+    spells out ("July 17, 2025" -> "2025-07-17"), else as written."""
+    if _ISO_DATE.search(value):
+        return value
+    found = _date_matches(value)
+    return found[0][1].isoformat() if found else value
 
 
 # Elements whose text is never the visible headline.
@@ -338,6 +355,10 @@ _VISIBLE_DATE = re.compile(
 )
 # How much page text after the headline (and before it, in the same header) is searched.
 _NEAR_CHARS = 500
+# A date in a text of more than _PROSE_LEN characters is part of a sentence ("the deadline is
+# April 15"), not a dateline, unless it opens the text ("BASRA, 3 May 2021 - ...").
+_PROSE_LEN = 100
+_LEAD_LEN = 40
 
 
 _BY_ALONE = re.compile(
@@ -422,11 +443,20 @@ def _dates_near(h1: Any) -> tuple[list[dt.date], list[dt.date], set[dt.date]]:
         str(t).strip()
         for t in h1.xpath("preceding::text()[not(ancestor::script) and not(ancestor::style)][position() <= 6]")
     ]
-    text = " | ".join([*before, *after])
+    pieces = [*before, *after]
+    text = " | ".join(pieces)
+    starts = []
+    pos = 0
+    for piece in pieces:
+        starts.append(pos)
+        pos += len(piece) + 3
     dates: list[dt.date] = []
     updated: list[dt.date] = []
     ambiguous: set[dt.date] = set()
     for m, date in _date_matches(text):
+        k = bisect.bisect_right(starts, m.start()) - 1
+        if len(pieces[k]) > _PROSE_LEN and m.start() - starts[k] > _LEAD_LEN:
+            continue  # a date inside a sentence of the article, not a dateline
         (updated if _UPDATED_LABEL.search(text[max(0, m.start() - 30) : m.start()]) else dates).append(date)
         if (m["d5"] or m["d6"]) and date.day <= 12 and date.day != date.month:
             ambiguous.add(date)
@@ -449,11 +479,17 @@ def _is_site_segment(segment: str, sites: set[str]) -> bool:
     return any(len(s) >= 3 and (folded.startswith(s) or folded.endswith(s) or s in words) for s in sites)
 
 
+# The site's own host name set before the headline with no separator ("example.com Headline").
+_SITE_HOST = re.compile(r"([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,12})\s+(?=\S+\s+\S)", re.I)
+
+
 def strip_site(title: str | None, sites: set[str]) -> str | None:
     """The title without the site-name segments at its start or end."""
     if not title:
         return None
     title = _SPACE.sub(" ", title).strip()
+    if (m := _SITE_HOST.match(title)) and _fold(m[1]) in sites:
+        title = title[m.end() :]
     colon = title.find(": ")
     if 0 < colon <= 40 and _is_site_segment(title[:colon], sites) and len(title) - colon > 12:
         title = title[colon + 2 :]  # "Site: Headline"
@@ -485,6 +521,37 @@ def _agrees(h1: str, candidate: str, sites: set[str]) -> bool:
 
 def choose_title(pm: PageMeta, fallback: str | None) -> str | None:
     """The page's headline (see the module docstring for the order)."""
+    title = _choose_title(pm, fallback)
+    if title and "?" in title[:-1]:
+        # characters lost to "?" on the way ("Beginner? Guide"): a source that has them whole
+        lost = re.compile("".join(".{1,3}" if c == "?" else re.escape(c) for c in title.replace(" ", "")))
+        sites = site_names(pm)
+        for key in ("og", "jsonld", "twitter", "title"):
+            other = strip_site(pm.titles.get(key), sites)
+            if other and "?" not in other and lost.fullmatch(other.replace(" ", "")):
+                return other
+    if title and _is_sentence(title):
+        sites = site_names(pm)
+        for key in ("og", "jsonld", "twitter", "title"):
+            other = strip_site(pm.titles.get(key), sites)
+            if other and not _is_sentence(other) and len(other.split()) >= 3:
+                if _fold(other) == _fold(title):
+                    break  # the same headline, written with its full stop on the page
+                return _main_segment(other)
+    return title
+
+
+_SENTENCE_END = re.compile(r"[^\W\d_]{2,}\s?\.$")
+
+
+def _is_sentence(title: str) -> bool:
+    """A title ending in a full stop after a word ("Here are six tips."): a sentence of the page's
+    description, not a headline ("... in the U.S." ends with an abbreviation)."""
+    return bool(_SENTENCE_END.search(title.rstrip())) and not re.search(r"\b(?:[A-Z]\.){2,}$", title.rstrip())
+
+
+def _choose_title(pm: PageMeta, fallback: str | None) -> str | None:
+    """The page's headline (see the module docstring for the order)."""
     sites = site_names(pm)
     sources = [pm.titles[k] for k in ("og", "jsonld", "twitter", "title") if k in pm.titles]
     for h1 in pm.h1:
@@ -497,7 +564,9 @@ def choose_title(pm: PageMeta, fallback: str | None) -> str | None:
                 return h1  # a subtitle (4+ words) the page's own title repeats is part of the headline
             return main
     for h1 in pm.h1[:1]:
-        if 3 <= len(h1.split()) <= 40 and not _is_site_segment(h1, sites):
+        # the site's name, or a short text naming it (a long headline may hold a word of the site's name)
+        names_site = _fold(h1) in sites or len(h1.split()) <= 3 and _is_site_segment(h1, sites)
+        if 3 <= len(h1.split()) <= 40 and not names_site:
             return _main_segment(h1)
     for key in ("og", "jsonld", "twitter", "title"):
         if key in pm.titles:
@@ -512,6 +581,10 @@ def choose_title(pm: PageMeta, fallback: str | None) -> str | None:
 def _main_segment(title: str) -> str:
     """A headline without the section or teaser segment after it ("Headline | Top 10 Picks")."""
     parts = _TITLE_SEP.split(title, maxsplit=1)
+    if len(parts) == 2 and parts[1][:1].islower():
+        return title  # "Headline - and what it means": the sentence goes on after the dash
+    if len(parts) == 2 and parts[1].rstrip().endswith("!") and len(parts[1].split()) >= 2:
+        return title  # "Headline – Our Favourites!": the writer's exclamation, never a site or section name
     if len(parts) == 2 and len(parts[0].split()) >= 3:
         return parts[0].strip()
     return title
@@ -742,11 +815,14 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
        agree: several different ones are a list of posts), then a date in the URL path
        (/2020/01/14/, -20200114-, /2020/january/14/). When the
        first record is not shown on the page and a later one (more than a day away) is, the
-       shown one is the record;
+       shown one is the record. A date that only the JSON-LD holds (no meta tag or <time> stamp
+       has one) and that the page never shows is no record: CMS plugins stamp the JSON-LD of
+       every page, evergreen guides included (it still settles the reading of a numeric dateline);
     2. a date the page labels "originally published" or "first published";
     3. the first date written next to the headline (the visible dateline), not counting dates
-       labelled "Updated", "Last modified", "Reviewed": those are not publication dates; the
-       headline is found by `_headline_element`; a <time> element whose text holds
+       labelled "Updated", "Last modified", "Reviewed": those are not publication dates, nor
+       dates inside a sentence (a text of more than 100 characters, unless the date opens it);
+       the headline is found by `_headline_element`; a <time> element whose text holds
        no date ("Sunday") gives the day of its datetime;
     4. `found`: trafilatura's htmldate guess from the page header.
     The record (1) wins when the page shows that date somewhere; when it does not, a labelled
@@ -777,7 +853,7 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
     def is_shown(date: dt.date) -> bool:
         return tree is not None and _shows(page_text(), date)
 
-    record = None
+    record = unconfirmed = None
     moment: dt.datetime | None = None
     if candidates:
         record, raw = candidates[0]
@@ -789,6 +865,10 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
                 if abs((day - record).days) > 1 and is_shown(day):
                     record, moment = day, _moment(other)
                     break
+        if tree is not None and not is_shown(record) and all(s == "jsonld" for s, r in pm.dates if _parse_iso(r)):
+            # Only the JSON-LD holds a date, and the page never shows it (a CMS plugin stamps every
+            # page, evergreen guides included): not a publication date on its own.
+            unconfirmed, record = record, None
     in_url = url_date(url)
     if record is not None and in_url is not None and in_url != record and _same_moment(in_url, moment):
         return in_url  # the URL names the publisher's day of a timestamp written in another zone
@@ -797,11 +877,12 @@ def choose_date(pm: PageMeta, url: str | None, found: dt.date | None, tree: Any 
         return record
     if tree is not None and (first := _first_published(page_text())):
         return first  # "This article was originally published on 3 May 2019" (and updated since)
-    if record is not None and pm.visible and _same_moment(pm.visible[0], moment):
-        return record  # the dateline shows the same moment in another time zone: the record's day
+    if (record or unconfirmed) is not None and pm.visible and _same_moment(pm.visible[0], moment):
+        return record or unconfirmed  # the dateline shows the same moment in another time zone: the record's day
     if pm.visible:
         shown = pm.visible[0]
-        if shown in pm.ambiguous and (swapped := dt.date(shown.year, shown.day, shown.month)) == record:
+        swapped = dt.date(shown.year, shown.day, shown.month) if shown in pm.ambiguous else None
+        if swapped is not None and swapped == (record or unconfirmed):
             return swapped  # 09.10.2024 read in the order the page's own record confirms
         return shown
     if found is not None and is_shown(found):

@@ -129,3 +129,66 @@ def test_a_fallback_text_still_short_against_the_pages_prose_is_checked_in_recal
     prose = "".join(f"<p>{' '.join([PARAGRAPHS[i % 3]] * 4)}</p>" for i in range(32))
     result = extract_html(f"<html><body><h1>Protesters</h1>{prose}</body></html>")
     assert len(result.text) >= sizes["recall"] - 5
+
+
+def _count_comparisons(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count trafilatura's comparison with readability/justext (the slow part of a non-fast run)."""
+    import trafilatura.core
+
+    calls: list[int] = []
+    real = trafilatura.core.compare_extraction
+
+    def spy(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trafilatura.core, "compare_extraction", spy)
+    return calls
+
+
+def test_a_complete_fast_text_skips_the_comparison_with_other_extractors(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _count_comparisons(monkeypatch)
+    article = "".join(f"<p>{p}</p>" for p in PARAGRAPHS * 3)
+    page = PAGE.replace("</article>", f"{article}</article>")
+    got = extract_html(page)
+    assert PARAGRAPHS[2] in got.text
+    assert calls == []
+
+
+def test_a_fast_text_covering_little_of_the_page_is_checked_with_the_comparison(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The fast run keeps 1,200 characters (not short by itself) of a page that shows 6,000
+    # characters of text outside paragraphs: the precision run with the comparison decides.
+    import transforms.clean.html as html_module
+
+    class Doc:
+        def __init__(self, n: int) -> None:
+            self.text = " ".join(["word"] * (n // 5))
+            self.title = self.author = self.date = self.sitename = self.url = None
+
+    seen: list[dict] = []
+
+    def fake(tree: object, url: object, options: dict, metadata: bool = True) -> Doc:
+        seen.append(options)
+        return Doc(1200 if options.get("fast") else 5000)
+
+    monkeypatch.setattr(html_module, "_bare_extraction", fake)
+    cells = "".join(f"<div>{PARAGRAPHS[i % 3]}</div>" for i in range(40))
+    result = extract_html(f"<html><body><h1>Protesters</h1>{cells}</body></html>")
+    assert seen[0].get("fast") is True
+    assert seen[1].get("fast") is False and seen[1]["favor_precision"] is True
+    assert len(result.text) >= 4990
+
+
+def test_page_chars_counts_visible_text_only() -> None:
+    from trafilatura.utils import load_html
+
+    from transforms.clean.html import _page_chars
+
+    script = "var x = 1;" * 500
+    tree = load_html(
+        f"<html><head><style>p {{ color: red }}</style></head><body><p>Two   words</p>"
+        f"<script>{script}</script><noscript>Enable scripts</noscript><style>.a {{}}</style></body></html>"
+    )
+    assert _page_chars(tree) == len("Two words")

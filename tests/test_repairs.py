@@ -49,6 +49,27 @@ def test_mojibake_is_repaired_and_counted() -> None:
     assert repair_mojibake(sound) == (sound, 0)
 
 
+def test_sound_text_skips_ftfy_and_repair_matches_ftfy(monkeypatch) -> None:
+    import ftfy
+
+    from transforms.decode import _ftfy_config
+
+    samples = [
+        "Café, naïve, “quoted” — العراق\nZürich’s second line.",
+        "The council’s vote".encode().decode("cp1252") + "\nclean line é",
+        "first line\n" + "été".encode().decode("latin-1") + " au début",
+        "Ã  la ligne\nsecond",
+        "bridge\x92s and \x93quotes\x94",
+    ]
+    expected = [ftfy.fix_text(s, _ftfy_config()) for s in samples]
+    assert [repair_mojibake(s)[0] for s in samples] == expected
+    calls: list[str] = []
+    real = ftfy.fix_text
+    monkeypatch.setattr(ftfy, "fix_text", lambda text, *a, **k: calls.append(text) or real(text, *a, **k))
+    assert repair_mojibake(samples[0]) == (samples[0], 0)
+    assert calls == []  # one badness search, not ftfy's per-line fixing, on text with no mojibake
+
+
 def test_repairs_reach_the_article_row() -> None:
     body = ("Headline about the river\n\n" + PARA * 3).encode("utf-8").decode("cp1252").encode("utf-8")
     row, _spans = prepare_document(SourceDoc("river.txt", body, "text"))

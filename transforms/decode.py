@@ -114,6 +114,9 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\x80-\x9f]")
 _C0_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _C1_RE = re.compile(r"[\x80-\x9f]")
 _NEWLINE_RE = re.compile(r"\r\n?")
+# What ftfy's fix_text would look at beyond one badness search of the whole text: its "^[ÃÂ] "
+# pattern at the start of any line (fix_text works line by line) and surrogates.
+_FTFY_EXTRA_RE = re.compile("(?m)^[\u00c3\u00c2]|[\ud800-\udfff]")
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
@@ -163,7 +166,13 @@ def repair_mojibake(text: str) -> tuple[str, int]:
     if not text or text.isascii():
         return text, 0
     import ftfy  # imported lazily: only non-ASCII text needs it
+    from ftfy.badness import is_bad
 
+    # With _ftfy_config, fix_text changes only a line that ftfy's badness test flags, or that
+    # holds C1 controls (flagged too) or surrogates; its line-start pattern is checked per line.
+    # One search over the whole text spares the per-line fixing of text that has none.
+    if not is_bad(text) and not _FTFY_EXTRA_RE.search(text):
+        return text, 0
     fixed = ftfy.fix_text(text, _ftfy_config())
     if fixed == text:
         return text, 0

@@ -192,3 +192,30 @@ def test_page_chars_counts_visible_text_only() -> None:
         f"<script>{script}</script><noscript>Enable scripts</noscript><style>.a {{}}</style></body></html>"
     )
     assert _page_chars(tree) == len("Two words")
+
+
+def test_a_page_every_mode_cuts_to_a_fragment_falls_back_to_its_paragraphs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every trafilatura mode returns one sentence of a page whose paragraphs hold the article:
+    # the baseline (the page's text blocks) is taken, as it covers the page's prose.
+    import transforms.clean.html as html_module
+
+    class Doc:
+        def __init__(self) -> None:
+            self.text = PARAGRAPHS[0]
+            self.title = "Protesters"
+            self.author = self.date = self.sitename = self.url = None
+
+    monkeypatch.setattr(html_module, "_bare_extraction", lambda *args, **kwargs: Doc())
+    prose = "".join(f"<p>{PARAGRAPHS[i % 3]} (part {i})</p>" for i in range(12))
+    result = extract_html(f"<html><body><h1>Protesters</h1><div>{prose}</div></body></html>")
+    assert PARAGRAPHS[1] in result.text and "(part 11)" in result.text
+    assert result.title == "Protesters"
+
+
+def test_the_baseline_does_not_replace_a_text_that_covers_the_prose(monkeypatch: pytest.MonkeyPatch) -> None:
+    import transforms.clean.html as html_module
+
+    calls: list[int] = []
+    monkeypatch.setattr(html_module, "_baseline_rescue", lambda tree, doc, prose: calls.append(1) or doc)
+    extract_html(PAGE.replace("</article>", "".join(f"<p>{p}</p>" for p in PARAGRAPHS * 3) + "</article>"))
+    assert calls == []

@@ -6,7 +6,15 @@ from dataclasses import dataclass
 
 from transforms.clean.rules import LineRule, ResidueRule, RuleSet
 
-__all__ = ["Line", "split_lines", "mark_noise_lines", "mark_duplicate_lines", "mark_residue", "spans_for_removal"]
+__all__ = [
+    "Line",
+    "split_lines",
+    "mark_noise_lines",
+    "mark_duplicate_lines",
+    "mark_repeated_sections",
+    "mark_residue",
+    "spans_for_removal",
+]
 
 _TOKEN_EDGE = "\"'“”‘’([{<"
 _TOKEN_TAIL = ".,;:!?\"'“”‘’)]}>"
@@ -82,6 +90,36 @@ def mark_duplicate_lines(lines: list[Line], removed: dict[int, str], max_chars: 
             removed[i] = "duplicate_line"
             continue
         previous = stripped
+
+
+def mark_repeated_sections(lines: list[Line], removed: dict[int, str], min_chars: int) -> None:
+    """Mark a second copy of a section: two or more consecutive kept lines that each repeat an
+    earlier line, together at least `min_chars` long (a page that carries its article twice, as a
+    mobile and a desktop copy or a print view). A single repeated paragraph is left alone: a
+    summary box or a refrain may repeat a line on purpose."""
+    if min_chars <= 0:
+        return
+    seen: set[str] = set()
+    run: list[int] = []
+    chars = 0
+    for i, line in enumerate(lines):
+        stripped = line.stripped
+        if not stripped or i in removed:
+            continue
+        if stripped in seen:
+            run.append(i)
+            chars += len(stripped)
+            continue
+        _mark_run(run, chars, min_chars, removed)
+        run, chars = [], 0
+        seen.add(stripped)
+    _mark_run(run, chars, min_chars, removed)
+
+
+def _mark_run(run: list[int], chars: int, min_chars: int, removed: dict[int, str]) -> None:
+    if len(run) >= 2 and chars >= min_chars:
+        for i in run:
+            removed[i] = "repeated_section"
 
 
 def mark_residue(

@@ -219,3 +219,25 @@ def test_the_baseline_does_not_replace_a_text_that_covers_the_prose(monkeypatch:
     monkeypatch.setattr(html_module, "_baseline_rescue", lambda tree, doc, prose: calls.append(1) or doc)
     extract_html(PAGE.replace("</article>", "".join(f"<p>{p}</p>" for p in PARAGRAPHS * 3) + "</article>"))
     assert calls == []
+
+
+def test_metadata_is_read_by_the_next_run_when_the_first_finds_no_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    # trafilatura returns None (metadata included) when a run finds no text.
+    import transforms.clean.html as html_module
+
+    class Doc:
+        def __init__(self, metadata: bool) -> None:
+            self.text = " ".join(PARAGRAPHS * 4)
+            self.title = "Protesters return" if metadata else None
+            self.author = self.date = self.sitename = self.url = None
+
+    runs: list[bool] = []
+
+    def fake(tree: object, url: object, options: dict, metadata: bool = True) -> Doc | None:
+        runs.append(metadata)
+        return None if len(runs) == 1 else Doc(metadata)
+
+    monkeypatch.setattr(html_module, "_bare_extraction", fake)
+    result = extract_html(PAGE)
+    assert runs[:2] == [True, True]
+    assert result.title and result.title.startswith("Protesters return")

@@ -106,7 +106,8 @@ def extract_html(data: bytes | str, url: str | None = None) -> Extracted:
 
         if short(doc) or len(_text(doc)) < _FAST_PAGE_SHARE * _page_chars(tree):
             for mode, factor in _FALLBACKS:
-                other = _bare_extraction(tree, url, {**_OPTIONS, **mode}, metadata=False)
+                # a run that found no text returns no metadata either: the next one reads it
+                other = _bare_extraction(tree, url, {**_OPTIONS, **mode}, metadata=doc is None)
                 if other is not None and len(_text(other)) >= factor * max(1, len(_text(doc))):
                     if doc is not None:
                         for key in ("title", "author", "date", "sitename", "url"):

@@ -93,31 +93,32 @@ def mark_duplicate_lines(lines: list[Line], removed: dict[int, str], max_chars: 
 
 
 def mark_repeated_sections(lines: list[Line], removed: dict[int, str], min_chars: int) -> None:
-    """Mark a second copy of a section: two or more consecutive kept lines that each repeat an
-    earlier line, together at least `min_chars` long (a page that carries its article twice, as a
-    mobile and a desktop copy or a print view). A single repeated paragraph is left alone: a
-    summary box or a refrain may repeat a line on purpose."""
+    """Mark a second copy of a section: consecutive kept lines that each repeat an earlier line,
+    among them at least two paragraphs of `min_chars` or more (a page that carries its article
+    twice, as a mobile and a desktop copy or a print view). A single repeated paragraph is left
+    alone (a summary box or a refrain may repeat one on purpose), and so are repeated runs of
+    short lines (the labels of a schedule or a recipe repeated day after day)."""
     if min_chars <= 0:
         return
     seen: set[str] = set()
     run: list[int] = []
-    chars = 0
+    paragraphs = 0
     for i, line in enumerate(lines):
         stripped = line.stripped
         if not stripped or i in removed:
             continue
         if stripped in seen:
             run.append(i)
-            chars += len(stripped)
+            paragraphs += len(stripped) >= min_chars
             continue
-        _mark_run(run, chars, min_chars, removed)
-        run, chars = [], 0
+        _mark_run(run, paragraphs, removed)
+        run, paragraphs = [], 0
         seen.add(stripped)
-    _mark_run(run, chars, min_chars, removed)
+    _mark_run(run, paragraphs, removed)
 
 
-def _mark_run(run: list[int], chars: int, min_chars: int, removed: dict[int, str]) -> None:
-    if len(run) >= 2 and chars >= min_chars:
+def _mark_run(run: list[int], paragraphs: int, removed: dict[int, str]) -> None:
+    if paragraphs >= 2:
         for i in run:
             removed[i] = "repeated_section"
 

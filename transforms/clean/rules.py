@@ -28,7 +28,7 @@ _METADATA_GROUPS = {
 _DEFAULT_SETTINGS: dict[str, int] = {
     "max_line_chars": 250,
     "duplicate_line_max_chars": 300,
-    "repeated_section_min_chars": 400,
+    "repeated_section_min_chars": 250,
     "near_duplicate_ratio": 80,
     "near_duplicate_min_words": 12,
     "heading_max_words": 14,

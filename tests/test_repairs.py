@@ -60,6 +60,8 @@ def test_sound_text_skips_ftfy_and_repair_matches_ftfy(monkeypatch) -> None:
         "first line\n" + "été".encode().decode("latin-1") + " au début",
         "Ã  la ligne\nsecond",
         "bridge\x92s and \x93quotes\x94",
+        "plain words " * 50 + "caf\u00c3\u00a9" + " more words" * 50 + " na\u00efve",
+        "x" * 300 + "\n\u00c2 y\nend \u00e9t\u00e9",
     ]
     expected = [ftfy.fix_text(s, _ftfy_config()) for s in samples]
     assert [repair_mojibake(s)[0] for s in samples] == expected
@@ -68,6 +70,18 @@ def test_sound_text_skips_ftfy_and_repair_matches_ftfy(monkeypatch) -> None:
     monkeypatch.setattr(ftfy, "fix_text", lambda text, *a, **k: calls.append(text) or real(text, *a, **k))
     assert repair_mojibake(samples[0]) == (samples[0], 0)
     assert calls == []  # one badness search, not ftfy's per-line fixing, on text with no mojibake
+
+
+def test_ftfy_badness_matches_fit_the_stretches_searched() -> None:
+    # repair_mojibake searches only text near non-ASCII characters: sound while ftfy's pattern
+    # matches at most _BADNESS_REACH + 1 characters.
+    import re._parser
+
+    from ftfy.badness import BADNESS_RE
+
+    from transforms.decode import _BADNESS_REACH
+
+    assert re._parser.parse(BADNESS_RE.pattern, BADNESS_RE.flags).getwidth()[1] <= _BADNESS_REACH + 1
 
 
 def test_repairs_reach_the_article_row() -> None:

@@ -129,3 +129,115 @@ def test_a_fallback_text_still_short_against_the_pages_prose_is_checked_in_recal
     prose = "".join(f"<p>{' '.join([PARAGRAPHS[i % 3]] * 4)}</p>" for i in range(32))
     result = extract_html(f"<html><body><h1>Protesters</h1>{prose}</body></html>")
     assert len(result.text) >= sizes["recall"] - 5
+
+
+def _count_comparisons(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count trafilatura's comparison with readability/justext (the slow part of a non-fast run)."""
+    import trafilatura.core
+
+    calls: list[int] = []
+    real = trafilatura.core.compare_extraction
+
+    def spy(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trafilatura.core, "compare_extraction", spy)
+    return calls
+
+
+def test_a_complete_fast_text_skips_the_comparison_with_other_extractors(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _count_comparisons(monkeypatch)
+    article = "".join(f"<p>{p}</p>" for p in PARAGRAPHS * 3)
+    page = PAGE.replace("</article>", f"{article}</article>")
+    got = extract_html(page)
+    assert PARAGRAPHS[2] in got.text
+    assert calls == []
+
+
+def test_a_fast_text_covering_little_of_the_page_is_checked_with_the_comparison(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The fast run keeps 1,200 characters (not short by itself) of a page that shows 6,000
+    # characters of text outside paragraphs: the precision run with the comparison decides.
+    import transforms.clean.html as html_module
+
+    class Doc:
+        def __init__(self, n: int) -> None:
+            self.text = " ".join(["word"] * (n // 5))
+            self.title = self.author = self.date = self.sitename = self.url = None
+
+    seen: list[dict] = []
+
+    def fake(tree: object, url: object, options: dict, metadata: bool = True) -> Doc:
+        seen.append(options)
+        return Doc(1200 if options.get("fast") else 5000)
+
+    monkeypatch.setattr(html_module, "_bare_extraction", fake)
+    cells = "".join(f"<div>{PARAGRAPHS[i % 3]}</div>" for i in range(40))
+    result = extract_html(f"<html><body><h1>Protesters</h1>{cells}</body></html>")
+    assert seen[0].get("fast") is True
+    assert seen[1].get("fast") is False and seen[1]["favor_precision"] is True
+    assert len(result.text) >= 4990
+
+
+def test_page_chars_counts_visible_text_only() -> None:
+    from trafilatura.utils import load_html
+
+    from transforms.clean.html import _page_chars
+
+    script = "var x = 1;" * 500
+    tree = load_html(
+        f"<html><head><style>p {{ color: red }}</style></head><body><p>Two   words</p>"
+        f"<script>{script}</script><noscript>Enable scripts</noscript><style>.a {{}}</style></body></html>"
+    )
+    assert _page_chars(tree) == len("Two words")
+
+
+def test_a_page_every_mode_cuts_to_a_fragment_falls_back_to_its_paragraphs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every trafilatura mode returns one sentence of a page whose paragraphs hold the article:
+    # the baseline (the page's text blocks) is taken, as it covers the page's prose.
+    import transforms.clean.html as html_module
+
+    class Doc:
+        def __init__(self) -> None:
+            self.text = PARAGRAPHS[0]
+            self.title = "Protesters"
+            self.author = self.date = self.sitename = self.url = None
+
+    monkeypatch.setattr(html_module, "_bare_extraction", lambda *args, **kwargs: Doc())
+    prose = "".join(f"<p>{PARAGRAPHS[i % 3]} (part {i})</p>" for i in range(12))
+    result = extract_html(f"<html><body><h1>Protesters</h1><div>{prose}</div></body></html>")
+    assert PARAGRAPHS[1] in result.text and "(part 11)" in result.text
+    assert result.title == "Protesters"
+
+
+def test_the_baseline_does_not_replace_a_text_that_covers_the_prose(monkeypatch: pytest.MonkeyPatch) -> None:
+    import transforms.clean.html as html_module
+
+    calls: list[int] = []
+    monkeypatch.setattr(html_module, "_baseline_rescue", lambda tree, doc, prose: calls.append(1) or doc)
+    extract_html(PAGE.replace("</article>", "".join(f"<p>{p}</p>" for p in PARAGRAPHS * 3) + "</article>"))
+    assert calls == []
+
+
+def test_metadata_is_read_by_the_next_run_when_the_first_finds_no_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    # trafilatura returns None (metadata included) when a run finds no text.
+    import transforms.clean.html as html_module
+
+    class Doc:
+        def __init__(self, metadata: bool) -> None:
+            self.text = " ".join(PARAGRAPHS * 4)
+            self.title = "Protesters return" if metadata else None
+            self.author = self.date = self.sitename = self.url = None
+
+    runs: list[bool] = []
+
+    def fake(tree: object, url: object, options: dict, metadata: bool = True) -> Doc | None:
+        runs.append(metadata)
+        return None if len(runs) == 1 else Doc(metadata)
+
+    monkeypatch.setattr(html_module, "_bare_extraction", fake)
+    result = extract_html(PAGE)
+    assert runs[:2] == [True, True]
+    assert result.title and result.title.startswith("Protesters return")

@@ -49,6 +49,41 @@ def test_mojibake_is_repaired_and_counted() -> None:
     assert repair_mojibake(sound) == (sound, 0)
 
 
+def test_sound_text_skips_ftfy_and_repair_matches_ftfy(monkeypatch) -> None:
+    import ftfy
+
+    from transforms.decode import _ftfy_config
+
+    samples = [
+        "Café, naïve, “quoted” — العراق\nZürich’s second line.",
+        "The council’s vote".encode().decode("cp1252") + "\nclean line é",
+        "first line\n" + "été".encode().decode("latin-1") + " au début",
+        "Ã  la ligne\nsecond",
+        "bridge\x92s and \x93quotes\x94",
+        "plain words " * 50 + "caf\u00c3\u00a9" + " more words" * 50 + " na\u00efve",
+        "x" * 300 + "\n\u00c2 y\nend \u00e9t\u00e9",
+    ]
+    expected = [ftfy.fix_text(s, _ftfy_config()) for s in samples]
+    assert [repair_mojibake(s)[0] for s in samples] == expected
+    calls: list[str] = []
+    real = ftfy.fix_text
+    monkeypatch.setattr(ftfy, "fix_text", lambda text, *a, **k: calls.append(text) or real(text, *a, **k))
+    assert repair_mojibake(samples[0]) == (samples[0], 0)
+    assert calls == []  # one badness search, not ftfy's per-line fixing, on text with no mojibake
+
+
+def test_ftfy_badness_matches_fit_the_stretches_searched() -> None:
+    # repair_mojibake searches only text near non-ASCII characters: sound while ftfy's pattern
+    # matches at most _BADNESS_REACH + 1 characters.
+    import re._parser
+
+    from ftfy.badness import BADNESS_RE
+
+    from transforms.decode import _BADNESS_REACH
+
+    assert re._parser.parse(BADNESS_RE.pattern, BADNESS_RE.flags).getwidth()[1] <= _BADNESS_REACH + 1
+
+
 def test_repairs_reach_the_article_row() -> None:
     body = ("Headline about the river\n\n" + PARA * 3).encode("utf-8").decode("cp1252").encode("utf-8")
     row, _spans = prepare_document(SourceDoc("river.txt", body, "text"))

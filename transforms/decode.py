@@ -114,6 +114,12 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\x80-\x9f]")
 _C0_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _C1_RE = re.compile(r"[\x80-\x9f]")
 _NEWLINE_RE = re.compile(r"\r\n?")
+# What ftfy's fix_text would look at beyond one badness search of the whole text: its "^[ÃÂ] "
+# pattern at the start of any line (fix_text works line by line) and surrogates.
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
+# ftfy 6's badness pattern matches at most 7 characters (sre_parse width (1, 7)).
+_BADNESS_REACH = 6
+_FTFY_EXTRA_RE = re.compile("(?m)^[\u00c3\u00c2]|[\ud800-\udfff]")
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
@@ -158,9 +164,37 @@ def _ftfy_config():
     )
 
 
+def _non_ascii_stretches(text: str) -> str:
+    """The parts of `text` within _BADNESS_REACH characters of a non-ASCII character, joined by
+    newlines. Every match of ftfy's badness pattern holds a non-ASCII character and is at most
+    _BADNESS_REACH + 1 characters long, with no look-around, so it lies whole in one part: no
+    match is lost, and one found across a join only sends the text on to ftfy, which decides."""
+    parts: list[str] = []
+    start = end = -1
+    for m in _NON_ASCII_RE.finditer(text):
+        a, b = max(0, m.start() - _BADNESS_REACH), m.end() + _BADNESS_REACH
+        if start >= 0 and a <= end:
+            end = b
+            continue
+        if start >= 0:
+            parts.append(text[start:end])
+        start, end = a, b
+    if start >= 0:
+        parts.append(text[start:end])
+    return "\n".join(parts)
+
+
 def repair_mojibake(text: str) -> tuple[str, int]:
     """Repair text that was mis-decoded before it reached us; (text, number of lines changed)."""
     if not text or text.isascii():
+        return text, 0
+    from ftfy.badness import is_bad  # imported lazily: only non-ASCII text needs ftfy
+
+    # With _ftfy_config, fix_text changes only a line that ftfy's badness test flags, or that
+    # holds C1 controls (flagged too) or surrogates; its line-start pattern is checked per line.
+    # One search of the non-ASCII stretches spares the per-line fixing of text that has none.
+    near = _non_ascii_stretches(text)
+    if not is_bad(near) and not _FTFY_EXTRA_RE.search(near):
         return text, 0
     fixed = _fix_text(text)
     if fixed == text:

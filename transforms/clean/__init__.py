@@ -21,6 +21,7 @@ from transforms.clean.lines import (
     Line,
     mark_duplicate_lines,
     mark_noise_lines,
+    mark_repeated_sections,
     mark_residue,
     spans_for_removal,
     split_lines,
@@ -179,6 +180,7 @@ def _clean_once(
     partial: list[tuple[int, int, str]] = []
     mark_noise_lines(lines, rules, removed, memo[0])
     mark_duplicate_lines(lines, removed, rules.settings["duplicate_line_max_chars"])
+    mark_repeated_sections(lines, removed, rules.settings["repeated_section_min_chars"])
     found = find_metadata(lines, removed, partial, rules)
     mark_residue(lines, removed, partial, rules, memo[1], text)
     if not removed and not partial:

@@ -6,7 +6,15 @@ from dataclasses import dataclass
 
 from transforms.clean.rules import LineRule, ResidueRule, RuleSet
 
-__all__ = ["Line", "split_lines", "mark_noise_lines", "mark_duplicate_lines", "mark_residue", "spans_for_removal"]
+__all__ = [
+    "Line",
+    "split_lines",
+    "mark_noise_lines",
+    "mark_duplicate_lines",
+    "mark_repeated_sections",
+    "mark_residue",
+    "spans_for_removal",
+]
 
 _TOKEN_EDGE = "\"'“”‘’([{<"
 _TOKEN_TAIL = ".,;:!?\"'“”‘’)]}>"
@@ -82,6 +90,37 @@ def mark_duplicate_lines(lines: list[Line], removed: dict[int, str], max_chars: 
             removed[i] = "duplicate_line"
             continue
         previous = stripped
+
+
+def mark_repeated_sections(lines: list[Line], removed: dict[int, str], min_chars: int) -> None:
+    """Mark a second copy of a section: consecutive kept lines that each repeat an earlier line,
+    among them at least two paragraphs of `min_chars` or more (a page that carries its article
+    twice, as a mobile and a desktop copy or a print view). A single repeated paragraph is left
+    alone (a summary box or a refrain may repeat one on purpose), and so are repeated runs of
+    short lines (the labels of a schedule or a recipe repeated day after day)."""
+    if min_chars <= 0:
+        return
+    seen: set[str] = set()
+    run: list[int] = []
+    paragraphs = 0
+    for i, line in enumerate(lines):
+        stripped = line.stripped
+        if not stripped or i in removed:
+            continue
+        if stripped in seen:
+            run.append(i)
+            paragraphs += len(stripped) >= min_chars
+            continue
+        _mark_run(run, paragraphs, removed)
+        run, paragraphs = [], 0
+        seen.add(stripped)
+    _mark_run(run, paragraphs, removed)
+
+
+def _mark_run(run: list[int], paragraphs: int, removed: dict[int, str]) -> None:
+    if paragraphs >= 2:
+        for i in run:
+            removed[i] = "repeated_section"
 
 
 def mark_residue(

@@ -17,7 +17,9 @@ __all__ = ["LineRule", "ResidueRule", "RuleSet", "RulesError", "load_rules", "de
 
 _NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
 # Rule names that clean_article gives to spans it removes in code, not through line rules.
-RESERVED_NAMES = frozenset({"title", "byline", "dateline", "date_line", "author_bio", "duplicate_line", "blank_lines"})
+RESERVED_NAMES = frozenset(
+    {"title", "byline", "dateline", "date_line", "author_bio", "duplicate_line", "repeated_section", "blank_lines"}
+)
 _METADATA_GROUPS = {
     "byline": ({"author"}, "all"),
     "author_bio": ({"author"}, "all"),
@@ -27,6 +29,7 @@ _METADATA_GROUPS = {
 _DEFAULT_SETTINGS: dict[str, int] = {
     "max_line_chars": 250,
     "duplicate_line_max_chars": 300,
+    "repeated_section_min_chars": 250,
     "near_duplicate_ratio": 80,
     "near_duplicate_min_words": 12,
     "heading_max_words": 14,

@@ -384,15 +384,20 @@ def run_add_one(home: Path, repeat: int = 1, served: bool = False, settle: bool 
     env = dict(os.environ)
     if not served:
         env["CORPUS_NO_SERVER"] = "1"  # a local run even if something serves this home
+    from warehouse import search
+    from warehouse.paths import HomeLayout
+
     walls, inside, via, cpus, settled = [], [], [], [], []
+    base_rebuilds, delta_sizes, found, search_s = [], [], [], []
     try:
         for i in range(repeat):
             if settle:
                 settled.append(round(_wait_for_search_rebuild(home), 1))
             d = Path(tempfile.mkdtemp(prefix="add-one-"))
             stamp = f"{time.strftime('%H%M%S')}{i}"  # short: a long digit run would look like a video-embed id
+            word = "zq" + stamp.translate(str.maketrans("0123456789", "abcdefghij"))  # the index keeps letters only
             f = d / f"new_{stamp}.txt"
-            f.write_text(sample + f"\n\nUpdate {stamp}: one more paragraph.\n", encoding="utf-8")
+            f.write_text(sample + f"\n\nUpdate {stamp}: one more paragraph ({word}).\n", encoding="utf-8")
             cpu0 = _children_cpu()
             proc, wall, _ = _run_measured([str(Path(sys.executable).parent / "corpus"), "add", str(f), "--now",
                                            "--home", str(home)], env=env)
@@ -408,10 +413,18 @@ def run_add_one(home: Path, repeat: int = 1, served: bool = False, settle: bool 
             con.close()
             walls.append(round(wall, 2))
             inside.append(round(in_flow, 2))
+            # the full-text index right after the add: a base rebuild started? the article found? (issue 20)
+            base_rebuilds.append((home / ".search.stale").exists())
+            delta = search.read_meta(search.delta_path(HomeLayout(home))) or {}
+            delta_sizes.append(int(delta.get("articles", 0)))
+            t = time.perf_counter()
+            found.append(len(search.search(home, word)) == 1)
+            search_s.append(round(time.perf_counter() - t, 3))
     finally:
         if serve is not None:
             serve.terminate()
             serve.wait(120)
+    refresh = _time_search_refresh(home)
     return {
         "mode": "add-one",
         "served": served,
@@ -428,8 +441,30 @@ def run_add_one(home: Path, repeat: int = 1, served: bool = False, settle: bool 
         # started (above 5,000 articles every run that landed something starts one: ~40 s of one core at 100k)
         "waited_for_search_rebuild_s": settled if settle else None,
         "serve_ready_after_s": round(serve_start, 1) if serve_start else None,
+        # after each add: did it start a rebuild of the base index (it should not while the delta is small),
+        # the articles in the delta index, the new article found by `corpus search` at once, the search's time
+        "base_rebuild_started": base_rebuilds,
+        "delta_articles": delta_sizes,
+        "searchable_at_once": found,
+        "search_s": search_s,
+        # the index refresh a run ends with, timed alone on this home (wall, CPU of this process)
+        "search_refresh": refresh,
         "load_average_after": os.getloadavg(),
     }
+
+
+def _time_search_refresh(home: Path, repeat: int = 3) -> dict:
+    """Time search.refresh, what each run that landed articles ends with (here: the delta rebuilt again)."""
+    from warehouse import Warehouse, search
+
+    walls, cpus, did = [], [], []
+    with Warehouse(home).writer() as w, w.connect() as con:
+        for _ in range(repeat):
+            t, c = time.perf_counter(), time.process_time()
+            did.append(search.refresh(w.layout, con, w.session.name))
+            walls.append(round(time.perf_counter() - t, 3))
+            cpus.append(round(time.process_time() - c, 3))
+    return {"walls_s": walls, "cpu_s": cpus, "did": did}
 
 
 def run_html(pages: int) -> dict:

@@ -115,13 +115,12 @@ def _write_index(dest: Path, con: duckdb.DuckDBPyConnection, lake_name: str, met
     finally:
         con.execute(f"DETACH {alias}")
     try:
-        idx = duckdb.connect(str(tmp), config={"memory_limit": BUILD_MEMORY_LIMIT})
+        idx = duckdb.connect(str(tmp), config={"memory_limit": BUILD_MEMORY_LIMIT, "enable_progress_bar": False})
         try:
             lk.load(idx, "fts")
-            if n:
-                idx.execute("PRAGMA create_fts_index('docs', 'article_id', 'title', 'clean_text', overwrite = 1)")
-                if base is not None:
-                    _share_statistics(idx, base)
+            idx.execute("PRAGMA create_fts_index('docs', 'article_id', 'title', 'clean_text', overwrite = 1)")
+            if n and base is not None:
+                _share_statistics(idx, base)
             idx.execute("CHECKPOINT")
         finally:
             idx.close()
@@ -138,6 +137,8 @@ def _share_statistics(idx: duckdb.DuckDBPyConnection, base: Path) -> None:
     idx.execute(f"ATTACH {lk.sql_str(str(base))} AS base (READ_ONLY)")
     try:
         bn, bavg = idx.execute("SELECT num_docs, avgdl FROM base.fts_main_docs.stats").fetchone()
+        if not bn:
+            return
         idx.execute("UPDATE fts_main_docs.dict d SET df = d.df + b.df FROM base.fts_main_docs.dict b "
                     "WHERE b.term = d.term")
         idx.execute("UPDATE fts_main_docs.stats SET avgdl = (avgdl * num_docs + ? * ?) / (num_docs + ?), "

@@ -13,6 +13,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tests.conftest import REPO, SAMPLES
@@ -212,3 +213,40 @@ def test_a_rebuild_killed_midway_leaves_search_answering_and_picks_up_again(big,
     # a base lost mid-way is built again by `corpus search` itself
     (big / "search.duckdb").unlink()
     assert len(_ids(big, "zinnobrite")) == 1 and len(_ids(big, "quokkaberry")) == 1
+
+
+def test_an_unusable_base_is_rebuilt_not_patched(big, tmp_path, monkeypatch):
+    """A base whose snapshot `corpus compact` expired, or written by another index version, cannot be
+    completed by a delta: the base is rebuilt (detached, the corpus being big) and no delta is built."""
+    started = _spy_background(monkeypatch)
+    with Warehouse(big).writer() as w:
+        w.compact("test-compact", keep_days=0)  # only the newest snapshot is kept
+        assert w.refresh_search(force=True) == {"base": "detached", "delta": None, "changed": None}
+    assert started == [big] and not (big / "search-delta.duckdb").exists()
+    search._build_from_copy(HomeLayout(big))
+    con = duckdb.connect(str(big / "search.duckdb"))
+    try:
+        con.execute("UPDATE meta SET value = '1' WHERE key = 'version'")
+    finally:
+        con.close()
+    with Warehouse(big).writer() as w:
+        assert w.refresh_search(force=True)["base"] == "detached"
+    assert started == [big, big]
+
+
+def test_an_article_relinked_alone_is_filtered_on_its_new_entities(big, monkeypatch):
+    """Only its mentions changed (a re-link): the delta holds it with its new entities, read from the lake."""
+    import pyarrow.compute as pc
+
+    _spy_background(monkeypatch)
+    aid = _ids(big, "demonstrators")[0]
+    with Warehouse(big).writer() as w:
+        with w.connect() as con:
+            ments = con.execute("SELECT * FROM mentions").to_arrow_table()
+        entity = ments.filter(pc.equal(ments["article_id"], aid))["entity_id"][0].as_py()
+        assert aid in [h["article_id"] for h in search.search(big, "demonstrators", entity=entity)]
+        w.rewrite_tables("test-relink", [{"mentions": ments.filter(pc.invert(pc.equal(ments["article_id"], aid)))}])
+    # the whole table was rewritten (DELETE + INSERT): each article's mentions changed, their rows did not
+    assert search.read_meta(big / "search-delta.duckdb")["articles"] == "3"
+    assert aid not in [h["article_id"] for h in search.search(big, "demonstrators", entity=entity)]
+    assert _ids(big, "demonstrators").count(aid) == 1

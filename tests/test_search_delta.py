@@ -63,7 +63,7 @@ def big(small_home, tmp_path, monkeypatch) -> Path:
     shutil.copytree(small_home, home)
     monkeypatch.setattr(search, "SYNC_MAX_ARTICLES", 1)
     monkeypatch.setattr(search, "DELTA_MIN_ARTICLES", 5, raising=False)
-    monkeypatch.setattr(search, "DELTA_SHARE", 0.0, raising=False)
+    monkeypatch.setattr(search, "DELTA_BOUND_FACTOR", 0.0, raising=False)
     return home
 
 
@@ -185,7 +185,7 @@ def _killed_at_rename(home: Path, code: str) -> subprocess.CompletedProcess:
         from warehouse import search
         search.SYNC_MAX_ARTICLES = 1
         search.DELTA_MIN_ARTICLES = 5
-        search.DELTA_SHARE = 0.0
+        search.DELTA_BOUND_FACTOR = 0.0
         home = Path(sys.argv[1])
     """)
     return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code), str(home)], cwd=REPO,

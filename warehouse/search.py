@@ -31,6 +31,7 @@ catalog; deleting them is safe (the next run, or `corpus search` itself, builds 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 import shutil
@@ -51,15 +52,19 @@ SYNC_MAX_ARTICLES = 5000  # up to this many articles a run rebuilds the base its
 # (80 % of RAM), the rebuild over 100k articles took 1.6 GB beside the run that started it
 BUILD_MEMORY_LIMIT = "512MB"
 INDEX_VERSION = "2"  # the meta table and the delta file; an index of another version is rebuilt
-# the base is rebuilt once more than this share of its articles (at least DELTA_MIN_ARTICLES) changed since
-DELTA_SHARE = 0.02
-DELTA_MIN_ARTICLES = 500
-DELTA_SYNC_MAX = 5000  # a run rebuilds the delta itself up to this many changed articles
+# The base is rebuilt once more than delta_bound(n) articles changed since it. Measured over 100k articles
+# (BENCHMARKS.md): the delta costs about 1.0 ms of CPU per article it holds, rebuilt by every run, and a base
+# rebuild about 0.7 ms per article of the corpus. Over the B runs of one add each between two base rebuilds,
+# the CPU per run is about 1.0 ms × B/2 + 0.7 ms × n/B, least at B = sqrt(2 × 0.7/1.0 × n): 370 at 100k
+# articles (≈ 0.2 s of delta on average, 0.4 s at the bound), 1,200 at 1M.
+DELTA_BOUND_FACTOR = 1.4
+DELTA_MIN_ARTICLES = 100
+DELTA_SYNC_MAX = 5000  # a run rebuilds the delta itself up to this many changed articles (about 5 s of CPU)
 
 
 def delta_bound(n_base: int) -> int:
     """How many changed articles the delta holds before the base is rebuilt (it folds them in)."""
-    return max(DELTA_MIN_ARTICLES, int(n_base * DELTA_SHARE))
+    return max(DELTA_MIN_ARTICLES, int(math.sqrt(DELTA_BOUND_FACTOR * n_base)))
 
 
 def delta_path(layout: HomeLayout) -> Path:

@@ -250,3 +250,20 @@ def test_an_article_relinked_alone_is_filtered_on_its_new_entities(big, monkeypa
     assert search.read_meta(big / "search-delta.duckdb")["articles"] == "3"
     assert aid not in [h["article_id"] for h in search.search(big, "demonstrators", entity=entity)]
     assert _ids(big, "demonstrators").count(aid) == 1
+
+
+def test_a_failed_delta_keeps_the_base_and_hands_the_new_articles_to_a_base_rebuild(big, tmp_path, monkeypatch):
+    """The run's caller deletes the index when the refresh raises: over a big corpus that would cost a full
+    rebuild at the next search. A delta that cannot be written is logged and the base rebuilt in the
+    background instead; the base and the previous delta keep answering."""
+    started = _spy_background(monkeypatch)
+    _add(big, tmp_path, "quokkaberry")
+
+    def broken(*args, **kwargs):
+        raise duckdb.IOException("IO Error: no space left on device")
+
+    monkeypatch.setattr(search, "build_delta", broken)
+    _add(big, tmp_path, "zinnobrite")
+    assert started == [big] and (big / "search.duckdb").is_file()
+    assert "delta not rebuilt (IO Error: no space left on device)" in (big / "search.log").read_text()
+    assert len(_ids(big, "quokkaberry")) == 1 and len(_ids(big, "demonstrators")) >= 1

@@ -215,7 +215,18 @@ def refresh(layout: HomeLayout, con: duckdb.DuckDBPyConnection, lake_name: str) 
         refresh_in_background(layout)
         done["base"] = "detached"
     if changes is not None and len(changed) <= DELTA_SYNC_MAX:
-        done["delta"] = build_delta(layout, con, lake_name, base, changes, snap, lake_id)
+        try:
+            done["delta"] = build_delta(layout, con, lake_name, base, changes, snap, lake_id)
+        except (duckdb.Error, OSError) as exc:
+            # the previous delta still answers (it is older, never wrong); the base takes the new articles. Not
+            # raised: the caller would delete the base, which a 100k corpus rebuilds in a minute of CPU
+            done["delta_error"] = str(exc).splitlines()[0]
+            with open(layout.home / "search.log", "a", encoding="utf-8") as log:
+                print(f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} delta not rebuilt "
+                      f"({done['delta_error']}): rebuilding the base", file=log)
+            if done["base"] is None:
+                refresh_in_background(layout)
+                done["base"] = "detached"
     return done
 
 

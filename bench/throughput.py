@@ -467,6 +467,38 @@ def _time_search_refresh(home: Path, repeat: int = 3) -> dict:
     return {"walls_s": walls, "cpu_s": cpus, "did": did}
 
 
+def run_search_delta(home: Path, sizes: list[int]) -> dict:
+    """The cost of a delta index of about each of `sizes` articles over the home's base (issue 20): the delta
+    against an older snapshot of the same lake, written to a scratch home (the home's files are not touched)."""
+    from warehouse import Warehouse, search
+    from warehouse.paths import HomeLayout
+
+    scratch = Path(tempfile.mkdtemp(prefix="delta-cost-"))
+    (scratch / "search.duckdb").symlink_to(home.resolve() / "search.duckdb")  # the base's BM25 statistics
+    rows = []
+    try:
+        with Warehouse(home).writer() as w, w.connect() as con:
+            name = w.session.name
+            snap, lake_id = search._lake_state(con, name)
+            for size in sizes:
+                since = snap
+                while since > 0:  # the latest snapshot with at least `size` articles changed since
+                    since -= 1
+                    n = con.execute("SELECT count(DISTINCT article_id) FROM ducklake_table_changes(?, 'main', "
+                                    "'articles', ?, ?)", [name, since + 1, snap]).fetchone()[0]
+                    if n >= size:
+                        break
+                t, c = time.perf_counter(), time.process_time()
+                changes = search.changed_since(con, name, since, snap)
+                k = search.build_delta(HomeLayout(scratch), con, name, {"snapshot": str(since)}, changes, snap, lake_id)
+                rows.append({"articles": k, "wall_s": round(time.perf_counter() - t, 3),
+                             "cpu_s": round(time.process_time() - c, 3)})
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {"mode": "search-delta", "deltas": rows, "delta_bound": search.delta_bound(
+        int(search.read_meta(home / "search.duckdb")["articles"])), "load_average_after": os.getloadavg()}
+
+
 def run_html(pages: int) -> dict:
     import trafilatura
 
@@ -500,7 +532,7 @@ def run_html(pages: int) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["engine", "flow", "marginal", "add-one", "html"])
+    ap.add_argument("mode", choices=["engine", "flow", "marginal", "add-one", "search-delta", "html"])
     ap.add_argument("--corpus", type=Path)
     ap.add_argument("--home", type=Path)
     ap.add_argument("--batch", type=int, default=2000)
@@ -513,13 +545,15 @@ def main() -> int:
     ap.add_argument("--large", type=int, default=12000)
     ap.add_argument("--repeat", type=int, default=1, help="add-one: how many articles, one run each")
     ap.add_argument("--served", action="store_true", help="add-one: through a `corpus serve` started on --home")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[5, 100, 500, 2000],
+                    help="search-delta: about how many articles in each delta timed")
     ap.add_argument("--settle", action="store_true",
                     help="add-one: before each add, wait for the search-index rebuild the previous one started")
     a = ap.parse_args()
     tmp = None
     if a.mode in ("engine", "flow", "marginal") and not a.corpus:
         ap.error("--corpus is required")
-    if a.mode == "add-one" and not a.home:
+    if a.mode in ("add-one", "search-delta") and not a.home:
         ap.error("--home is required")
     home = a.home
     if home is None and a.mode in ("engine", "flow"):
@@ -534,6 +568,8 @@ def main() -> int:
             out = run_marginal(a.corpus, a.small, a.large, ["--runner", a.runner] if a.runner else [])
         elif a.mode == "add-one":
             out = run_add_one(home, a.repeat, a.served, a.settle)
+        elif a.mode == "search-delta":
+            out = run_search_delta(home, a.sizes)
         else:
             out = run_html(a.pages)
     finally:

@@ -16,7 +16,8 @@ version, the lake's identity and the lake snapshot it was read at).
   DuckLake's `ducklake_table_changes` on `articles` and `mentions` (it reads only the files written since),
   plus `tombstones`, the ids whose base row is out of date (replaced, removed, re-linked). A run that lands
   articles into a big corpus rebuilds only this file, synchronously (a fraction of a second for a few
-  articles), as long as the changes are at most `DELTA_SYNC_MAX` articles.
+  articles), as long as the changes are at most `DELTA_SYNC_MAX` articles. A delta that cannot be written
+  is logged in search.log and hands its articles to a base rebuild (the previous delta keeps answering).
 
 `search()` asks both and returns one ranked list: the base's hits minus the tombstoned ids, and the
 delta's. The delta's BM25 statistics (document count, average length, each term's document frequency) are

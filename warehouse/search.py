@@ -10,8 +10,8 @@ version, the lake's identity and the lake snapshot it was read at).
   (a migrated home), its snapshot expired, or more than `delta_bound(n)` articles changed since.
   Above `SYNC_MAX_ARTICLES` the run does not wait for it: a detached process (`python -m warehouse.search
   HOME`, nice 19, DuckDB held to `BUILD_MEMORY_LIMIT`) rebuilds it from a private copy of the catalog, one
-  at a time per home (`HOME/.search.lock`; a run that asks meanwhile leaves `HOME/.search.stale` and the
-  rebuild goes round once more); its log is `HOME/search.log`.
+  at a time per home (`HOME/.search.lock`; a run that ends while it runs or starts asks for no other: its
+  articles are in the delta; `HOME/.search.stale` asks for a round); its log is `HOME/search.log`.
 - The DELTA, `search-delta.duckdb`: the articles that changed since the base's snapshot, found with
   DuckLake's `ducklake_table_changes` on `articles` and `mentions` (it reads only the files written since),
   plus `tombstones`, the ids whose base row is out of date (replaced, removed, re-linked). A run that lands
@@ -213,8 +213,7 @@ def refresh(layout: HomeLayout, con: duckdb.DuckDBPyConnection, lake_name: str) 
         if n <= SYNC_MAX_ARTICLES:
             done["base"] = build_index(layout, con, lake_name)
             return done
-        refresh_in_background(layout)
-        done["base"] = "detached"
+        done["base"] = _rebuild_in_background(layout)
     if changes is not None and len(changed) <= DELTA_SYNC_MAX:
         try:
             done["delta"] = build_delta(layout, con, lake_name, base, changes, snap, lake_id)
@@ -226,9 +225,33 @@ def refresh(layout: HomeLayout, con: duckdb.DuckDBPyConnection, lake_name: str) 
                 print(f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} delta not rebuilt "
                       f"({done['delta_error']}): rebuilding the base", file=log)
             if done["base"] is None:
-                refresh_in_background(layout)
-                done["base"] = "detached"
+                done["base"] = _rebuild_in_background(layout)
     return done
+
+
+STARTING_S = 120.0  # a stale marker this young is a detached rebuild still starting
+
+
+def _rebuild_in_background(layout: HomeLayout) -> str:
+    """Start a detached base rebuild unless one is running or starting ("running" then): the runs that end
+    meanwhile need no second round, their articles are in the delta."""
+    import time
+
+    from filelock import FileLock, Timeout
+
+    marker = _stale_marker(layout)
+    try:
+        if time.time() - marker.stat().st_mtime < STARTING_S:
+            return "running"
+    except FileNotFoundError:
+        pass
+    try:
+        with FileLock(str(layout.home / ".search.lock"), timeout=0):
+            pass
+    except Timeout:
+        return "running"
+    refresh_in_background(layout)
+    return "detached"
 
 
 def build_delta(layout: HomeLayout, con: duckdb.DuckDBPyConnection, lake_name: str, base: dict[str, str],

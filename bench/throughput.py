@@ -388,15 +388,20 @@ def run_add_one(home: Path, repeat: int = 1, served: bool = False, settle: bool 
     env = dict(os.environ)
     if not served:
         env["CORPUS_NO_SERVER"] = "1"  # a local run even if something serves this home
+    from warehouse import search
+    from warehouse.paths import HomeLayout
+
     walls, inside, via, cpus, settled = [], [], [], [], []
+    base_rebuilds, delta_sizes, found, search_s = [], [], [], []
     try:
         for i in range(repeat):
             if settle:
                 settled.append(round(_wait_for_search_rebuild(home), 1))
             d = Path(tempfile.mkdtemp(prefix="add-one-"))
             stamp = f"{time.strftime('%H%M%S')}{i}"  # short: a long digit run would look like a video-embed id
+            word = "zq" + stamp.translate(str.maketrans("0123456789", "abcdefghij"))  # the index keeps letters only
             f = d / f"new_{stamp}.txt"
-            f.write_text(sample + f"\n\nUpdate {stamp}: one more paragraph.\n", encoding="utf-8")
+            f.write_text(sample + f"\n\nUpdate {stamp}: one more paragraph ({word}).\n", encoding="utf-8")
             cpu0 = _children_cpu()
             proc, wall, _ = _run_measured([str(Path(sys.executable).parent / "corpus"), "add", str(f), "--now",
                                            "--home", str(home)], env=env)
@@ -412,10 +417,18 @@ def run_add_one(home: Path, repeat: int = 1, served: bool = False, settle: bool 
             con.close()
             walls.append(round(wall, 2))
             inside.append(round(in_flow, 2))
+            # the full-text index right after the add: a base rebuild started? the article found? (issue 20)
+            base_rebuilds.append((home / ".search.stale").exists())
+            delta = search.read_meta(search.delta_path(HomeLayout(home))) or {}
+            delta_sizes.append(int(delta.get("articles", 0)))
+            t = time.perf_counter()
+            found.append(len(search.search(home, word)) == 1)
+            search_s.append(round(time.perf_counter() - t, 3))
     finally:
         if serve is not None:
             serve.terminate()
             serve.wait(120)
+    refresh = _time_search_refresh(home)
     return {
         "mode": "add-one",
         "served": served,
@@ -432,8 +445,62 @@ def run_add_one(home: Path, repeat: int = 1, served: bool = False, settle: bool 
         # started (above 5,000 articles every run that landed something starts one: ~40 s of one core at 100k)
         "waited_for_search_rebuild_s": settled if settle else None,
         "serve_ready_after_s": round(serve_start, 1) if serve_start else None,
+        # after each add: did it start a rebuild of the base index (it should not while the delta is small),
+        # the articles in the delta index, the new article found by `corpus search` at once, the search's time
+        "base_rebuild_started": base_rebuilds,
+        "delta_articles": delta_sizes,
+        "searchable_at_once": found,
+        "search_s": search_s,
+        # the index refresh a run ends with, timed alone on this home (wall, CPU of this process)
+        "search_refresh": refresh,
         "load_average_after": os.getloadavg(),
     }
+
+
+def _time_search_refresh(home: Path, repeat: int = 3) -> dict:
+    """Time search.refresh, what each run that landed articles ends with (here: the delta rebuilt again)."""
+    from warehouse import Warehouse, search
+
+    walls, cpus, did = [], [], []
+    with Warehouse(home).writer() as w, w.connect() as con:
+        for _ in range(repeat):
+            t, c = time.perf_counter(), time.process_time()
+            did.append(search.refresh(w.layout, con, w.session.name))
+            walls.append(round(time.perf_counter() - t, 3))
+            cpus.append(round(time.process_time() - c, 3))
+    return {"walls_s": walls, "cpu_s": cpus, "did": did}
+
+
+def run_search_delta(home: Path, sizes: list[int]) -> dict:
+    """The cost of a delta index of about each of `sizes` articles over the home's base (issue 20): the delta
+    against an older snapshot of the same lake, written to a scratch home (the home's files are not touched)."""
+    from warehouse import Warehouse, search
+    from warehouse.paths import HomeLayout
+
+    scratch = Path(tempfile.mkdtemp(prefix="delta-cost-"))
+    (scratch / "search.duckdb").symlink_to(home.resolve() / "search.duckdb")  # the base's BM25 statistics
+    rows = []
+    try:
+        with Warehouse(home).writer() as w, w.connect() as con:
+            name = w.session.name
+            snap, lake_id = search._lake_state(con, name)
+            for size in sizes:
+                since = snap
+                while since > 0:  # the latest snapshot with at least `size` articles changed since
+                    since -= 1
+                    n = con.execute("SELECT count(DISTINCT article_id) FROM ducklake_table_changes(?, 'main', "
+                                    "'articles', ?, ?)", [name, since + 1, snap]).fetchone()[0]
+                    if n >= size:
+                        break
+                t, c = time.perf_counter(), time.process_time()
+                changes = search.changed_since(con, name, since, snap)
+                k = search.build_delta(HomeLayout(scratch), con, name, {"snapshot": str(since)}, changes, snap, lake_id)
+                rows.append({"articles": k, "wall_s": round(time.perf_counter() - t, 3),
+                             "cpu_s": round(time.process_time() - c, 3)})
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {"mode": "search-delta", "deltas": rows, "delta_bound": search.delta_bound(
+        int(search.read_meta(home / "search.duckdb")["articles"])), "load_average_after": os.getloadavg()}
 
 
 def run_html(pages: int) -> dict:
@@ -469,7 +536,7 @@ def run_html(pages: int) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["engine", "flow", "marginal", "add-one", "html"])
+    ap.add_argument("mode", choices=["engine", "flow", "marginal", "add-one", "search-delta", "html"])
     ap.add_argument("--corpus", type=Path)
     ap.add_argument("--home", type=Path)
     ap.add_argument("--batch", type=int, default=2000)
@@ -482,13 +549,15 @@ def main() -> int:
     ap.add_argument("--large", type=int, default=12000)
     ap.add_argument("--repeat", type=int, default=1, help="add-one: how many articles, one run each")
     ap.add_argument("--served", action="store_true", help="add-one: through a `corpus serve` started on --home")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[5, 100, 500, 2000],
+                    help="search-delta: about how many articles in each delta timed")
     ap.add_argument("--settle", action="store_true",
                     help="add-one: before each add, wait for the search-index rebuild the previous one started")
     a = ap.parse_args()
     tmp = None
     if a.mode in ("engine", "flow", "marginal") and not a.corpus:
         ap.error("--corpus is required")
-    if a.mode == "add-one" and not a.home:
+    if a.mode in ("add-one", "search-delta") and not a.home:
         ap.error("--home is required")
     home = a.home
     if home is None and a.mode in ("engine", "flow"):
@@ -503,6 +572,8 @@ def main() -> int:
             out = run_marginal(a.corpus, a.small, a.large, ["--runner", a.runner] if a.runner else [])
         elif a.mode == "add-one":
             out = run_add_one(home, a.repeat, a.served, a.settle)
+        elif a.mode == "search-delta":
+            out = run_search_delta(home, a.sizes)
         else:
             out = run_html(a.pages)
     finally:

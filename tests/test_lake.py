@@ -205,7 +205,7 @@ def test_a_large_corpus_rebuilds_its_search_index_in_a_detached_process(tmp_path
     (home / "search.duckdb").unlink()
     monkeypatch.setattr(search, "SYNC_MAX_ARTICLES", 1)
     with Warehouse(home).writer() as w:
-        assert w.refresh_search(force=True) is None  # handed off, not built here
+        assert w.refresh_search(force=True)["base"] == "detached"  # handed off, not built here
     deadline = time.monotonic() + 120
     log = home / "search.log"
     while time.monotonic() < deadline and "rebuilds:" not in (log.read_text() if log.exists() else ""):

@@ -832,6 +832,10 @@ class WarehouseWriter:
             self._commit_message(con, run_id, "rewrite " + ", ".join(sorted(counts)))
             con.execute("COMMIT")
         self.export_sql_views()
+        try:  # the rewritten rows are out of date in the full-text index (the delta, or the base, takes them)
+            self.refresh_search(force=True)
+        except Exception:  # noqa: BLE001 - derived and rebuildable: a missing index is built by `corpus search`
+            self.layout.search_db.unlink(missing_ok=True)
         return counts
 
     def file_counts(self) -> dict[str, int]:
@@ -904,19 +908,16 @@ class WarehouseWriter:
                 con.execute(f"CREATE VIEW {meta}.main.{view} AS {sql}")
             con.execute("COMMIT")
 
-    def refresh_search(self, force: bool = False) -> int | None:
-        """Rebuild HOME/search.duckdb (fts) from the current snapshot: here when the corpus is small, else
-        in a detached process (None then, and when nothing asked for it). See warehouse/search.py."""
+    def refresh_search(self, force: bool = False) -> dict | None:
+        """Bring the full-text index up to the current snapshot (see warehouse/search.py): the small delta
+        index here, the base here when the corpus is small, else in a detached process. None when nothing
+        asked for it (no `force` and an index exists), else what search.refresh did."""
         from warehouse import search
 
         if not force and self.layout.search_db.exists():
             return None
         with self.connect() as con:
-            n = con.execute(f"SELECT count(*) FROM {self.session.name}.articles").fetchone()[0]
-            if n <= search.SYNC_MAX_ARTICLES:
-                return search.build_index(self.layout, con, self.session.name)
-        search.refresh_in_background(self.layout)
-        return None
+            return search.refresh(self.layout, con, self.session.name)
 
     # ---- snapshots -------------------------------------------------------------------------
     def snapshots(self) -> list[tuple]:

@@ -123,9 +123,9 @@ def test_the_base_is_rebuilt_once_the_delta_passes_its_bound_and_folds_it_in(big
     assert len(_ids(big, "marblewick")) == 1  # searchable meanwhile, from the delta
     from filelock import FileLock
 
-    with FileLock(str(big / ".search.lock")):  # that rebuild is running: a run ending now starts no second one
-        with Warehouse(big).writer() as w:
-            assert w.refresh_search(force=True) == {"base": "running", "delta": 3, "changed": 3}
+    # that rebuild is running: a run ending now starts no second one
+    with FileLock(str(big / ".search.lock")), Warehouse(big).writer() as w:
+        assert w.refresh_search(force=True) == {"base": "running", "delta": 3, "changed": 3}
     assert started == [big]
     search._build_from_copy(HomeLayout(big))  # the detached process's work
     assert search.read_meta(big / "search.duckdb")["articles"] == "6"

@@ -298,6 +298,7 @@ def serve(
     """Serve the ingest flow as a Prefect deployment on a schedule (starts a local server when needed)."""
     from flows.serve import serve as serve_flow
 
+    os.environ.pop("CORPUS_SEARCH_AFTER_PID", None)  # a long-lived process: its search rebuilds start at once
     serve_flow(home, cron=cron, inbox=inbox, port=port, echo=lambda m: out.print(visible(m)))
 
 
@@ -648,6 +649,9 @@ def migrate(home: HomeOpt = None) -> None:
 def main() -> int:
     from flows.startup import freeze_before_exit
 
+    # a search-index rebuild this command starts in the background waits until the command (and its temporary
+    # Prefect server) has exited: their memory and the rebuild's never add up (warehouse/search.py)
+    os.environ["CORPUS_SEARCH_AFTER_PID"] = str(os.getpid())
     try:
         app()
     except SystemExit as exc:

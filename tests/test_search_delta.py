@@ -273,3 +273,32 @@ def test_a_failed_delta_keeps_the_base_and_hands_the_new_articles_to_a_base_rebu
     assert started == [big] and (big / "search.duckdb").is_file()
     assert "delta not rebuilt (IO Error: no space left on device)" in (big / "search.log").read_text()
     assert len(_ids(big, "quokkaberry")) == 1 and len(_ids(big, "demonstrators")) >= 1
+
+
+def test_a_rebuild_started_by_the_corpus_command_waits_until_the_command_has_exited(big):
+    """The detached base rebuild that `corpus ingest` starts at its end waits until the command (and with it
+    its temporary Prefect server) is gone: the rebuild's memory never adds to theirs (issue 20's peak RSS
+    across all processes). The command names itself in CORPUS_SEARCH_AFTER_PID (flows/cli.py main)."""
+    import time
+
+    log = big / "search.log"
+    log.unlink(missing_ok=True)
+    command = textwrap.dedent(f"""
+        import os, sys, time
+        sys.path.insert(0, {str(REPO)!r})
+        os.environ["CORPUS_SEARCH_AFTER_PID"] = str(os.getpid())
+        from pathlib import Path
+        from warehouse import search
+        from warehouse.paths import HomeLayout
+        search.refresh_in_background(HomeLayout(Path({str(big)!r})))
+        time.sleep(3)
+        print(time.time())
+    """)
+    done = subprocess.run([sys.executable, "-c", command], capture_output=True, text=True, check=True, timeout=60)
+    exited = float(done.stdout.split()[-1])
+    deadline = time.monotonic() + 90
+    while "rebuilds: 1" not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "rebuilds: 1" in log.read_text(), log.read_text()
+    assert (big / "search.duckdb").stat().st_mtime >= exited  # built after the command had exited
+    assert "waiting for PID" in log.read_text()

@@ -308,14 +308,33 @@ def _stale_marker(layout: HomeLayout) -> Path:
     return layout.home / ".search.stale"
 
 
+# The `corpus` command names its own process in CORPUS_SEARCH_AFTER_PID (flows/cli.py main): a rebuild it
+# starts waits until that process has exited (at most AFTER_EXIT_WAIT_S, below STARTING_S), so the rebuild's
+# memory (~0.7-1 GB over 100k articles) never adds to the command's and its temporary Prefect server's. A
+# long-lived process (`corpus serve`'s runner) has another PID than the one named: its rebuilds start at once.
+AFTER_PID_ENV = "CORPUS_SEARCH_AFTER_PID"
+AFTER_EXIT_WAIT_S = 60.0
+
+
 def refresh_in_background(layout: HomeLayout) -> None:
     """Start a detached rebuild of the base and return at once (see the module docstring)."""
     _stale_marker(layout).touch()
     env = {k: v for k, v in os.environ.items() if k != "CORPUS_RUN_TOKEN"}  # not a child the watchdog ends
+    after = ["--after-pid", str(os.getpid())] if os.environ.get(AFTER_PID_ENV) == str(os.getpid()) else []
     with open(layout.home / "search.log", "ab") as log:
         subprocess.Popen(  # our own module, by the running interpreter, no shell
-            [sys.executable, "-m", "warehouse.search", str(layout.home)], stdin=subprocess.DEVNULL, stdout=log,
-            stderr=log, env=env, start_new_session=True, close_fds=True)
+            [sys.executable, "-m", "warehouse.search", str(layout.home), *after], stdin=subprocess.DEVNULL,
+            stdout=log, stderr=log, env=env, start_new_session=True, close_fds=True)
+
+
+def _wait_for_parent_exit(pid: int, timeout: float) -> float:
+    """Wait while our parent is `pid` (a new session keeps the parent; its exit makes init ours): seconds waited."""
+    import time
+
+    start = time.monotonic()
+    while os.getppid() == pid and time.monotonic() - start < timeout:
+        time.sleep(0.1)
+    return time.monotonic() - start
 
 
 LEFTOVER_AGE_S = 3600  # a temporary index file this old is a killed build's: the next detached rebuild deletes it
@@ -428,12 +447,16 @@ def search(home: Path, query: str, entity: str | None = None, since: str | None 
 REBUILD_NICENESS = 19
 
 
-def detached_main(home: str) -> str:
-    """The detached rebuild (`python -m warehouse.search HOME`): lowest CPU priority, then rebuild; its log line."""
+def detached_main(home: str, after_pid: int | None = None) -> str:
+    """The detached rebuild (`python -m warehouse.search HOME [--after-pid PID]`): lowest CPU priority, the
+    wait for the command that started it to exit, then rebuild; its log line."""
     nice = os.nice(REBUILD_NICENESS)
+    waited = _wait_for_parent_exit(after_pid, AFTER_EXIT_WAIT_S) if after_pid else 0.0
     done = rebuild_while_stale(Path(home))
-    return f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} rebuilds: {done} (nice {nice})"
+    return (f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} rebuilds: {done} (nice {nice}"
+            f"{f', after {waited:.1f} s waiting for PID {after_pid} to exit' if after_pid else ''})")
 
 
 if __name__ == "__main__":  # the detached rebuild started by refresh_in_background
-    print(detached_main(sys.argv[1]), flush=True)
+    _after = int(sys.argv[3]) if sys.argv[2:3] == ["--after-pid"] else None
+    print(detached_main(sys.argv[1], _after), flush=True)

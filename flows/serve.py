@@ -528,6 +528,7 @@ def serve(home: str | None, cron: str = DEFAULT_CRON, inbox: str | None = None, 
                     _serve_until_stopped(cron, params, server.api_url, echo, drain_timeout)
                 finally:
                     remove_serve_file(Path(params["home"]))
+                    _flush_to_server()
                 echo("Stopping the Prefect server ...")
         except _Stop:
             echo("SIGTERM received; stopped.")
@@ -540,6 +541,26 @@ def serve(home: str | None, cron: str = DEFAULT_CRON, inbox: str | None = None, 
         raise ServerStartError(
             f"the Prefect server exited on its own with code {watchdog.exit_code}, so serving stopped "
             f"(log {watchdog.server.log_path}):\n{_tail(watchdog.server.log_path)}")
+
+
+FLUSH_TIMEOUT_S = 10.0
+
+
+def _flush_to_server(timeout: float = FLUSH_TIMEOUT_S) -> None:
+    """Send the runs' queued logs and events while our server still answers.
+
+    The in-process runs leave Prefect's log and event workers with queued items; drained at interpreter
+    exit, after the server has stopped, they retried a dead API for about a minute ("Error logging to
+    API") and `corpus serve` took that long to stop."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        try:
+            worker.drain_all(timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - a failed flush must not stop the shutdown; say why
+            print(f"warning: could not send the last {worker.__name__} items to the server: {exc}",
+                  file=sys.stderr)
 
 
 class _ServerWatchdog(threading.Thread):

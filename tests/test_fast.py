@@ -180,10 +180,15 @@ def test_add_now_is_run_by_the_serving_process(tmp_path):
             assert f"ran by corpus serve (pid {serve.pid})" in proc.stdout, proc.stdout + output()
         assert output().count("in this process") >= 2
     finally:
+        stopping = time.monotonic()
         serve.send_signal(signal.SIGTERM)
         code = serve.wait(timeout=120)
+        stopped_in = time.monotonic() - stopping
         log.close()
     assert code == 0, output()
+    # the runs' logs reach the server before it stops: no minute of retries against a server already gone
+    assert "Error logging to API" not in output(), output()
+    assert stopped_in < 30, f"corpus serve took {stopped_in:.0f}s to stop\n{output()}"
     assert not (home / fastpath.SERVE_FILE).exists()  # nobody serves the home any more
     n = run_cli(["sql", "select count(*) as n from articles", "-f", "json"], env).stdout
     assert json.loads(n) == [{"n": 2}]

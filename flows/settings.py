@@ -4,7 +4,8 @@ Every CORPUS_* variable a run, a fetch or a server start is tuned by is read her
 except those read before any settings exist: CORPUS_HOME and CORPUS_CATALOG (warehouse/paths.py, which
 resolves the home and where its catalog lives, for readers and writers alike),
 CORPUS_LOG_LEVEL (the CLI's console logging, set up before a command runs) and CORPUS_NO_WATCHDOG and
-CORPUS_RUN_TOKEN (flows/guard.py, in the watchdog process).
+CORPUS_RUN_TOKEN (flows/guard.py, in the watchdog process). CORPUS_SEARCH_AFTER_PID is no setting: the
+`corpus` command names its own process in it (flows/cli.py main) for warehouse/search.py.
 """
 
 from __future__ import annotations

@@ -158,7 +158,8 @@ def test_settings_own_every_corpus_variable() -> None:
     repo = Path(__file__).resolve().parents[1]
     allowed = {("warehouse/paths.py", "CORPUS_HOME"), ("warehouse/paths.py", "CORPUS_CATALOG"),
                ("flows/cli.py", "CORPUS_LOG_LEVEL"),
-               ("flows/guard.py", "CORPUS_NO_WATCHDOG"), ("flows/guard.py", "CORPUS_RUN_TOKEN")}
+               ("flows/guard.py", "CORPUS_NO_WATCHDOG"), ("flows/guard.py", "CORPUS_RUN_TOKEN"),
+               ("flows/cli.py", "CORPUS_SEARCH_AFTER_PID")}
     read = re.compile(r"environ(?:\.get)?[\[(]\s*[\"'](CORPUS_[A-Z_]+)")
     found = set()
     for package in ("flows", "warehouse", "transforms", "expectations"):

@@ -163,3 +163,21 @@ def test_writers_opening_a_new_shared_catalog_at_once_all_get_in(postgres, tmp_p
              for _ in range(4)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], [err[-1500:] for _, err in outs]
+
+
+@pytest.mark.parametrize("message", [
+    'duplicate key value violates unique constraint "pg_type_typname_nsp_index"',
+    'CREATE TABLE ducklake_metadata(...): ERROR:  relation "ducklake_metadata" already exists',
+    'ERROR:  schema "__ducklake_metadata_lake" already exists',
+])
+def test_every_form_of_the_first_open_race_is_retried(message):
+    """PostgreSQL reports two writers creating DuckLake's tables at once either as a unique-key violation on
+    its own catalog or as 'relation/schema ... already exists' (seen in a CI-like run: one of four writers
+    then reported a damaged catalog). Both are the race, retried; other errors are not."""
+    import duckdb
+
+    from warehouse.store import _lost_init_race
+
+    assert _lost_init_race(duckdb.Error(message))
+    assert not _lost_init_race(duckdb.Error('ERROR:  relation "articles" does not exist'))
+    assert not _lost_init_race(duckdb.Error('ERROR:  relation "my_own_table" already exists'))

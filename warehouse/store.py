@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import socket
 import threading
@@ -161,11 +162,13 @@ def _plain_connect(db: Path, read_only: bool = False, wait_seconds: float = 30.0
 
 def _lost_init_race(exc: BaseException) -> bool:
     """Whether an ATTACH of a shared catalog failed because another writer was creating DuckLake's tables in
-    the same empty database at that moment: PostgreSQL refuses the second CREATE TABLE with a unique-key
-    violation on its own catalog (pg_type / pg_class). Attaching again finds the tables the winner made."""
+    the same empty database at that moment: PostgreSQL refuses the second CREATE TABLE (or SCHEMA) with a
+    unique-key violation on its own catalog (pg_type / pg_class / pg_namespace), or, when the first one had
+    committed, with 'relation "ducklake_..." already exists'. Attaching again finds the tables the winner made."""
     text = str(exc)
-    return "duplicate key value violates unique constraint" in text and (
-        "pg_type_" in text or "pg_class_" in text or "pg_namespace_" in text)
+    if "duplicate key value violates unique constraint" in text:
+        return "pg_type_" in text or "pg_class_" in text or "pg_namespace_" in text
+    return re.search(r'"(?:__)?ducklake_\w*" already exists', text) is not None
 
 
 class _Engine:

@@ -105,6 +105,20 @@ def test_wrong_type() -> None:
         extract_html(12345)  # type: ignore[arg-type]
 
 
+class _Doc:
+    """What trafilatura's bare_extraction returns, as far as extract_html reads it."""
+
+    def __init__(self, text: str, title: str | None = None) -> None:
+        self.text = text
+        self.title = title
+        self.author = self.date = self.sitename = self.url = None
+
+
+def _words(n: int) -> str:
+    """About n characters of text."""
+    return " ".join(["word"] * (n // 5))
+
+
 def test_a_fallback_text_still_short_against_the_pages_prose_is_checked_in_recall_mode(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -112,18 +126,13 @@ def test_a_fallback_text_still_short_against_the_pages_prose_is_checked_in_recal
     # share of the page's 20,000 characters of paragraphs), recall mode the article.
     import transforms.clean.html as html_module
 
-    class Doc:
-        def __init__(self, n: int) -> None:
-            self.text = " ".join(["word"] * (n // 5))
-            self.title = self.author = self.date = self.sitename = self.url = None
-
     sizes = {"precision": 700, "balanced": 1500, "recall": 15000}
 
-    def fake(tree: object, url: object, options: dict, metadata: bool = True) -> Doc:
+    def fake(tree: object, url: object, options: dict, metadata: bool = True) -> _Doc:
         mode = "balanced"
         if options.get("favor_recall") or options.get("favor_precision"):
             mode = "recall" if options.get("favor_recall") else "precision"
-        return Doc(sizes[mode])
+        return _Doc(_words(sizes[mode]))
 
     monkeypatch.setattr(html_module, "_bare_extraction", fake)
     prose = "".join(f"<p>{' '.join([PARAGRAPHS[i % 3]] * 4)}</p>" for i in range(32))
@@ -162,16 +171,11 @@ def test_a_fast_text_covering_little_of_the_page_is_checked_with_the_comparison(
     # characters of text outside paragraphs: the precision run with the comparison decides.
     import transforms.clean.html as html_module
 
-    class Doc:
-        def __init__(self, n: int) -> None:
-            self.text = " ".join(["word"] * (n // 5))
-            self.title = self.author = self.date = self.sitename = self.url = None
-
     seen: list[dict] = []
 
-    def fake(tree: object, url: object, options: dict, metadata: bool = True) -> Doc:
+    def fake(tree: object, url: object, options: dict, metadata: bool = True) -> _Doc:
         seen.append(options)
-        return Doc(1200 if options.get("fast") else 5000)
+        return _Doc(_words(1200 if options.get("fast") else 5000))
 
     monkeypatch.setattr(html_module, "_bare_extraction", fake)
     cells = "".join(f"<div>{PARAGRAPHS[i % 3]}</div>" for i in range(40))
@@ -199,13 +203,7 @@ def test_a_page_every_mode_cuts_to_a_fragment_falls_back_to_its_paragraphs(monke
     # the baseline (the page's text blocks) is taken, as it covers the page's prose.
     import transforms.clean.html as html_module
 
-    class Doc:
-        def __init__(self) -> None:
-            self.text = PARAGRAPHS[0]
-            self.title = "Protesters"
-            self.author = self.date = self.sitename = self.url = None
-
-    monkeypatch.setattr(html_module, "_bare_extraction", lambda *args, **kwargs: Doc())
+    monkeypatch.setattr(html_module, "_bare_extraction", lambda *args, **kwargs: _Doc(PARAGRAPHS[0], "Protesters"))
     prose = "".join(f"<p>{PARAGRAPHS[i % 3]} (part {i})</p>" for i in range(12))
     result = extract_html(f"<html><body><h1>Protesters</h1><div>{prose}</div></body></html>")
     assert PARAGRAPHS[1] in result.text and "(part 11)" in result.text
@@ -225,17 +223,11 @@ def test_metadata_is_read_by_the_next_run_when_the_first_finds_no_text(monkeypat
     # trafilatura returns None (metadata included) when a run finds no text.
     import transforms.clean.html as html_module
 
-    class Doc:
-        def __init__(self, metadata: bool) -> None:
-            self.text = " ".join(PARAGRAPHS * 4)
-            self.title = "Protesters return" if metadata else None
-            self.author = self.date = self.sitename = self.url = None
-
     runs: list[bool] = []
 
-    def fake(tree: object, url: object, options: dict, metadata: bool = True) -> Doc | None:
+    def fake(tree: object, url: object, options: dict, metadata: bool = True) -> _Doc | None:
         runs.append(metadata)
-        return None if len(runs) == 1 else Doc(metadata)
+        return None if len(runs) == 1 else _Doc(" ".join(PARAGRAPHS * 4), "Protesters return" if metadata else None)
 
     monkeypatch.setattr(html_module, "_bare_extraction", fake)
     result = extract_html(PAGE)

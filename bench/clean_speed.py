@@ -34,6 +34,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.dumps import read_dump, write_dump  # noqa: E402
+
 
 def load_docs(dirs: list[Path], limit: int | None) -> list:
     """Every document of the inbox files under `dirs`, in file-name order."""
@@ -132,13 +134,8 @@ def main() -> int:
     if a.dump or a.compare:
         rows = [fingerprint(d, rules) for d in docs]
         if a.dump:
-            a.dump.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-            print(json.dumps({"documents": len(rows), "dumped": str(a.dump), "command": command}))
-            return 0
-        try:
-            before = {r["doc"]: r for r in map(json.loads, a.compare.read_text(encoding="utf-8").splitlines())}
-        except (OSError, ValueError) as exc:
-            raise SystemExit(f"error: cannot read {a.compare}: {exc}") from None
+            return write_dump(a.dump, rows, command)
+        before = read_dump(a.compare)
         allowed = set(a.allow or ())
         by_field: dict[str, int] = {}
         differ = []

@@ -31,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.dumps import read_dump, write_dump  # noqa: E402
 from transforms.names import Linker, load_gazetteer, normalize_text  # noqa: E402
 
 
@@ -91,13 +92,8 @@ def on_corpus(a: argparse.Namespace) -> int:
                 "normalized_sha": hashlib.sha256(row["normalized_text"].encode("utf-8")).hexdigest()[:16],
             })
         if a.dump:
-            a.dump.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out), encoding="utf-8")
-            print(json.dumps({"documents": len(out), "dumped": str(a.dump), "command": command}))
-            return 0
-        try:
-            before = {r["doc"]: r for r in map(json.loads, a.compare.read_text(encoding="utf-8").splitlines())}
-        except (OSError, ValueError) as exc:
-            raise SystemExit(f"error: cannot read {a.compare}: {exc}") from None
+            return write_dump(a.dump, out, command)
+        before = read_dump(a.compare)
         differ = [r["doc"] for r in out if before.get(r["doc"]) != r]
         for doc in differ[:20]:
             print(f"  differs: {doc}", file=sys.stderr)

@@ -79,8 +79,9 @@ def _lake_state(con: duckdb.DuckDBPyConnection, lake_name: str) -> tuple[int, st
     return int(snap), (row[0] if row else "")
 
 
-def read_meta(path: Path) -> dict[str, str] | None:
-    """The meta table of an index file; None when it is missing, unreadable or of another version."""
+def _rows(path: Path, sql: str) -> list[tuple] | None:
+    """The rows of `sql` on the index file at `path`, opened read-only; None when the file is missing, does
+    not open or cannot answer."""
     if not path.exists():
         return None
     try:
@@ -88,11 +89,17 @@ def read_meta(path: Path) -> dict[str, str] | None:
     except duckdb.Error:
         return None
     try:
-        meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+        return con.execute(sql).fetchall()
     except duckdb.Error:
         return None
     finally:
         con.close()
+
+
+def read_meta(path: Path) -> dict[str, str] | None:
+    """The meta table of an index file; None when it is missing, unreadable or of another version."""
+    rows = _rows(path, "SELECT key, value FROM meta")
+    meta = dict(rows) if rows is not None else {}
     return meta if meta.get("version") == INDEX_VERSION else None
 
 
@@ -282,19 +289,7 @@ def _build_from_copy(layout: HomeLayout) -> int:
 
 def _readable(path: Path) -> bool:
     """The file opens and has a docs table (an index of an older version still answers)."""
-    if not path.exists():
-        return False
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error:
-        return False
-    try:
-        con.execute("SELECT count(*) FROM docs").fetchone()
-        return True
-    except duckdb.Error:
-        return False
-    finally:
-        con.close()
+    return _rows(path, "SELECT count(*) FROM docs") is not None
 
 
 def _ensure_index(home: Path) -> Path:

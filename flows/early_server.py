@@ -121,14 +121,13 @@ def stop() -> None:
 def _serve_main() -> None:
     """The temporary server's process: `python -m uvicorn ARGS`, importing Prefect's server package first with
     the garbage collector off (its objects then sit in the permanent generation, skipped by later passes)."""
-    import gc
+    from flows.startup import pause_gc, resume_gc
 
-    gc.disable()
+    pause_gc()
     import prefect.server.api.server  # noqa: F401 - the bulk of the server's start-up, imported here once
     from uvicorn.main import main
 
-    gc.freeze()
-    gc.enable()
+    resume_gc()
     main()  # uvicorn's command line, from sys.argv
 
 

@@ -55,15 +55,12 @@ def _call(api: str, method: str, path: str, body: Any = None, timeout: float = 5
 def write_serve_file(home: Path, api_url: str, wake_port: int | None = None) -> Path:
     """Record, for `corpus add --now`, which API this home is served on, by which process, and the UDP port
     on 127.0.0.1 that wakes its runner (flows/serve.py) so a new run starts without waiting for a poll."""
-    path = home / SERVE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    from warehouse.atomic import atomic_write  # only `corpus serve` writes it, with the warehouse loaded
+
     rec: dict[str, Any] = {"api_url": api_url, "pid": os.getpid()}
     if wake_port:
         rec["wake_port"] = wake_port
-    tmp.write_text(json.dumps(rec), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return atomic_write(home / SERVE_FILE, json.dumps(rec), durable=False)
 
 
 def wake_runner(port: int) -> None:
@@ -195,11 +192,9 @@ def summary_path(home: Path, run_id: str) -> Path:
 
 def write_summary(home: Path, run_id: str, summary: dict[str, Any]) -> None:
     """In the serving process, right after the run: its summary, for the `corpus add --now` waiting for it."""
-    path = summary_path(home, run_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(summary, default=str), encoding="utf-8")
-    tmp.replace(path)
+    from warehouse.atomic import atomic_write  # the serving process has the warehouse loaded already
+
+    atomic_write(summary_path(home, run_id), json.dumps(summary, default=str), durable=False)
 
 
 def served_summary(home: Path, run_id: str, wait: float = SUMMARY_WAIT) -> dict[str, Any] | None:

@@ -523,8 +523,7 @@ def serve(home: str | None, cron: str = DEFAULT_CRON, inbox: str | None = None, 
                      "Ctrl-C stops the runner and the server.")
                 watchdog = _ServerWatchdog(server)
                 watchdog.start()
-                write_serve_file(Path(params["home"]), server.api_url)  # `corpus add --now` finds us there
-                try:
+                try:  # serve_deployment writes serve.json (for `corpus add --now`) once the runner is made
                     _serve_until_stopped(cron, params, server.api_url, echo, drain_timeout)
                 finally:
                     remove_serve_file(Path(params["home"]))

@@ -66,7 +66,6 @@ class CatalogCorrupt(WarehouseError):
     exit_code = 4
 
 
-
 RUN_OWNER = "run_owner:"  # _meta key prefix: the process that owns a running run
 
 
@@ -94,6 +93,11 @@ def owner_is_gone(owner: str) -> bool:
         return False
     ticks = _start_ticks(int(parts[1]))
     return ticks is None or (parts[2] != "" and ticks != parts[2])
+
+
+def _forget_owner(con, run_id: str) -> None:
+    """Drop the `_meta` row naming the process that owns run `run_id` (the run ended, or was marked crashed)."""
+    con.execute("DELETE FROM _meta WHERE key = ?", [RUN_OWNER + run_id])
 
 
 def utcnow() -> dt.datetime:
@@ -471,7 +475,7 @@ class WarehouseWriter:
             )
         for run_id in dead + ended:
             if run_id in owners:
-                con.execute("DELETE FROM _meta WHERE key = ?", [RUN_OWNER + run_id])
+                _forget_owner(con, run_id)
 
     def lake_options(self, con) -> None:
         """The corpus tables always go to Parquet files (DuckLake would inline batches of <= 10 rows into the
@@ -601,7 +605,7 @@ class WarehouseWriter:
                 "n_seen, n_new, n_duplicate, n_quarantined) VALUES (?, ?, 'running', ?, ?, 0, 0, 0, 0)",
                 [run_id, utcnow(), flow_run_name, inbox],
             )
-            con.execute("DELETE FROM _meta WHERE key = ?", [RUN_OWNER + run_id])
+            _forget_owner(con, run_id)
             con.execute("INSERT INTO _meta VALUES (?, ?)", [RUN_OWNER + run_id, run_owner()])
             self._commit_message(con, run_id, "run started")
             con.execute("COMMIT")
@@ -614,7 +618,7 @@ class WarehouseWriter:
                 "WHERE run_id = ? AND status = 'running'",
                 [utcnow(), run_id],
             )
-            con.execute("DELETE FROM _meta WHERE key = ?", [RUN_OWNER + run_id])
+            _forget_owner(con, run_id)
 
     @_retry_conflicts
     def finish_run(
@@ -642,7 +646,7 @@ class WarehouseWriter:
                     run_id,
                 ],
             )
-            con.execute("DELETE FROM _meta WHERE key = ?", [RUN_OWNER + run_id])
+            _forget_owner(con, run_id)
             self._commit_message(con, run_id, f"run {status}")
             con.execute("COMMIT")
 

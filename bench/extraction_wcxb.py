@@ -22,6 +22,8 @@ Metadata metric: exact match after one normalisation applied to BOTH systems and
 - a page whose truth has no author (or no date, or no title) scores a match only when the system
   also gives none: inventing an author is a miss.
 (The dev truth dates are 587 days, 123 "no date" and one month, "YYYY-MM", that no day matches.)
+For author and date the script also prints the matches split by what the truth holds: on pages whose
+truth names one, and how often a system gives none where the truth has none.
 
 --compare reads a file an earlier run wrote with --dump and prints, per field, the pages this run
 fixed and broke against it, and the pages whose body F1 changed.
@@ -255,6 +257,21 @@ def main() -> int:
         print(
             f"{labels[system]:<44}{row['body F1']:>9.4f}{row['title']:>8.3f}{row['author']:>8.3f}{row['date']:>8.3f}"
         )
+    # The same author and date matches split by what the truth holds: on pages whose truth names
+    # one (where a system can only be right by finding it), and on pages whose truth has none (where
+    # it is right only by giving none). The headline figures above count both.
+    for field in ("author", "date"):
+        parts = []
+        for system in ("ours", "trafilatura"):
+            named = [r for r in results if norm(field, truth[r["id"]][field]) is not None]
+            hits = sum(norm(field, r[system][field]) == norm(field, truth[r["id"]][field]) for r in named)
+            named_ids = {r["id"] for r in named}
+            silent = sum(norm(field, r[system][field]) is None for r in results if r["id"] not in named_ids)
+            parts.append(
+                f"{system} {hits}/{len(named)} = {hits / max(1, len(named)):.3f} where the truth names one, "
+                f"{silent}/{n - len(named)} none where it has none"
+            )
+        print(f"{field}: " + "; ".join(parts))
     print(
         f"time per page: ours {1000 * ours_s / n:.1f} ms, trafilatura bare_extraction(with_metadata) "
         f"{1000 * meta_s / n:.1f} ms, trafilatura extract {1000 * body_s / n:.1f} ms; "

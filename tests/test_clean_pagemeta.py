@@ -197,6 +197,30 @@ def test_author_box_below_the_article_names_the_author() -> None:
     assert clean_html_page(html).author == "Mara Quell"
 
 
+def test_a_labelled_byline_far_from_the_headline_names_the_author() -> None:
+    # No author markup at all: the page says "Written by" in one element and the name in the next,
+    # or "Author: NAME" in one text, below the article.
+    footer = '<div class="meta-foot"><h3>Written by</h3><p><strong>Mara Quell</strong></p></div>'
+    html = page(top="<h1>Gates open on the north bank</h1>").replace("</article>", "</article>" + footer)
+    assert clean_html_page(html).author == "Mara Quell"
+    footer = "<footer><p>Author: Leo Brandt</p></footer>"
+    html = page(top="<h1>Gates open on the north bank</h1>").replace("</article>", "</article>" + footer)
+    assert clean_html_page(html).author == "Leo Brandt"
+
+
+def test_authorities_and_comment_posters_are_not_labelled_bylines() -> None:
+    import lxml.html
+
+    from transforms.clean.pagemeta import _labelled_bylines
+
+    tree = lxml.html.fromstring(
+        "<html><body><p>Authority Having Jurisdiction</p><p>Authorities: Valley Water Board</p>"
+        '<section class="comments"><p>Posted by Ada Stone</p></section>'
+        "<p>Written by</p><p>Mara Quell</p></body></html>"
+    )
+    assert _labelled_bylines(tree) == ["Mara Quell"]
+
+
 def test_comments_and_authorities_are_not_author_boxes() -> None:
     import lxml.html
 

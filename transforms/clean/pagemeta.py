@@ -19,7 +19,10 @@ trafilatura found, by explicit rules:
   the first source written as a headline (og:title, JSON-LD, twitter, <title>) replaces it. A
   title with characters lost to "?" ("Beginner? Guide") is replaced by a source that has them.
 - author: JSON-LD authors, then author meta tags, then the byline next to the headline, then the
-  share card's "Written by" pair (twitter:label1/twitter:data1), then trafilatura's byline; a candidate must read
+  share card's "Written by" pair (twitter:label1/twitter:data1), then trafilatura's byline, then (when
+  none of those names anyone) an element the page marks as its author's (class "author", rel or
+  itemprop "author") and a text labelled "Written by"/"Posted by"/"Author:" anywhere outside the
+  comments (the name in the same text or the next one); a candidate must read
   as a person or organisation name (see `clean_author`): boilerplate ("Written by", "View more
   posts", "About the Author", "Our Editors"), URLs, copyright lines, role and generic words alone
   ("Staff", "Guide", "Name"), mostly lower-case word runs (a sentence of an author box, "I review
@@ -709,7 +712,7 @@ def choose_author(pm: PageMeta, byline: str | None, tree: Any = None) -> str | N
     if a and not _is_site(a, sites):
         return a
     if tree is not None and not (deferred or a):
-        for raw in _author_boxes(tree):
+        for raw in (*_author_boxes(tree), *_labelled_bylines(tree)):
             if (found := clean_author(raw, sites)) and not _is_site(found, sites):
                 return found
     return deferred or a
@@ -738,6 +741,41 @@ def _author_boxes(tree: Any) -> list[str]:
             text = _text(first) if first is not None else ""
         if 3 <= len(text) <= 60:
             out.append(text)
+    return out
+
+
+# A text that labels its author: "Written by Jane Roe", "Posted by: Jane Roe", "Author: Jane Roe".
+_BYLINE_LABEL = re.compile(r"^\s*(?:(?:written|posted|authored)\s+by\s*:?|authors?\s*:)\s*(.*?)\s*$", re.IGNORECASE)
+
+
+def _labelled_bylines(tree: Any) -> list[str]:
+    """Names the page labels anywhere as its author's ("Written by" then the name, in the same text or
+    the next one; an author box with no author class), in page order; not inside comments."""
+    out: list[str] = []
+    waiting = False
+    for el in tree.iter():
+        if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript", "template"):
+            continue
+        for text in (el.text, el.tail):
+            text = (text or "").strip()
+            if not text:
+                continue
+            if waiting:
+                waiting = False
+                if len(text) <= 60:
+                    out.append(text)
+                    continue
+            m = _BYLINE_LABEL.match(text) if len(text) <= 80 else None
+            if m is None:
+                continue
+            if any("comment" in (anc.get("class") or "") for anc in el.iterancestors()):
+                continue
+            if m[1]:
+                out.append(m[1])
+            else:
+                waiting = True
+        if len(out) >= 5:
+            break
     return out
 
 

@@ -294,12 +294,22 @@ def serve(
             )
         ),
     ] = None,
+    runner: Annotated[
+        str | None,
+        typer.Option(
+            "--runner",
+            help=(
+                "Where scheduled runs clean and link: thread, process, dask or auto (as for `corpus ingest`); "
+                "default Prefect's threads. `corpus add --now` runs always use threads."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Serve the ingest flow as a Prefect deployment on a schedule (starts a local server when needed)."""
     from flows.serve import serve as serve_flow
 
     os.environ.pop("CORPUS_SEARCH_AFTER_PID", None)  # a long-lived process: its search rebuilds start at once
-    serve_flow(home, cron=cron, inbox=inbox, port=port, echo=lambda m: out.print(visible(m)))
+    serve_flow(home, cron=cron, inbox=inbox, port=port, echo=lambda m: out.print(visible(m)), runner=runner)
 
 
 def _render(cols: list[str], rows: list[tuple], fmt: str) -> None:

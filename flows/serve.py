@@ -240,6 +240,19 @@ def _sigterm_raises() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
+def validate_runner(runner: str | None) -> str | None:
+    """`corpus serve --runner`, lower-cased, or None (Prefect's thread runner); UserError for an unknown name,
+    before any server starts."""
+    from flows.runners import RUNNERS
+
+    if runner is None or not runner.strip():
+        return None
+    name = runner.strip().lower()
+    if name not in (*RUNNERS, "auto"):
+        raise UserError(f"--runner must be one of {', '.join(RUNNERS)} or auto, not {runner!r}")
+    return name
+
+
 def deployment_parameters(home: str | None, inbox: str | None) -> dict[str, Any]:
     """The flow parameters every scheduled run gets: absolute paths, so the runner's cwd does not matter."""
     params: dict[str, Any] = {"home": str(resolve_home(home))}
@@ -269,11 +282,13 @@ class InProcessRunner(threading.Thread):
     gazetteer and linker) and the GX context stay loaded from one run to the next.
     """
 
-    def __init__(self, deployment_id: Any, poll: float, echo: Callable[[str], None] = print) -> None:
+    def __init__(self, deployment_id: Any, poll: float, echo: Callable[[str], None] = print,
+                 runner: str | None = None) -> None:
         super().__init__(name="corpus-flow-runs", daemon=True)
         self.deployment_id = deployment_id
         self.poll = poll
         self.echo = echo
+        self.runner = runner  # `corpus serve --runner`: thread (None), process, dask or auto
         self.stopping = threading.Event()
         # `corpus add --now` sends a datagram here right after it created a run (its port is in serve.json):
         # the run starts at once instead of at the next poll; any datagram just means "look now"
@@ -375,8 +390,12 @@ class InProcessRunner(threading.Thread):
             if self._flow is None:  # the ingest flow, handing its summary to `corpus add --now` on completion
                 self._flow = ingest_flow.with_options(
                     on_completion=[*ingest_flow.on_completion_hooks, _summary_for_corpus_add])
-            with temporary_settings(updates=run_settings(flow_run)):
-                state = run_flow(self._flow, flow_run=flow_run, return_type="state")  # type: ignore[arg-type,assignment]
+            choice = self.choose_runner(flow_run)
+            if choice is not None:
+                self.echo(f"Flow run {flow_run.name} runner: {choice.name}"
+                          f"{f' ({choice.workers} workers)' if choice.workers else ''} - {choice.reason}")
+            with temporary_settings(updates=run_settings(flow_run)), self._task_runner(choice) as flow:
+                state = run_flow(flow, flow_run=flow_run, return_type="state")  # type: ignore[arg-type,assignment]
             self.n_runs += 1
             self.echo(f"Flow run {flow_run.name} finished: {getattr(state, 'name', state)}")
         except BaseException as exc:  # noqa: BLE001 - the engine recorded the failure on the run
@@ -384,6 +403,40 @@ class InProcessRunner(threading.Thread):
         finally:
             self.current = None
         return True
+
+    def choose_runner(self, flow_run: Any) -> Any:
+        """The runner for one served run (flows/runners.py), or None for Prefect's thread runner with no line
+        to say so (no --runner given). A run `corpus add --now` waits for always takes the thread runner: it
+        holds a few articles, and worker processes would take longer to start than the run."""
+        from flows.runners import RunnerChoice, choose_runner, estimate_articles
+        from warehouse.paths import HomeLayout
+
+        if self.runner is None:
+            return None
+        if ADD_TAG in (flow_run.tags or ()):
+            return RunnerChoice("thread", 0, "a `corpus add --now` run: a few articles, no workers to start")
+        params = flow_run.parameters or {}
+        inbox = Path(params["inbox"]) if params.get("inbox") else HomeLayout(Path(params["home"])).inbox
+        settings = Settings.from_env(home=params.get("home"))
+        return choose_runner(self.runner, estimate_articles(inbox), settings.batch_size)
+
+    @contextmanager
+    def _task_runner(self, choice: Any) -> Iterator[Any]:
+        """The ingest flow to run with `choice`'s task runner, inside its worker pool (the process runner's
+        workers live for the one run) or with the Dask workers pointed at the flow's server."""
+        from contextlib import nullcontext
+
+        from flows.ops import _one_api_for_dask_workers
+        from flows.runners import task_runner, worker_pool
+
+        if choice is None or choice.name == "thread":
+            yield self._flow
+            return
+        settings = Settings.from_env()
+        runner_obj = task_runner(choice, settings.dask_address)
+        flow = self._flow if runner_obj is None else self._flow.with_options(task_runner=runner_obj)
+        with worker_pool(choice, settings), (_one_api_for_dask_workers() if runner_obj is not None else nullcontext()):
+            yield flow
 
     def crash_current(self, message: str) -> None:
         """Mark the run still in progress as crashed (we are exiting under it)."""
@@ -430,7 +483,8 @@ def apply_deployment(cron: str, parameters: dict[str, Any]) -> Any:
 
 
 def serve_deployment(cron: str, parameters: dict[str, Any], api_url: str | None = None,
-                     echo: Callable[[str], None] = print, drain_timeout: float = DRAIN_TIMEOUT) -> None:
+                     echo: Callable[[str], None] = print, drain_timeout: float = DRAIN_TIMEOUT,
+                     runner_name: str | None = None) -> None:
     """Serve ingest/corpus-ingest against `api_url` until SIGTERM/Ctrl-C, running flow runs in this process."""
     import contextvars
 
@@ -439,7 +493,7 @@ def serve_deployment(cron: str, parameters: dict[str, Any], api_url: str | None 
     updates = {PREFECT_API_URL: api_url} if api_url else {}
     with temporary_settings(updates=updates):
         deployment_id = apply_deployment(cron, parameters)
-        runner = InProcessRunner(deployment_id, _poll_seconds(), echo)
+        runner = InProcessRunner(deployment_id, _poll_seconds(), echo, runner=runner_name)
         if api_url:  # our own server: `corpus add --now` finds it, and the runner's wake-up port, in serve.json
             write_serve_file(Path(parameters["home"]), api_url, runner.wake_port)
         ctx = contextvars.copy_context()  # the thread sees the same Prefect settings (API URL)
@@ -487,13 +541,15 @@ def _pause_schedules(deployment_id: Any) -> None:
 
 
 def serve(home: str | None, cron: str = DEFAULT_CRON, inbox: str | None = None, port: int | None = None,
-          echo: Callable[[str], None] = print, drain_timeout: float = DRAIN_TIMEOUT) -> None:
-    """Serve the ingest flow on `cron`; start (and later stop) a local Prefect server when none is configured."""
+          echo: Callable[[str], None] = print, drain_timeout: float = DRAIN_TIMEOUT, runner: str | None = None) -> None:
+    """Serve the ingest flow on `cron`; start (and later stop) a local Prefect server when none is configured.
+    `runner` (thread, process, dask or auto) is where scheduled runs clean and link; None: Prefect's threads."""
     from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
 
     from flows.guard import guard_children
 
     cron = validate_cron(cron)
+    runner = validate_runner(runner)
     params = deployment_parameters(home, inbox)
     # the local server runs in a session of its own and flow runs are spawned children: after kill -9 of
     # this process, the guard's watchdog ends every process that inherited its token (issue 17)
@@ -511,7 +567,7 @@ def serve(home: str | None, cron: str = DEFAULT_CRON, inbox: str | None = None, 
                 echo(f"Prefect UI: {PREFECT_UI_URL.value() or api_url.removesuffix('/api')}")
                 # `corpus add --now` finds this server through PREFECT_API_URL (no serve.json: the home keeps
                 # no Prefect state when the server is someone else's)
-                _serve_until_stopped(cron, params, None, echo, drain_timeout)
+                _serve_until_stopped(cron, params, None, echo, drain_timeout, runner)
                 return
             state_dir = Path(params["home"]) / "prefect"
             server = LocalServer(state_dir, _choose_port(port))
@@ -524,7 +580,7 @@ def serve(home: str | None, cron: str = DEFAULT_CRON, inbox: str | None = None, 
                 watchdog = _ServerWatchdog(server)
                 watchdog.start()
                 try:  # serve_deployment writes serve.json (for `corpus add --now`) once the runner is made
-                    _serve_until_stopped(cron, params, server.api_url, echo, drain_timeout)
+                    _serve_until_stopped(cron, params, server.api_url, echo, drain_timeout, runner)
                 finally:
                     remove_serve_file(Path(params["home"]))
                     _flush_to_server()
@@ -585,9 +641,9 @@ class _ServerWatchdog(threading.Thread):
 
 
 def _serve_until_stopped(cron: str, params: dict[str, Any], api_url: str | None, echo: Callable[[str], None],
-                         drain_timeout: float) -> None:
+                         drain_timeout: float, runner: str | None = None) -> None:
     try:
-        serve_deployment(cron, params, api_url, echo, drain_timeout)
+        serve_deployment(cron, params, api_url, echo, drain_timeout, runner)
     except KeyboardInterrupt:
         pass
     finally:

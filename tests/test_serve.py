@@ -265,6 +265,93 @@ def test_corpus_serve_runs_the_deployment_and_stops_cleanly(tmp_path):
 
 
 @pytest.mark.slow
+def test_cli_serve_unknown_runner_exits_2_before_starting_anything(tmp_path):
+    env = {**os.environ, "CORPUS_HOME": str(tmp_path / "home")}
+    proc = run_cli(["serve", "--runner", "cluster"], env, check=False, timeout=60)
+    assert proc.returncode == 2
+    assert "--runner must be one of thread, process, dask or auto" in proc.stderr
+    assert not (tmp_path / "home" / "prefect").exists()
+
+
+def test_corpus_serve_with_the_process_runner_cleans_and_links_on_worker_processes(tmp_path):
+    """`corpus serve --runner process`: a scheduled run hands clean and link to lean worker processes,
+    children of the serving process that live for that run only."""
+    import psutil
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from warehouse import connect_readonly
+
+    home = tmp_path / "home"
+    copy_samples(home / "inbox")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(CORPUS_HOME=str(home), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    log_path = tmp_path / "serve.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed in finally
+    serve = subprocess.Popen(
+        [str(BIN / "corpus"), "serve", "--cron", "0 0 1 1 *", "--port", str(port), "--runner", "process"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def output() -> str:
+        return log_path.read_text(errors="replace")[-4000:]
+
+    def workers() -> list[int]:
+        try:
+            kids = psutil.Process(serve.pid).children(recursive=True)
+        except psutil.Error:
+            return []
+        found = []
+        for k in kids:
+            try:
+                if "multiprocessing.spawn" in " ".join(k.cmdline()):
+                    found.append(k.pid)
+            except psutil.Error:
+                continue
+        return found
+
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{port}/api"}):
+            deadline = time.monotonic() + 120
+            while "polling every" not in output():
+                assert serve.poll() is None, f"corpus serve exited {serve.returncode}:\n{output()}"
+                assert time.monotonic() < deadline, f"not serving after 120 s:\n{output()}"
+                time.sleep(0.5)
+            assert workers() == [], "no worker process before a run"
+            run = run_deployment(f"{FLOW_NAME}/{DEPLOYMENT_NAME}", timeout=0, as_subflow=False)
+            seen: set[int] = set()
+            with get_client(sync_client=True) as client:
+                deadline = time.monotonic() + 180
+                while not (state := client.read_flow_run(run.id).state).is_final():
+                    assert time.monotonic() < deadline, f"the run never finished:\n{output()}"
+                    seen.update(workers())
+                    time.sleep(0.05)
+            assert state.is_completed(), f"{state}\n{output()}"
+            assert "runner: process (" in output() and "asked for (--runner process)" in output(), output()
+            assert len(seen) >= 2, f"no worker processes seen during the run:\n{output()}"
+            deadline = time.monotonic() + 30
+            while workers():  # the pool lives for the run only
+                assert time.monotonic() < deadline, f"worker processes outlived the run:\n{output()}"
+                time.sleep(0.2)
+        con = connect_readonly(home)
+        try:
+            assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 5
+        finally:
+            con.close()
+    finally:
+        if serve.poll() is None:
+            serve.send_signal(signal.SIGTERM)
+        try:
+            serve.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            serve.wait()
+        for pid in _pids_with(f"--port {port}"):
+            os.kill(pid, signal.SIGKILL)
+        log.close()
+
+
 def test_served_cron_schedule_gets_scheduled_runs(tmp_path):
     """The server's scheduler turns the cron into upcoming runs, which is what makes the schedule fire.
 

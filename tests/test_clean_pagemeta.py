@@ -185,27 +185,26 @@ def test_a_byline_naming_the_site_stands_when_nobody_else_is_named() -> None:
     assert clean_html_page(page(head, top=named), url="https://rivertimes.example/gates").author == "Leo Brandt"
 
 
-def test_author_box_below_the_article_names_the_author() -> None:
-    box = (
-        '<div class="post-author-box"><h4>Mara Quell</h4><p>Mara Quell has covered the valley\'s rivers '
-        "and farms for a decade and lives near the north bank.</p></div>"
-    )
-    html = page(top="<h1>Gates open on the north bank</h1>").replace("</article>", "</article>" + box)
-    assert clean_html_page(html).author == "Mara Quell"
-    card = '<div class="author-card"><span>Mara Quell| Author</span></div>'
-    html = page(top="<h1>Gates open on the north bank</h1>").replace("</article>", "</article>" + card)
-    assert clean_html_page(html).author == "Mara Quell"
+def _author_with(after_article: str) -> str | None:
+    """The author of a page with no author markup above the article and `after_article` below it."""
+    html = page(top="<h1>Gates open on the north bank</h1>").replace("</article>", "</article>" + after_article)
+    return clean_html_page(html).author
 
 
-def test_a_labelled_byline_far_from_the_headline_names_the_author() -> None:
-    # No author markup at all: the page says "Written by" in one element and the name in the next,
-    # or "Author: NAME" in one text, below the article.
-    footer = '<div class="meta-foot"><h3>Written by</h3><p><strong>Mara Quell</strong></p></div>'
-    html = page(top="<h1>Gates open on the north bank</h1>").replace("</article>", "</article>" + footer)
-    assert clean_html_page(html).author == "Mara Quell"
-    footer = "<footer><p>Author: Leo Brandt</p></footer>"
-    html = page(top="<h1>Gates open on the north bank</h1>").replace("</article>", "</article>" + footer)
-    assert clean_html_page(html).author == "Leo Brandt"
+@pytest.mark.parametrize(
+    ("below", "expected"),
+    [
+        # an author box: the name is its first text, above the bio
+        ('<div class="post-author-box"><h4>Mara Quell</h4><p>Mara Quell has covered the valley\'s rivers '
+         "and farms for a decade and lives near the north bank.</p></div>", "Mara Quell"),
+        ('<div class="author-card"><span>Mara Quell| Author</span></div>', "Mara Quell"),
+        # no author markup at all: "Written by" in one element and the name in the next, or "Author: NAME"
+        ('<div class="meta-foot"><h3>Written by</h3><p><strong>Mara Quell</strong></p></div>', "Mara Quell"),
+        ("<footer><p>Author: Leo Brandt</p></footer>", "Leo Brandt"),
+    ],
+)
+def test_an_author_box_or_a_labelled_byline_below_the_article_names_the_author(below: str, expected: str) -> None:
+    assert _author_with(below) == expected
 
 
 def test_authorities_and_comment_posters_are_not_labelled_bylines() -> None:

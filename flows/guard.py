@@ -12,11 +12,14 @@ Prefect has already stopped its server, and the watchdog finds nothing and exits
 seconds: the run row is marked `terminated`, Prefect's own handler is called (it raises
 TerminationSignal so the flow run is reported crashed), and if the process is still alive after
 TERM_GRACE_SECONDS (worker threads still cleaning or linking a batch) it exits with os._exit(143).
+The process never ends before the marking has finished or TERM_MARK_SECONDS have passed, whichever
+comes first: neither by that os._exit nor by a normal exit (see `TermGuard`).
 What is left is what kill -9 leaves, which the next run finishes (see RELIABILITY.md).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import select
@@ -31,6 +34,11 @@ from pathlib import Path
 
 TOKEN_ENV = "CORPUS_RUN_TOKEN"  # noqa: S105 - the name of an environment variable, not a secret
 TERM_GRACE_SECONDS = 3.0
+# The longest SIGTERM waits for the run row to be marked. The marker shares the catalog session with the main
+# thread, which may be in the middle of landing a batch (one DuckDB call, not interruptible by a Python signal
+# handler) when the signal comes; the marker waits for it (warehouse.store.MARK_WAIT_SECONDS, 4 s) and this
+# is the backstop if the marker hangs. It stays well under the "within seconds" the tests hold SIGTERM to.
+TERM_MARK_SECONDS = 5.0
 _started_for: int | None = None
 
 
@@ -130,15 +138,32 @@ class TermGuard:
 
     A Python signal handler only runs when the main thread is between bytecodes; a long C call (a big
     DuckDB query, a regex) would delay it. So the C-level handler's wake-up byte is also watched by a
-    thread, which acts even while the main thread is busy.
+    thread, which acts even while the main thread is busy: it runs `on_term` (the marking) in a marker
+    thread and ends the process with os._exit(143) after `grace` seconds.
+
+    The marking must not be cut short, or the run row stays `running` (the next writer then marks it
+    `crashed`, but SIGTERM promises `terminated`). Two exits used to cut it short: the watcher's os._exit
+    after `grace` when the marker was still waiting for a catalog the main thread held, and the main thread
+    itself, which unwinds from Prefect's TerminationSignal and may exit normally at once, killing the daemon
+    marker thread at interpreter exit. So the watcher waits for the marker up to `mark_seconds` before its
+    os._exit, and `stop()` (and an exit hook, for exits that skip it) waits for it just as long: the
+    process ends when the marking has finished or `mark_seconds` have passed, never earlier. Call `stop()`
+    outside any catalog session: the marker needs it. A marking slower than `mark_seconds` is given up
+    (the next writer marks the run `crashed`), so SIGTERM ends the process within max(grace, mark_seconds).
     """
 
-    def __init__(self, on_term: Callable[[], None], grace: float = TERM_GRACE_SECONDS):
+    def __init__(self, on_term: Callable[[], None], grace: float = TERM_GRACE_SECONDS,
+                 mark_seconds: float = TERM_MARK_SECONDS):
         self.on_term = on_term
         self.grace = grace
+        self.mark_seconds = mark_seconds
         self.active = False
         self.terminated = False
-        self._fired = threading.Lock()
+        # `active` and `_fired` change together, so stop() knows whether a marker runs (re-entrant: the main
+        # thread's signal handler takes it too, and may run while the main thread holds it)
+        self._state = threading.RLock()
+        self._fired = False
+        self._marked = threading.Event()
 
     def start(self) -> TermGuard:
         if threading.current_thread() is not threading.main_thread():
@@ -157,14 +182,23 @@ class TermGuard:
         return self
 
     def stop(self) -> None:
-        if not self.active:
-            return
-        self.active = False
+        """Restore the previous handler; if SIGTERM started a marking, wait for it (at most mark_seconds)."""
+        with self._state:
+            if not self.active:
+                return
+            self.active = False
         try:
             signal.signal(signal.SIGTERM, self._old_handler)
             signal.set_wakeup_fd(self._old_fd)
         finally:
             os.close(self._w)  # the watcher reads EOF and ends
+        self.wait_marked(self.mark_seconds)
+
+    def wait_marked(self, timeout: float) -> bool:
+        """Wait until the marking started by SIGTERM has finished (True at once if none was started)."""
+        with self._state:
+            fired = self._fired
+        return not fired or self._marked.wait(timeout)
 
     def _watch(self) -> None:
         while True:
@@ -175,28 +209,41 @@ class TermGuard:
             if not data:
                 os.close(self._r)
                 return
-            if signal.SIGTERM in data and self.active:
+            if signal.SIGTERM in data and self._fire():
                 self._terminate()
 
+    def _fire(self) -> bool:
+        """True for the first SIGTERM seen while active, by the watcher or by the main thread's handler."""
+        with self._state:
+            fire = self.active and not self._fired
+            self._fired = self._fired or fire
+        return fire
+
     def _terminate(self) -> None:
-        if not self._fired.acquire(blocking=False):
-            return
         self.terminated = True
         deadline = time.monotonic() + self.grace
-        marker = threading.Thread(target=self._mark, daemon=True)
+        marker = threading.Thread(target=self._mark, name="sigterm-mark", daemon=True)
         marker.start()
-        marker.join(self.grace)
+        # a normal exit of the main thread (Prefect's handler unwinds the flow) waits for the marker too
+        atexit.register(self.wait_marked, self.mark_seconds)
+        marker.join(self.mark_seconds)
         time.sleep(max(0.0, deadline - time.monotonic()))  # Prefect's own clean-up may end the process first
         os._exit(128 + signal.SIGTERM)
 
     def _mark(self) -> None:
-        with contextlib.suppress(Exception):  # the next writer marks the run crashed anyway
-            self.on_term()
+        try:
+            with contextlib.suppress(Exception):  # the next writer marks the run crashed anyway
+                self.on_term()
+        finally:
+            self._marked.set()
 
     def _handler(self, signum, frame) -> None:
-        # Main thread: the watcher already saw the byte; hand over to Prefect's handler, which raises
-        # TerminationSignal so the flow run is reported crashed while the watcher's clock runs.
+        # Main thread: hand over to Prefect's handler, which raises TerminationSignal so the flow run is
+        # reported crashed while the watcher's clock runs. The watcher may not have read the byte yet (a busy
+        # machine): the marking then starts here, or stop() would find no marking to wait for.
         self.terminated = True
+        if self._fire():
+            threading.Thread(target=self._terminate, name="sigterm-watch", daemon=True).start()
         old = self._old_handler
         if callable(old):
             old(signum, frame)

@@ -441,6 +441,41 @@ def test_kill_nine_and_sigterm_of_the_cli_leave_no_process_and_the_rerun_finishe
     assert sys.platform.startswith("linux")
 
 
+@pytest.mark.slow
+def test_sigterm_while_the_catalog_is_busy_still_marks_the_run_terminated(tmp_path: Path) -> None:
+    """The catalog held by another process for 3.3 s from the SIGTERM: the marker used to give up after 2 s
+    and the guard's os._exit at 3 s cut the main thread's own write short, so the row stayed `running`. Now
+    the marker waits up to 4 s (store.MARK_WAIT_SECONDS) and the process does not end before it has written."""
+    home = tmp_path / "home"
+    inbox = make_inbox(tmp_path / "inbox", SAMPLES, copies=8)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env.update(CORPUS_HOME=str(home), PREFECT_HOME=str(tmp_path / "prefect"), DO_NOT_TRACK="1",
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", GX_ANALYTICS_ENABLED="false",
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
+    proc = _start_and_wait_for_a_landing(home, inbox, env)
+    deadline = time.monotonic() + 60
+    while True:  # between two of the run's steps: its next attach waits for this process
+        try:
+            held = duckdb.connect(str(home / "corpus.duckdb"), read_only=True)
+            break
+        except duckdb.IOException:
+            assert time.monotonic() < deadline and proc.poll() is None, "the catalog was never free"
+            time.sleep(0.01)
+    try:
+        t = time.monotonic()
+        os.kill(proc.pid, signal.SIGTERM)
+        time.sleep(3.3)  # past the old 2 s wait and 3 s grace, inside the 4 s wait now
+    finally:
+        held.close()
+    proc.wait(timeout=15)
+    assert time.monotonic() - t < 10, "SIGTERM did not end the run within seconds"
+    assert _wait_gone(home) == [], "processes outlived the terminated CLI"
+    con = _ro(home)
+    statuses = [r[0] for r in con.execute("SELECT status FROM runs").fetchall()]
+    con.close()
+    assert statuses == ["terminated"], statuses
+
+
 # ---- 6. `corpus add` says what happened ----------------------------------------------------------
 def test_add_names_a_refused_private_host_and_an_over_size_page(corpus_home: Path, monkeypatch) -> None:
     """A host NAME resolving to a private address, and a page over the size limit, used to be reported

@@ -48,6 +48,7 @@ CHILD_TABLES = ("mentions", "removed_spans")
 ALL_TABLES = tuple(LAKE_SCHEMAS) + tuple(t for t in OPS_TABLES if t != "_meta")
 ORPHAN_GRACE = dt.timedelta(hours=1)  # a shared (PostgreSQL) catalog: another writer's files in flight
 CLEANUP_GRACE = dt.timedelta(hours=1)  # files of expired snapshots stay this long: readers of an older copy
+MARK_WAIT_SECONDS = 4.0  # mark_terminated's wait for the session and the catalog, together (see there)
 
 
 class WarehouseError(CorpusError):
@@ -610,15 +611,27 @@ class WarehouseWriter:
             self._commit_message(con, run_id, "run started")
             con.execute("COMMIT")
 
-    def mark_terminated(self, run_id: str) -> None:
-        """From a signal watcher: the run ends now (a short wait only; the next writer marks it otherwise)."""
-        with self.session.open(wait_seconds=2, lock_timeout=2) as con:
-            con.execute(
-                "UPDATE runs SET status = 'terminated', finished_at = ?, error = 'terminated by SIGTERM' "
-                "WHERE run_id = ? AND status = 'running'",
-                [utcnow(), run_id],
-            )
-            _forget_owner(con, run_id)
+    def mark_terminated(self, run_id: str, wait_seconds: float = MARK_WAIT_SECONDS) -> None:
+        """From a signal watcher: the run ends now (a bounded wait; the next writer marks it otherwise).
+
+        The wait covers both the session (this process's main thread may hold it for the length of one
+        landing, a DuckDB call a signal cannot cut short) and the catalog file; it is bounded so SIGTERM
+        still ends the process within seconds (flows.guard.TERM_MARK_SECONDS is the guard's backstop). 2 s
+        was too short for a landing on a busy machine: the marking gave up and the row stayed `running`.
+        """
+        deadline = time.monotonic() + wait_seconds
+        if not self.session._lock.acquire(timeout=wait_seconds):  # one deadline for the session and the catalog
+            raise WarehouseError("the catalog is in use by this process")
+        try:
+            with self.session.open(wait_seconds=max(0.0, deadline - time.monotonic()), lock_timeout=0) as con:
+                con.execute(
+                    "UPDATE runs SET status = 'terminated', finished_at = ?, error = 'terminated by SIGTERM' "
+                    "WHERE run_id = ? AND status = 'running'",
+                    [utcnow(), run_id],
+                )
+                _forget_owner(con, run_id)
+        finally:
+            self.session._lock.release()
 
     @_retry_conflicts
     def finish_run(

@@ -187,8 +187,11 @@ def blobs_holding(archive_dir: Path, shas: Iterable[str]) -> dict[str, str]:
     shas = [s for s in dict.fromkeys(shas) if s]
     found = {s: s for s in shas if archive_path(archive_dir, s).is_file()}
     missing = [s for s in shas if s not in found]
+    on_disk: dict[str, bool] = {}  # the records of one file share its blob: one stat each
     for sha, (blob, _start, _end) in locate_many(archive_dir, missing).items():
-        if archive_path(archive_dir, blob).is_file():
+        if blob not in on_disk:
+            on_disk[blob] = archive_path(archive_dir, blob).is_file()
+        if on_disk[blob]:
             found[sha] = blob
     return found
 

@@ -417,7 +417,8 @@ class WarehouseWriter:
 
     @_retry_conflicts
     def open(self) -> None:
-        """Create or upgrade the catalog (a pre-DuckLake home is migrated), mark killed runs, drop their files."""
+        """Create or upgrade the catalog (a pre-DuckLake home is migrated), mark killed runs, drop their files;
+        once per home, fill `archive_path` of quarantine rows written before it was filled."""
         self.layout.ensure()
         cat = self.layout.catalog
         if cat.is_file and is_old_format(cat.path):

@@ -184,14 +184,19 @@ def blobs_holding(archive_dir: Path, shas: Iterable[str]) -> dict[str, str]:
 
     Hashes whose bytes are not in the archive are left out. What a quarantine row's `archive_path` names.
     """
+    base = os.fspath(archive_dir)  # plain strings, not `archive_path`: pathlib cost ~10 µs a hash
+
+    def on_disk(sha: str) -> bool:
+        return os.path.isfile(os.path.join(base, sha[:2], sha))
+
     shas = [s for s in dict.fromkeys(shas) if s]
-    found = {s: s for s in shas if archive_path(archive_dir, s).is_file()}
+    found = {s: s for s in shas if on_disk(s)}
     missing = [s for s in shas if s not in found]
-    on_disk: dict[str, bool] = {}  # the records of one file share its blob: one stat each
+    blobs: dict[str, bool] = {}  # the records of one file share its blob: one stat each
     for sha, (blob, _start, _end) in locate_many(archive_dir, missing).items():
-        if blob not in on_disk:
-            on_disk[blob] = archive_path(archive_dir, blob).is_file()
-        if on_disk[blob]:
+        if blob not in blobs:
+            blobs[blob] = on_disk(blob)
+        if blobs[blob]:
             found[sha] = blob
     return found
 

@@ -41,7 +41,6 @@ from warehouse import lake as lk
 from warehouse.archive import (
     append_index_lines,
     archive_bytes,
-    archive_path,
     archived_sha256,
     blobs_holding,
     index_line,
@@ -798,8 +797,8 @@ class WarehouseWriter:
         (`HOME / archive_path`). A `.jsonl` record names its file's blob (the record's byte range in it is
         in archive/records.sqlite, by the record's hash). Hashes whose bytes are not archived are left out.
         """
-        return {sha: archive_path(self.layout.archive, blob).relative_to(self.layout.home).as_posix()
-                for sha, blob in blobs_holding(self.layout.archive, shas).items()}
+        prefix = self.layout.archive.relative_to(self.layout.home).as_posix()  # the layout of `archive_path`
+        return {sha: f"{prefix}/{blob[:2]}/{blob}" for sha, blob in blobs_holding(self.layout.archive, shas).items()}
 
     def _insert_quarantine(self, con, rows: Iterable[dict[str, Any]], run_id: str, now: dt.datetime) -> None:
         """Insert quarantine rows; each row whose raw bytes are archived gets their `archive_path` (relative

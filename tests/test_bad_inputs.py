@@ -338,7 +338,7 @@ def test_quarantined_bytes_are_archived(main_run: RunResult) -> None:
     without_bytes = {"vanished", "unreadable", "symlink_outside_inbox", "bad_link"}  # never opened
     for q in main_run.quarantine:
         if q["reason"] in without_bytes:
-            assert q["content_sha256"] is None, q
+            assert q["content_sha256"] is None and q["archive_path"] is None, q
             continue
         sha = q["content_sha256"]
         assert sha, q
@@ -348,6 +348,10 @@ def test_quarantined_bytes_are_archived(main_run: RunResult) -> None:
         except FileNotFoundError:
             raise AssertionError(f"{q['source_name']}: raw bytes not archived") from None
         assert hashlib.sha256(raw).hexdigest() == sha
+        # the row names the archived file holding those bytes (a record: its file's blob), relative to the home
+        assert q["archive_path"] and not Path(q["archive_path"]).is_absolute(), q
+        blob = (main_run.home / q["archive_path"]).read_bytes()
+        assert blob == raw if Path(q["archive_path"]).name == sha else raw in blob, q
     for art in main_run.articles.values():
         sha = art["content_sha256"]
         assert hashlib.sha256(read_archived(main_run.home / "archive", sha)).hexdigest() == sha

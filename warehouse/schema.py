@@ -82,6 +82,9 @@ OPS_DDL = [
         run_id VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
         n_seen BIGINT, n_new BIGINT, n_duplicate BIGINT, n_quarantined BIGINT, status VARCHAR,
         flow_run_name VARCHAR, inbox VARCHAR, error VARCHAR, stage_seconds VARCHAR)""",
+    # archive_path: the archived file holding the held item's raw bytes, relative to the home
+    # ("archive/ab/abcd…"; a .jsonl record: its file's blob), NULL when the item was never read; filled by
+    # WarehouseWriter when the row is inserted (and once for older rows, see WarehouseWriter.open)
     """CREATE TABLE IF NOT EXISTS quarantine (
         source_name VARCHAR, content_sha256 VARCHAR, stage VARCHAR, reason VARCHAR, detail VARCHAR,
         run_id VARCHAR, quarantined_at TIMESTAMPTZ, article_id VARCHAR, archive_path VARCHAR,

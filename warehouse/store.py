@@ -38,7 +38,14 @@ from filelock import FileLock, Timeout
 
 from transforms.errors import CorpusError
 from warehouse import lake as lk
-from warehouse.archive import append_index_lines, archive_bytes, archived_sha256, index_line, indexed_shas
+from warehouse.archive import (
+    append_index_lines,
+    archive_bytes,
+    archived_sha256,
+    blobs_holding,
+    index_line,
+    indexed_shas,
+)
 from warehouse.archive import flush as archive_flush
 from warehouse.paths import HomeLayout, resolve_home
 from warehouse.schema import LAKE_SCHEMAS, OPS_DDL, OPS_TABLES, QUARANTINE_COLUMNS, SCHEMA_VERSION
@@ -67,6 +74,9 @@ class CatalogCorrupt(WarehouseError):
     exit_code = 4
 
 
+# _meta key: quarantine rows of this home have had their archive_path filled from the archive (value: how
+# many hashes were found); rows written since get it when they are inserted
+ARCHIVE_PATHS_KEY = "quarantine_archive_paths"
 RUN_OWNER = "run_owner:"  # _meta key prefix: the process that owns a running run
 
 
@@ -407,7 +417,8 @@ class WarehouseWriter:
 
     @_retry_conflicts
     def open(self) -> None:
-        """Create or upgrade the catalog (a pre-DuckLake home is migrated), mark killed runs, drop their files."""
+        """Create or upgrade the catalog (a pre-DuckLake home is migrated), mark killed runs, drop their files;
+        once per home, fill `archive_path` of quarantine rows written before it was filled."""
         self.layout.ensure()
         cat = self.layout.catalog
         if cat.is_file and is_old_format(cat.path):
@@ -429,8 +440,11 @@ class WarehouseWriter:
                     con.unregister(name)
             for ddl in OPS_DDL:
                 con.execute(ddl)
-            row = con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone()
-            found = int(row[0]) if row else None
+            # the keys open() checks, in one query (each look-up in _meta costs ~5 ms of CPU)
+            meta = dict(con.execute(
+                "SELECT key, value FROM _meta WHERE list_contains(?, key)",
+                [["schema_version", "created_at", "last_landing", ARCHIVE_PATHS_KEY]]).fetchall())
+            found = int(meta["schema_version"]) if "schema_version" in meta else None
             if found is not None and found > SCHEMA_VERSION:
                 con.execute("ROLLBACK")
                 raise WarehouseError(
@@ -442,9 +456,11 @@ class WarehouseWriter:
                 con.execute("INSERT INTO _meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
                 for name, sql in ANALYSIS_VIEWS.items():
                     con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
-            if not con.execute("SELECT 1 FROM _meta WHERE key = 'created_at'").fetchone():
+            if "created_at" not in meta:
                 con.execute("INSERT INTO _meta VALUES ('created_at', ?)", [utcnow().isoformat()])
-            if not cat.is_file and not con.execute("SELECT 1 FROM _meta WHERE key = 'last_landing'").fetchone():
+            if ARCHIVE_PATHS_KEY not in meta:
+                self._backfill_archive_paths(con)
+            if not cat.is_file and "last_landing" not in meta:
                 # landings on a shared catalog conflict by deleting this row: it must exist before the first
                 # one, or two first landings both delete nothing, both commit, and land the same article twice
                 con.execute("INSERT INTO _meta VALUES ('last_landing', '')")
@@ -457,6 +473,25 @@ class WarehouseWriter:
             tmp.unlink(missing_ok=True)
         self.remove_orphans()
         self.export_sql_views()
+
+    def _backfill_archive_paths(self, con) -> int:
+        """Once per home (noted in `_meta`): quarantine rows written before `archive_path` was filled get it
+        from the archive by their content hash; rows whose bytes were never archived stay NULL."""
+        shas = [r[0] for r in con.execute(
+            "SELECT DISTINCT content_sha256 FROM quarantine WHERE archive_path IS NULL AND content_sha256 IS NOT NULL"
+        ).fetchall()]
+        paths = self.archive_paths(shas)
+        if paths:
+            con.register("_archive_paths", pa.table({"sha": list(paths), "path": list(paths.values())}))
+            try:
+                con.execute("UPDATE quarantine SET archive_path = p.path FROM _archive_paths p "
+                            "WHERE quarantine.content_sha256 = p.sha AND quarantine.archive_path IS NULL")
+            finally:
+                con.unregister("_archive_paths")
+        # DELETE + INSERT: two writers of a shared catalog doing this at once conflict, and one retries
+        con.execute("DELETE FROM _meta WHERE key = ?", [ARCHIVE_PATHS_KEY])
+        con.execute("INSERT INTO _meta VALUES (?, ?)", [ARCHIVE_PATHS_KEY, str(len(paths))])
+        return len(paths)
 
     def _mark_crashed(self, con, shared: bool) -> None:
         """Mark `crashed` the runs still `running` whose process is gone. With the catalog file there is one
@@ -771,12 +806,30 @@ class WarehouseWriter:
             self._commit_message(con, run_id, "duplicates")
             con.execute("COMMIT")
 
+    def archive_paths(self, shas: Iterable[str]) -> dict[str, str]:
+        """{content sha: the archived file holding its raw bytes, as a path relative to the home}.
+
+        `archive/ab/abcd…`, POSIX separators: it still resolves when the home is moved or mounted elsewhere
+        (`HOME / archive_path`). A `.jsonl` record names its file's blob (the record's byte range in it is
+        in archive/records.sqlite, by the record's hash). Hashes whose bytes are not archived are left out.
+        """
+        prefix = self.layout.archive.relative_to(self.layout.home).as_posix()  # the layout of `archive_path`
+        return {sha: f"{prefix}/{blob[:2]}/{blob}" for sha, blob in blobs_holding(self.layout.archive, shas).items()}
+
     def _insert_quarantine(self, con, rows: Iterable[dict[str, Any]], run_id: str, now: dt.datetime) -> None:
+        """Insert quarantine rows; each row whose raw bytes are archived gets their `archive_path` (relative
+        to the home, see `archive_paths`); rows of never-read entries (a link leaving the inbox, a vanished
+        or unreadable file) keep it NULL, and their detail says the entry was not read."""
+        rows = list(rows)
+        paths = self.archive_paths(r["content_sha256"] for r in rows
+                                   if r.get("content_sha256") and not r.get("archive_path"))
         # one INSERT ... SELECT from an Arrow table: executemany cost ~1 ms a row (49,000 rows took 50 s)
         columns: dict[str, list[Any]] = {c: [] for c in QUARANTINE_COLUMNS}
         for r in rows:
             for c in QUARANTINE_COLUMNS:
                 v = run_id if c == "run_id" else now if c == "quarantined_at" else r.get(c)
+                if c == "archive_path" and v is None:
+                    v = paths.get(r.get("content_sha256") or "")
                 columns[c].append(v if v is None or c == "quarantined_at" else str(v))
         if not columns["stage"]:
             return

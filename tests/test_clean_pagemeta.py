@@ -146,6 +146,14 @@ def test_visible_byline_when_markup_names_nobody() -> None:
     assert clean_html_page(html).author == "Leo Brandt"
 
 
+def test_the_category_or_date_of_a_byline_block_is_not_its_author() -> None:
+    block = ('<section class="byline"><span class="byline__date">May 9, 2021</span> | '
+             '<span class="byline__category"><a href="/rivers/dams">Dams &amp; Weirs</a></span></section>')
+    assert clean_html_page(page(top="<h1>Gates open on the north bank</h1>" + block)).author is None
+    named = block.replace("</section>", '<span class="byline__name">Mara Quell</span></section>')
+    assert clean_html_page(page(top="<h1>Gates open on the north bank</h1>" + named)).author == "Mara Quell"
+
+
 def test_no_author_is_invented() -> None:
     html = page(
         '<meta name="author" content="Our Editors">',

@@ -371,6 +371,8 @@ _BY_ALONE = re.compile(
 )
 _BY_TEXT = re.compile(r"(?:(?:written|posted|words|story)\s+)?by\s*:?\s+(?P<name>\S.{1,80})", re.IGNORECASE)
 _AUTHOR_CLASS = re.compile(r"author|byline|writer", re.IGNORECASE)
+# The other parts of a byline block ("byline__category", "byline-date", "byline__separator"): not its name.
+_BYLINE_PART = re.compile(r"categor|topic|section|date|time|separator|divider|(?:^|[\W_])tags?(?:[\W_]|$)", re.I)
 # Links to an author's page: /author/jane-roe, /people/jane-roe, /contributors/jane-roe.
 _AUTHOR_HREF = re.compile(
     r"/(?:authors?|people|profiles?|staff|writers?|contributors?|columnists?|reporters?)/[^/?#]+", re.I
@@ -411,7 +413,7 @@ def _bylines_near(h1: Any) -> list[str]:
                 for el in (parent, parent.getparent())
                 if el is not None
             )
-            if _AUTHOR_CLASS.search(classes):
+            if _AUTHOR_CLASS.search(classes) and not _BYLINE_PART.search(classes):
                 out.append(text)
     return out[:3]
 

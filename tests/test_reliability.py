@@ -422,13 +422,7 @@ def test_kill_nine_and_sigterm_of_the_cli_leave_no_process_and_the_rerun_finishe
     proc = _start_and_wait_for_a_landing(home, inbox, env)
     t = time.monotonic()
     os.kill(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=15)
-    assert time.monotonic() - t < 10, "SIGTERM did not end the run within seconds"
-    assert _wait_gone(home) == [], "processes outlived the terminated CLI"
-    con = _ro(home)
-    statuses = [r[0] for r in con.execute("SELECT status FROM runs ORDER BY started_at").fetchall()]
-    con.close()
-    assert statuses == ["crashed", "terminated"], statuses
+    assert _run_statuses_after_sigterm(proc, home, t) == ["crashed", "terminated"]
 
     done = subprocess.run([str(BIN / "corpus"), "ingest", "--inbox", str(inbox), "--batch-size", "10"], env=env,
                           capture_output=True, text=True, timeout=300)
@@ -467,13 +461,20 @@ def test_sigterm_while_the_catalog_is_busy_still_marks_the_run_terminated(tmp_pa
         time.sleep(3.3)  # past the old 2 s wait and 3 s grace, inside the 4 s wait now
     finally:
         held.close()
+    assert _run_statuses_after_sigterm(proc, home, t) == ["terminated"]
+
+
+def _run_statuses_after_sigterm(proc: subprocess.Popen, home: Path, sent_at: float) -> list[str]:
+    """Wait for the CLI that got SIGTERM at `sent_at`; it must end within seconds and leave no process.
+    The status of every run, oldest first."""
     proc.wait(timeout=15)
-    assert time.monotonic() - t < 10, "SIGTERM did not end the run within seconds"
+    assert time.monotonic() - sent_at < 10, "SIGTERM did not end the run within seconds"
     assert _wait_gone(home) == [], "processes outlived the terminated CLI"
     con = _ro(home)
-    statuses = [r[0] for r in con.execute("SELECT status FROM runs").fetchall()]
-    con.close()
-    assert statuses == ["terminated"], statuses
+    try:
+        return [r[0] for r in con.execute("SELECT status FROM runs ORDER BY started_at").fetchall()]
+    finally:
+        con.close()
 
 
 # ---- 6. `corpus add` says what happened ----------------------------------------------------------

@@ -73,6 +73,12 @@ NOISE = [
         "the editorial policy of this site.",
     ),
     ("publisher_disclaimer", "المقال يعبر عن رأي كاتبه ولا يعبر بالضرورة عن رأي الموقع"),
+    ("affiliate_disclosure", "This story includes affiliate links; see our policy page for details."),
+    ("affiliate_disclosure", "If you buy a kettle through a link on this page, we may earn a small commission."),
+    ("affiliate_disclosure", "Things you order through our shop links earn us a commission at no cost to you."),
+    ("affiliate_disclosure", "As an Amazon Associate I earn from qualifying purchases."),
+    ("affiliate_disclosure", "We may be compensated when you click on the offers below."),
+    ("affiliate_disclosure", "River Times earns commissions from some of the partners listed below."),
 ]
 
 
@@ -99,6 +105,9 @@ SURVIVES = [
     "She is a correspondent for the protesters' own radio station, she told us, and proud of it.",
     "قال المتظاهرون إنهم سيواصلون الاعتصام في ساحة التحرير حتى تحقيق مطالبهم.",
     "2019",
+    "Estate agents in Basra earn a commission of two percent on each house they sell, he said.",
+    "The electoral commission said turnout was the lowest since 2005.",
+    "Our reporter asked whether the militia's affiliates in Baghdad had been warned.",
 ]
 
 

@@ -198,6 +198,16 @@ def test_dateline(first: str, place: str, date: dt.date | None, rest: str) -> No
 
 
 @pytest.mark.parametrize(
+    "label", ["Published:", "Updated:", "Last updated:", "Last Updated on", "Last modified:"],
+)
+def test_a_labelled_date_line_under_the_headline_is_metadata(label: str) -> None:
+    result = clean_article(f"Gates open on the north bank\n\n{label} April 21, 2025\n\n{BEFORE}\n\n{AFTER}\n")
+    assert result.title == "Gates open on the north bank"
+    assert result.published == dt.date(2025, 4, 21)
+    assert result.clean_text == f"{BEFORE}\n\n{AFTER}\n"
+
+
+@pytest.mark.parametrize(
     "first",
     [
         "Since January 19, 2020 - the day the talks failed - protesters have blocked the roads",

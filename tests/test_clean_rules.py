@@ -240,6 +240,28 @@ def test_author_bio(line: str, author: str) -> None:
     assert [s.rule for s in result.removed] == ["author_bio"]
 
 
+@pytest.mark.parametrize("label", ["By", "Written by", "Words by:", "Author:"])
+def test_a_byline_label_and_the_name_on_the_next_line_are_the_byline(label: str) -> None:
+    result = clean_article(f"Gates open on the north bank\n\n{label}\nMara Quell\n\n{BEFORE}\n\n{AFTER}\n")
+    assert (result.title, result.author) == ("Gates open on the north bank", "Mara Quell")
+    assert result.clean_text == f"{BEFORE}\n\n{AFTER}\n"
+    assert {s.rule for s in result.removed} == {"byline", "title"}
+
+
+def test_a_byline_label_below_the_article_names_the_author_once() -> None:
+    raw = f"By Jane Doe\n\n{BEFORE}\n\n{AFTER}\n\nWritten by\n\nMara Quell\n"
+    result = clean_article(raw)
+    assert result.author == "Jane Doe"  # the header's byline wins; the box below is still removed
+    assert result.clean_text.rstrip("\n") == f"{BEFORE}\n\n{AFTER}"
+
+
+def test_a_byline_label_followed_by_a_sentence_stays() -> None:
+    raw = f"{BEFORE}\n\nWritten by\nthe people of the north bank, the petition asks for new gates.\n\n{AFTER}\n"
+    result = clean_article(raw)
+    assert result.author is None
+    assert "Written by\nthe people" in result.clean_text
+
+
 def test_author_bio_does_not_override_byline() -> None:
     raw = f"By Jane Doe\n\n{BEFORE}\n\nJohn Roe is a columnist for The Example Times.\n"
     result = clean_article(raw)

@@ -228,6 +228,8 @@ def find_metadata(
             removed[i] = "dateline"
             break
 
+    _split_bylines(lines, removed, found, meta.get("byline_label", ()))
+
     # Title: the first header line that reads as one.
     candidates = [i for i in header if i not in removed]
     if candidates:
@@ -296,6 +298,29 @@ def find_metadata(
                         found.author = _clean_author(m["author"])
                     break
     return found
+
+
+def _split_bylines(lines: list[Line], removed: dict[int, str], found: HeaderFindings,
+                   labels: tuple[re.Pattern[str], ...]) -> None:
+    """A byline label alone on its line ("Written by") and the name on the next non-blank line: both
+    lines are the byline, anywhere in the text (an author box below the article too); the first such
+    name is the author when the header named none. A label followed by anything but a name stays."""
+    if not labels:
+        return
+    n = len(lines)
+    for i, line in enumerate(lines):
+        stripped = line.stripped
+        if not stripped or i in removed or len(stripped) > 20 or not any(rx.fullmatch(stripped) for rx in labels):
+            continue
+        j = next((k for k in range(i + 1, min(n, i + 3)) if lines[k].stripped), None)
+        if j is None or j in removed:
+            continue
+        name = _clean_author(lines[j].stripped)
+        if len(name) > 100 or not looks_like_name(name, 1, 10):
+            continue
+        removed[i] = removed[j] = "byline"
+        if found.author is None:
+            found.author = name
 
 
 def _title_like(stripped: str, max_words: int, min_words: int) -> bool:

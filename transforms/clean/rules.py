@@ -22,6 +22,7 @@ RESERVED_NAMES = frozenset(
 )
 _METADATA_GROUPS = {
     "byline": ({"author"}, "all"),
+    "byline_label": (set(), "all"),
     "author_bio": ({"author"}, "all"),
     "dateline": ({"place", "date"}, "any"),
     "date_line": ({"date"}, "all"),

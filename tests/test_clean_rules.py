@@ -76,7 +76,7 @@ NOISE = [
     ("affiliate_disclosure", "This story includes affiliate links; see our policy page for details."),
     ("affiliate_disclosure", "If you buy a kettle through a link on this page, we may earn a small commission."),
     ("affiliate_disclosure", "Things you order through our shop links earn us a commission at no cost to you."),
-    ("affiliate_disclosure", "Our kettle guide is part of the Amazon Associates scheme: we earn from qualifying purchases."),
+    ("affiliate_disclosure", "Our kettle guide is in the Amazon Associates scheme: we earn from qualifying purchases."),
     ("affiliate_disclosure", "We may be compensated when you click on the offers below."),
     ("affiliate_disclosure", "River Times earns commissions from some of the partners listed below."),
 ]

@@ -27,7 +27,7 @@ def run_ingest(home: str | None = None, inbox: str | None = None, batch_size: in
 
     The summary says which runner cleaned and linked, and why (`runner`: name, workers, reason).
     """
-    from flows.runners import RunnerError, choose_runner, estimate_articles, task_runner, worker_pool
+    from flows.runners import RunnerError, choose_runner, estimate_articles
 
     if inbox is not None and not Path(inbox).is_dir():
         raise UserError(f"inbox {inbox} is not a folder")
@@ -51,15 +51,26 @@ def run_ingest(home: str | None = None, inbox: str | None = None, batch_size: in
     early_server.wait_until_healthy()  # the temporary server the CLI started first (flows/early_server.py)
     kwargs: dict[str, Any] = dict(home=str(resolve_home(home)), inbox=inbox, batch_size=batch_size,
                                   retry_quarantined=retry_quarantined, progress=progress)
-    runner_obj = task_runner(choice, settings.dask_address)
-    with worker_pool(choice, settings):  # the process runner's lean workers (flows/workers.py)
-        if runner_obj is None:
-            summary = ingest_flow(**kwargs)
-        else:
-            with _one_api_for_dask_workers():  # worker processes record their task runs on the flow's server
-                summary = ingest_flow.with_options(task_runner=runner_obj)(**kwargs)
+    with flow_on_runner(ingest_flow, choice, settings) as flow:
+        summary = flow(**kwargs)
     summary["runner"] = choice.as_dict()
     return summary
+
+
+@contextmanager
+def flow_on_runner(flow: Any, choice: Any, settings: Settings) -> Iterator[Any]:
+    """`flow` with the task runner of `choice` (flows/runners.py), for one run inside what that runner needs:
+    the process runner's lean workers (flows/workers.py), or Dask workers that record their task runs on the
+    flow's server. The thread runner is the flow as it is."""
+    from flows.runners import task_runner, worker_pool
+
+    runner_obj = task_runner(choice, settings.dask_address)
+    with worker_pool(choice, settings):
+        if runner_obj is None:
+            yield flow
+        else:
+            with _one_api_for_dask_workers():
+                yield flow.with_options(task_runner=runner_obj)
 
 
 # ---- Dask scale-out (issue 7) ------------------------------------------------------------------

@@ -73,15 +73,22 @@ def estimate_articles(inbox: Path | None) -> int:
     return n
 
 
+def runner_name(requested: str | None) -> str | None:
+    """The runner asked for (flag or CORPUS_RUNNER), lower-cased, or None when none is named; RunnerError
+    for an unknown name."""
+    name = (requested or "").strip().lower() or None
+    if name is not None and name not in RUNNERS + ("auto",):
+        raise RunnerError(f"--runner must be one of {', '.join(RUNNERS)} or auto, not {name!r}")
+    return name
+
+
 def choose_runner(
     requested: str | None, n_articles: int, batch_size: int, cores: int | None = None
 ) -> RunnerChoice:
     """The runner for a run of about `n_articles` in batches of `batch_size`; `requested` (flag or
     CORPUS_RUNNER) wins when given."""
     cores = cpu_count() if cores is None else cores
-    requested = (requested or "").strip().lower() or None
-    if requested is not None and requested not in RUNNERS + ("auto",):
-        raise RunnerError(f"--runner must be one of {', '.join(RUNNERS)} or auto, not {requested!r}")
+    requested = runner_name(requested)
     workers = max(2, min(cores, 8))
     if requested == "dask":
         return RunnerChoice("dask", workers, "asked for (--runner dask / --dask)")

@@ -17,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -243,14 +243,12 @@ def _sigterm_raises() -> Iterator[None]:
 def validate_runner(runner: str | None) -> str | None:
     """`corpus serve --runner`, lower-cased, or None (Prefect's thread runner); UserError for an unknown name,
     before any server starts."""
-    from flows.runners import RUNNERS
+    from flows.runners import RunnerError, runner_name
 
-    if runner is None or not runner.strip():
-        return None
-    name = runner.strip().lower()
-    if name not in (*RUNNERS, "auto"):
-        raise UserError(f"--runner must be one of {', '.join(RUNNERS)} or auto, not {runner!r}")
-    return name
+    try:
+        return runner_name(runner)
+    except RunnerError as exc:
+        raise UserError(str(exc)) from None
 
 
 def deployment_parameters(home: str | None, inbox: str | None) -> dict[str, Any]:
@@ -373,6 +371,7 @@ class InProcessRunner(threading.Thread):
         from prefect.utilities.engine import propose_state_sync
 
         from flows.ingest import ingest_flow
+        from flows.ops import flow_on_runner
 
         with get_client(sync_client=True) as client:
             try:
@@ -390,11 +389,15 @@ class InProcessRunner(threading.Thread):
             if self._flow is None:  # the ingest flow, handing its summary to `corpus add --now` on completion
                 self._flow = ingest_flow.with_options(
                     on_completion=[*ingest_flow.on_completion_hooks, _summary_for_corpus_add])
-            choice = self.choose_runner(flow_run)
-            if choice is not None:
+            settings = Settings.from_env(home=(flow_run.parameters or {}).get("home"))
+            choice = self.choose_runner(flow_run, settings)
+            if choice is None:  # no --runner: Prefect's threads, and no line to say so
+                on_runner: Any = nullcontext(self._flow)
+            else:
                 self.echo(f"Flow run {flow_run.name} runner: {choice.name}"
                           f"{f' ({choice.workers} workers)' if choice.workers else ''} - {choice.reason}")
-            with temporary_settings(updates=run_settings(flow_run)), self._task_runner(choice) as flow:
+                on_runner = flow_on_runner(self._flow, choice, settings)
+            with temporary_settings(updates=run_settings(flow_run)), on_runner as flow:
                 state = run_flow(flow, flow_run=flow_run, return_type="state")  # type: ignore[arg-type,assignment]
             self.n_runs += 1
             self.echo(f"Flow run {flow_run.name} finished: {getattr(state, 'name', state)}")
@@ -404,10 +407,11 @@ class InProcessRunner(threading.Thread):
             self.current = None
         return True
 
-    def choose_runner(self, flow_run: Any) -> Any:
+    def choose_runner(self, flow_run: Any, settings: Settings) -> Any:
         """The runner for one served run (flows/runners.py), or None for Prefect's thread runner with no line
         to say so (no --runner given). A run `corpus add --now` waits for always takes the thread runner: it
-        holds a few articles, and worker processes would take longer to start than the run."""
+        holds a few articles, and worker processes would take longer to start than the run. The process
+        runner's workers live for the one run (`flows.ops.flow_on_runner`)."""
         from flows.runners import RunnerChoice, choose_runner, estimate_articles
         from warehouse.paths import HomeLayout
 
@@ -416,27 +420,8 @@ class InProcessRunner(threading.Thread):
         if ADD_TAG in (flow_run.tags or ()):
             return RunnerChoice("thread", 0, "a `corpus add --now` run: a few articles, no workers to start")
         params = flow_run.parameters or {}
-        inbox = Path(params["inbox"]) if params.get("inbox") else HomeLayout(Path(params["home"])).inbox
-        settings = Settings.from_env(home=params.get("home"))
+        inbox = Path(params["inbox"]) if params.get("inbox") else HomeLayout(settings.home).inbox
         return choose_runner(self.runner, estimate_articles(inbox), settings.batch_size)
-
-    @contextmanager
-    def _task_runner(self, choice: Any) -> Iterator[Any]:
-        """The ingest flow to run with `choice`'s task runner, inside its worker pool (the process runner's
-        workers live for the one run) or with the Dask workers pointed at the flow's server."""
-        from contextlib import nullcontext
-
-        from flows.ops import _one_api_for_dask_workers
-        from flows.runners import task_runner, worker_pool
-
-        if choice is None or choice.name == "thread":
-            yield self._flow
-            return
-        settings = Settings.from_env()
-        runner_obj = task_runner(choice, settings.dask_address)
-        flow = self._flow if runner_obj is None else self._flow.with_options(task_runner=runner_obj)
-        with worker_pool(choice, settings), (_one_api_for_dask_workers() if runner_obj is not None else nullcontext()):
-            yield flow
 
     def crash_current(self, message: str) -> None:
         """Mark the run still in progress as crashed (we are exiting under it)."""

@@ -150,18 +150,12 @@ def add_locators(archive_dir: Path, rows: Iterable[tuple[str, str, int, int]]) -
 
 def locate(archive_dir: Path, sha256: str) -> tuple[str, int, int] | None:
     """(blob sha, start, end) of a record archived inside a file's blob, or None."""
-    try:
-        con = _locators(archive_dir, create=False)
-        if con is None:
-            return None
-        row = con.execute("SELECT blob, start, end FROM records WHERE sha256 = ?", [sha256]).fetchone()
-    except sqlite3.DatabaseError:  # a damaged locator table: "not archived" (held, never a crash); rebuild rewrites it
-        return None
-    return (row[0], int(row[1]), int(row[2])) if row else None
+    return locate_many(archive_dir, [sha256]).get(sha256)
 
 
 def locate_many(archive_dir: Path, shas: Iterable[str]) -> dict[str, tuple[str, int, int]]:
-    """`locate` for many hashes at once (one query per 500): {record sha: (blob sha, start, end)}."""
+    """(blob sha, start, end) of each record archived inside a file's blob, for many hashes at once (one
+    query per 500): {record sha: (blob sha, start, end)}; hashes not found are left out."""
     shas = list(dict.fromkeys(shas))
     found: dict[str, tuple[str, int, int]] = {}
     try:
@@ -174,7 +168,7 @@ def locate_many(archive_dir: Path, shas: Iterable[str]) -> dict[str, tuple[str, 
                 f"SELECT sha256, blob, start, end FROM records WHERE sha256 IN ({','.join('?' * len(part))})", part
             ).fetchall()
             found.update((r[0], (r[1], int(r[2]), int(r[3]))) for r in rows)
-    except sqlite3.DatabaseError:  # as in `locate`: a damaged locator table finds nothing
+    except sqlite3.DatabaseError:  # a damaged locator table: "not archived" (held, never a crash); rebuild rewrites it
         return found
     return found
 

@@ -103,10 +103,13 @@ def read_meta(path: Path) -> dict[str, str] | None:
     return meta if meta.get("version") == INDEX_VERSION else None
 
 
+# The columns of an article the index holds (its `docs` table adds `entities`: the article's entity ids).
+_DOC_COLUMNS = "article_id, title, coalesce(sitename, source_name) AS outlet, published, clean_text"
+
+
 def _docs_sql(lake_name: str) -> str:
     """Every article of the lake, as the index holds it."""
-    return (f"SELECT a.article_id, a.title, coalesce(a.sitename, a.source_name) AS outlet, a.published, "
-            f"a.clean_text, (SELECT list(DISTINCT m.entity_id) FROM {lake_name}.mentions m "
+    return (f"SELECT {_DOC_COLUMNS}, (SELECT list(DISTINCT m.entity_id) FROM {lake_name}.mentions m "
             f"WHERE m.article_id = a.article_id) AS entities FROM {lake_name}.articles a")
 
 
@@ -116,13 +119,13 @@ def _delta_docs_sql(lake_name: str, since: int, until: int, ids: list[str], reli
     whose mentions alone changed (`relinked`) are read from the lake. A literal IN list lets DuckDB skip,
     in each Parquet file, the rows it does not name (a join read every article's text: 0.6 s at 100k)."""
     in_ids = ", ".join(lk.sql_str(i) for i in ids) or "NULL"
-    cols = "article_id, title, coalesce(sitename, source_name) AS outlet, published, clean_text"
-    live = (f"SELECT {cols} FROM (SELECT *, row_number() OVER (PARTITION BY article_id ORDER BY snapshot_id DESC, "
-            f"change_type IN ('insert', 'update_postimage') DESC) AS last FROM ducklake_table_changes("
+    live = (f"SELECT {_DOC_COLUMNS} FROM (SELECT *, row_number() OVER (PARTITION BY article_id "
+            f"ORDER BY snapshot_id DESC, change_type IN ('insert', 'update_postimage') DESC) AS last "
+            f"FROM ducklake_table_changes("
             f"{lk.sql_str(lake_name)}, 'main', 'articles', {since + 1}, {until})) "
             f"WHERE last = 1 AND change_type IN ('insert', 'update_postimage')")
     if relinked:
-        live += (f" UNION ALL SELECT {cols} FROM {lake_name}.articles WHERE article_id IN "
+        live += (f" UNION ALL SELECT {_DOC_COLUMNS} FROM {lake_name}.articles WHERE article_id IN "
                  f"({', '.join(lk.sql_str(i) for i in relinked)})")
     return (f"SELECT d.*, m.entities FROM ({live}) d LEFT JOIN (SELECT article_id, list(DISTINCT entity_id) "
             f"AS entities FROM {lake_name}.mentions WHERE article_id IN ({in_ids}) GROUP BY article_id) m "

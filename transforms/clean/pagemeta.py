@@ -51,6 +51,8 @@ _ARTICLE_TYPES = {
     "scholarlyarticle", "techarticle", "medicalwebpage", "report", "review", "backgroundnewsarticle",
     "liveblogposting", "posting", "socialmediaposting", "howto", "recipe", "webpage", "creativework",
 }
+# The page's own headline sources (PageMeta.titles keys), most trusted first.
+_HEADLINE_KEYS = ("og", "jsonld", "twitter", "title")
 _TITLE_SEP = re.compile(r"\s+(?:[|:·•»~/]|[-–—]{1,2}|::)\s+")
 _SPACE = re.compile(r"\s+")
 _ALNUM = re.compile(r"[\W_]+")
@@ -314,7 +316,7 @@ def _headline_element(tree: Any, pm: PageMeta, h1_nodes: list[Any]) -> Any:
     title without the site name (a headline set in a <p>, <div> or <legend>) when it comes before
     the first <h1> that is not the site's name (a logo set as <h1> above every page); else that <h1>."""
     sites = site_names(pm)
-    sources = [pm.titles[k] for k in ("og", "jsonld", "twitter", "title") if k in pm.titles]
+    sources = [pm.titles[k] for k in _HEADLINE_KEYS if k in pm.titles]
     for h, t in zip(h1_nodes, pm.h1, strict=True):
         if any(_agrees(t, s, sites) for s in sources):
             return h
@@ -524,22 +526,24 @@ def _agrees(h1: str, candidate: str, sites: set[str]) -> bool:
     return a == stripped or (len(a) >= 12 and (b.startswith(a) or a.startswith(stripped) and len(stripped) >= 12))
 
 
+def _stripped_titles(pm: PageMeta, sites: set[str]) -> list[str]:
+    """The page's headline sources in order of trust, each without the site's name; empty ones left out."""
+    return [t for k in _HEADLINE_KEYS if (t := strip_site(pm.titles.get(k), sites))]
+
+
 def choose_title(pm: PageMeta, fallback: str | None) -> str | None:
     """The page's headline (see the module docstring for the order)."""
-    title = _choose_title(pm, fallback)
+    sites = site_names(pm)
+    title = _choose_title(pm, fallback, sites)
     if title and "?" in title[:-1]:
         # characters lost to "?" on the way ("Beginner? Guide"): a source that has them whole
         lost = re.compile("".join(".{1,3}" if c == "?" else re.escape(c) for c in title.replace(" ", "")))
-        sites = site_names(pm)
-        for key in ("og", "jsonld", "twitter", "title"):
-            other = strip_site(pm.titles.get(key), sites)
-            if other and "?" not in other and lost.fullmatch(other.replace(" ", "")):
+        for other in _stripped_titles(pm, sites):
+            if "?" not in other and lost.fullmatch(other.replace(" ", "")):
                 return other
     if title and _is_sentence(title):
-        sites = site_names(pm)
-        for key in ("og", "jsonld", "twitter", "title"):
-            other = strip_site(pm.titles.get(key), sites)
-            if other and not _is_sentence(other) and len(other.split()) >= 3:
+        for other in _stripped_titles(pm, sites):
+            if not _is_sentence(other) and len(other.split()) >= 3:
                 if _fold(other) == _fold(title):
                     break  # the same headline, written with its full stop on the page
                 return _main_segment(other)
@@ -555,10 +559,9 @@ def _is_sentence(title: str) -> bool:
     return bool(_SENTENCE_END.search(title.rstrip())) and not re.search(r"\b(?:[A-Z]\.){2,}$", title.rstrip())
 
 
-def _choose_title(pm: PageMeta, fallback: str | None) -> str | None:
-    """The page's headline (see the module docstring for the order)."""
-    sites = site_names(pm)
-    sources = [pm.titles[k] for k in ("og", "jsonld", "twitter", "title") if k in pm.titles]
+def _choose_title(pm: PageMeta, fallback: str | None, sites: set[str]) -> str | None:
+    """The page's headline (see the module docstring for the order), before choose_title's repairs."""
+    sources = [pm.titles[k] for k in _HEADLINE_KEYS if k in pm.titles]
     for h1 in pm.h1:
         if len(h1.split()) <= 3 and _is_site_segment(h1, sites):
             continue  # the site's name set as <h1> (a logo) is the start of every page's <title>
@@ -573,11 +576,8 @@ def _choose_title(pm: PageMeta, fallback: str | None) -> str | None:
         names_site = _fold(h1) in sites or len(h1.split()) <= 3 and _is_site_segment(h1, sites)
         if 3 <= len(h1.split()) <= 40 and not names_site:
             return _main_segment(h1)
-    for key in ("og", "jsonld", "twitter", "title"):
-        if key in pm.titles:
-            stripped = strip_site(pm.titles[key], sites)
-            if stripped:
-                return _main_segment(stripped)
+    if stripped := _stripped_titles(pm, sites):
+        return _main_segment(stripped[0])
     if len(pm.h1) == 1:
         return pm.h1[0]
     return strip_site(fallback, sites)

@@ -114,11 +114,11 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\x80-\x9f]")
 _C0_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _C1_RE = re.compile(r"[\x80-\x9f]")
 _NEWLINE_RE = re.compile(r"\r\n?")
-# What ftfy's fix_text would look at beyond one badness search of the whole text: its "^[ÃÂ] "
-# pattern at the start of any line (fix_text works line by line) and surrogates.
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
 # ftfy 6's badness pattern matches at most 7 characters (sre_parse width (1, 7)).
 _BADNESS_REACH = 6
+# What ftfy's fix_text would look at beyond one badness search of the whole text: its "^[ÃÂ] "
+# pattern at the start of any line (fix_text works line by line) and surrogates.
 _FTFY_EXTRA_RE = re.compile("(?m)^[\u00c3\u00c2]|[\ud800-\udfff]")
 
 
